@@ -1,0 +1,93 @@
+package io.socketlauncher.sys;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * A named network namespace ({@code /var/run/netns/NAME}). A namespace belongs to a thread, not to a
+ * process, so code that must create sockets "on host s1" runs on a platform thread that entered it.
+ * Sockets keep the namespace they were created in, so their fds can be used from any thread afterwards.
+ */
+public final class NetworkNamespace {
+    private static final String NETNS_DIR = "/var/run/netns/";
+    private final String name;
+
+    private NetworkNamespace(String name) {
+        this.name = name;
+    }
+
+    public static NetworkNamespace named(String name) {
+        if (name.isEmpty() || name.contains("/") || name.length() > 64) {
+            throw new IllegalArgumentException("bad network namespace name: '" + name + "'");
+        }
+        return new NetworkNamespace(name);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Moves the calling platform thread into this namespace for the rest of its life. */
+    public void enterCurrentThread() throws NativeException {
+        if (Thread.currentThread().isVirtual()) {
+            throw new IllegalStateException("a virtual thread can't hold a namespace: it moves between carriers");
+        }
+        int fd = Libc.open(NETNS_DIR + name, Libc.O_RDONLY | Libc.O_CLOEXEC);
+        try {
+            Libc.setns(fd, Libc.CLONE_NEWNET);
+        } finally {
+            Libc.closeQuietly(fd);
+        }
+    }
+
+    /** Runs {@code task} on a fresh thread inside this namespace and returns its result. */
+    public <T> T call(Callable<T> task) throws Exception {
+        FutureTask<T> result = new FutureTask<>(() -> {
+            enterCurrentThread();
+            return task.call();
+        });
+        Thread thread = new Thread(result, "netns-" + name);
+        thread.setDaemon(true);
+        thread.start();
+        try {
+            return result.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) throw cause;
+            throw e;
+        }
+    }
+
+    /** A single platform thread that lives in this namespace: for sockets and long-running loops there. */
+    public ExecutorService executor() throws NativeException {
+        return Executors.newSingleThreadExecutor(threadFactory());
+    }
+
+    /**
+     * Threads that enter this namespace before running anything. Checks now that the namespace exists,
+     * so a missing one fails here rather than in a thread nobody waits on.
+     */
+    public ThreadFactory threadFactory() throws NativeException {
+        Libc.close(Libc.open(NETNS_DIR + name, Libc.O_RDONLY | Libc.O_CLOEXEC));
+        return runnable -> {
+            Thread thread = new Thread(() -> {
+                try {
+                    enterCurrentThread();
+                } catch (NativeException e) {
+                    throw new IllegalStateException("cannot enter network namespace " + name + ": " + e.getMessage(), e);
+                }
+                runnable.run();
+            }, "netns-" + name);
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+
+    @Override
+    public String toString() {
+        return "netns " + name;
+    }
+}
