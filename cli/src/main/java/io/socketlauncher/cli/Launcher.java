@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "Live, lossless, client-transparent migration of TCP connections between servers.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            BenchCommand.class,
         })
 public final class Launcher implements Runnable {
     @CommandLine.Spec
