@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             CommandLine.HelpCommand.class,
             BenchCommand.class,
+            TestbedCommand.class,
         })
 public final class Launcher implements Runnable {
     @CommandLine.Spec
