@@ -117,13 +117,13 @@ public final class Testbed implements AutoCloseable {
             String lbDev = h.lbSideInterface();
             StringBuilder host = new StringBuilder("link set lo up\n")
                     .append("addr add ").append(h.address().getHostAddress()).append("/24 dev ").append(dev).append('\n')
-                    .append("addr add ").append(h.address6().getHostAddress()).append("/64 dev ").append(dev).append(" nodad\n")
+                    .append("addr add ").append(Addressing.format(h.address6())).append("/64 dev ").append(dev).append(" nodad\n")
                     .append("link set ").append(dev).append(" up\n")
                     .append("route add default via ").append(h.gateway().getHostAddress()).append('\n')
-                    .append("route add default via ").append(Addressing.gateway6(h.role(), h.index()).getHostAddress()).append('\n');
+                    .append("route add default via ").append(Addressing.format(Addressing.gateway6(h.role(), h.index()))).append('\n');
             Commands.run(List.of("ip", "-n", h.name(), "-batch", "-"), host.toString());
             lbSetup.append("addr add ").append(h.gateway().getHostAddress()).append("/24 dev ").append(lbDev).append('\n')
-                    .append("addr add ").append(Addressing.gateway6(h.role(), h.index()).getHostAddress()).append("/64 dev ").append(lbDev).append(" nodad\n")
+                    .append("addr add ").append(Addressing.format(Addressing.gateway6(h.role(), h.index()))).append("/64 dev ").append(lbDev).append(" nodad\n")
                     .append("link set ").append(lbDev).append(" up\n");
         }
         Commands.run(List.of("ip", "-n", lb.name(), "-batch", "-"), lbSetup.toString());

@@ -1,5 +1,6 @@
 package io.socketlauncher.testbed;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -7,6 +8,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** What {@code testbed status --json} prints: namespaces, their addresses, and the service address. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record TestbedDescription(List<HostDescription> hosts, String serviceAddress, String serviceAddress6) {
     private static final Pattern HOST = Pattern.compile("^.*-(lb|c(\\d+)|s(\\d+))$");
 
@@ -16,7 +18,7 @@ public record TestbedDescription(List<HostDescription> hosts, String serviceAddr
     static TestbedDescription of(Testbed testbed) {
         List<HostDescription> hosts = new ArrayList<>();
         for (Host h : testbed.hosts()) hosts.add(describe(h.name(), h.role(), h.index()));
-        return new TestbedDescription(hosts, Addressing.SERVICE.getHostAddress(), Addressing.SERVICE6.getHostAddress());
+        return new TestbedDescription(hosts, Addressing.SERVICE.getHostAddress(), Addressing.format(Addressing.SERVICE6));
     }
 
     static TestbedDescription fromNames(List<String> names) {
@@ -30,14 +32,14 @@ public record TestbedDescription(List<HostDescription> hosts, String serviceAddr
         }
         hosts.sort(Comparator.comparing((HostDescription h) -> h.role().equals("lb") ? 0 : h.role().equals("client") ? 1 : 2)
                 .thenComparingInt(HostDescription::index));
-        return new TestbedDescription(hosts, Addressing.SERVICE.getHostAddress(), Addressing.SERVICE6.getHostAddress());
+        return new TestbedDescription(hosts, Addressing.SERVICE.getHostAddress(), Addressing.format(Addressing.SERVICE6));
     }
 
     private static HostDescription describe(String name, Host.Role role, int index) {
         boolean lb = role == Host.Role.LB;
         return new HostDescription(name, role.name().toLowerCase(), index,
                 Addressing.hostAddress(role, index).getHostAddress(),
-                Addressing.hostAddress6(role, index).getHostAddress(),
+                Addressing.format(Addressing.hostAddress6(role, index)),
                 lb ? null : Addressing.gateway(role, index).getHostAddress(),
                 lb ? null : Addressing.HOST_INTERFACE,
                 Addressing.lbInterface(role, index));
