@@ -1,0 +1,37 @@
+package io.socketlauncher.bpf.proxy;
+
+import io.socketlauncher.sys.BpfMap;
+import io.socketlauncher.sys.NativeException;
+import java.util.function.BiConsumer;
+
+/** The {@code flows} LRU hash: client-side 5-tuple to flow. */
+public final class FlowsMap {
+    private final BpfMap map;
+
+    FlowsMap(BpfMap map) {
+        this.map = map;
+    }
+
+    public Flow get(FlowTuple key) throws NativeException {
+        byte[] value = new byte[Flow.SIZE];
+        return map.lookup(key.encode(), value) ? Flow.decode(value) : null;
+    }
+
+    /** The single update that re-points a live flow; EXIST so a flow that vanished is not resurrected. */
+    public void replace(FlowTuple key, Flow flow) throws NativeException {
+        map.update(key.encode(), flow.encode(), BpfMap.EXIST);
+    }
+
+    public void put(FlowTuple key, Flow flow) throws NativeException {
+        map.update(key.encode(), flow.encode(), BpfMap.ANY);
+    }
+
+    public boolean remove(FlowTuple key) throws NativeException {
+        return map.delete(key.encode());
+    }
+
+    /** Visits up to {@code limit} entries; entries that vanish during the walk are skipped. */
+    public int forEach(int limit, BiConsumer<FlowTuple, Flow> visitor) throws NativeException {
+        return MapWalk.walk(map, FlowTuple.SIZE, Flow.SIZE, limit, (k, v) -> visitor.accept(FlowTuple.decode(k), Flow.decode(v)));
+    }
+}
