@@ -1,0 +1,363 @@
+package io.socketlauncher.repair;
+
+import static io.socketlauncher.sys.Libc.SOL_SOCKET;
+import static io.socketlauncher.sys.Libc.SOL_TCP;
+
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.SocketCalls;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Dumps an established (or half-closed) TCP socket with TCP_REPAIR and recreates it, possibly in
+ * another network namespace or on another host, so the connection carries on from the same bytes.
+ *
+ * <p>The order of operations follows what the kernel demands (and CRIU's libsoccr does): queue sequence
+ * numbers and TCP_MAXSEG before {@code connect}, negotiated options and the timestamp clock after it,
+ * then the queues, then TCP_REPAIR_WINDOW (it checks against the restored queues), then the FINs of a
+ * half-closed connection. Per-thread scratch arrays keep the hot path free of allocation apart from the
+ * queue contents themselves.
+ */
+public final class TcpRepair {
+    private static final int TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_WSCALE = 4;
+    private static final int TCP_INFO_PREFIX = 24; // state .. tcpi_rcv_mss: all this class reads
+    private static final int REPAIR_WINDOW_LENGTH = 20;
+    private static final int TH_FIN = 0x01, TH_ACK = 0x10;
+    /** A wall clock that disagrees this much is not to be trusted to move the timestamp clock. */
+    private static final long MAX_CLOCK_ADVANCE_MILLIS = 60_000;
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private TcpRepair() {}
+
+    private static final class Scratch {
+        final byte[] info = new byte[TCP_INFO_PREFIX];
+        final byte[] window = new byte[REPAIR_WINDOW_LENGTH];
+        final byte[] congestion = new byte[16];
+        final byte[] repairOptions = new byte[32];
+        final byte[] packet = new byte[40];
+        final ByteBuffer infoView = ByteBuffer.wrap(info).order(ByteOrder.nativeOrder());
+        final ByteBuffer windowView = ByteBuffer.wrap(window).order(ByteOrder.nativeOrder());
+        final ByteBuffer optionsView = ByteBuffer.wrap(repairOptions).order(ByteOrder.nativeOrder());
+        byte[] lastCongestionBytes = new byte[0];
+        String lastCongestion = "";
+
+        byte[] congestionBytes(String name) {
+            if (!name.equals(lastCongestion)) {
+                lastCongestionBytes = name.getBytes(StandardCharsets.US_ASCII);
+                lastCongestion = name;
+            }
+            return lastCongestionBytes;
+        }
+
+        /** Names repeat (nearly every socket says "cubic"): reuse the String while the bytes match. */
+        String congestionName(int length) {
+            int n = 0;
+            while (n < length && congestion[n] != 0) n++;
+            if (!Arrays.equals(congestion, 0, n, lastCongestionBytes, 0, lastCongestionBytes.length)) {
+                lastCongestionBytes = Arrays.copyOf(congestion, n);
+                lastCongestion = new String(lastCongestionBytes, StandardCharsets.US_ASCII);
+            }
+            return lastCongestion;
+        }
+    }
+
+    /**
+     * Puts {@code fd} into repair mode and reads its complete state. The socket stays in repair mode:
+     * close it to drop it without a FIN or RST (the peer must not reach this host for the flow any
+     * more, or it will be answered with a reset), or {@link #resume} it to carry on here. On failure the
+     * socket is taken out of repair mode again.
+     */
+    public static TcpState capture(int fd) throws NativeException {
+        Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
+        try {
+            return read(fd);
+        } catch (NativeException | RuntimeException e) {
+            try {
+                resume(fd);
+            } catch (NativeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** Leaves repair mode without a window probe: the socket goes on as if nothing happened. */
+    public static void resume(int fd) throws NativeException {
+        Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_OFF_NO_WP);
+    }
+
+    private static TcpState read(int fd) throws NativeException {
+        Scratch s = SCRATCH.get();
+        SocketCalls.getsockopt(fd, SOL_TCP, Libc.TCP_INFO, s.info);
+        int kernelState = s.info[0] & 0xff;
+        TcpConnectionState state = TcpConnectionState.ofKernel(kernelState);
+        if (state == null) {
+            throw new IllegalStateException("socket in TCP state " + kernelState + " can't be moved "
+                    + "(only ESTABLISHED, FIN_WAIT1/2, CLOSE_WAIT, LAST_ACK, CLOSING)");
+        }
+        int negotiated = s.info[5] & 0xff;
+        int wscales = s.info[6] & 0xff;
+        int effectiveMss = s.infoView.getInt(16);
+
+        int outq = Libc.ioctlInt(fd, Libc.SIOCOUTQ);
+        int unsent = Libc.ioctlInt(fd, Libc.SIOCOUTQNSD);
+        int inq = Libc.ioctlInt(fd, Libc.SIOCINQ);
+        if (state.finSent()) {
+            // Both ioctls count our FIN as a byte while it is unacknowledged (resp. unsent); it carries no data.
+            if (outq > 0) outq--;
+            if (unsent > 0) unsent--;
+        }
+
+        int mssClamp = Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_MAXSEG);
+        boolean timestamps = (negotiated & TCPI_OPT_TIMESTAMPS) != 0;
+        int clock = timestamps ? Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_TIMESTAMP) : 0;
+        long clockReadAt = timestamps ? System.currentTimeMillis() : 0;
+        boolean windowScaling = (negotiated & TCPI_OPT_WSCALE) != 0;
+        TcpOptions options = new TcpOptions(mssClamp, effectiveMss, (negotiated & TCPI_OPT_SACK) != 0, timestamps,
+                windowScaling, windowScaling ? wscales & 0xf : 0, windowScaling ? wscales >>> 4 : 0, clock, clockReadAt);
+
+        SocketCalls.getsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_WINDOW, s.window);
+        ByteBuffer w = s.windowView;
+        RepairWindow window = new RepairWindow(w.getInt(0), w.getInt(4), w.getInt(8), w.getInt(12), w.getInt(16));
+
+        Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_RECV_QUEUE);
+        int rcvNxt = Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ);
+        byte[] receiveQueue = peek(fd, inq, "receive");
+        Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
+        int writeSeq = Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ);
+        byte[] sendQueue = peek(fd, outq, "send");
+
+        // The queue sequence numbers point past the FINs; TcpState names the first byte of each queue.
+        int receiveSeq = rcvNxt - (state.finReceived() ? 1 : 0) - inq;
+        int sendSeq = writeSeq - (state.finSent() ? 1 : 0) - outq;
+
+        return new TcpState(Libc.getsockname(fd), Libc.getpeername(fd), state, sendSeq, receiveSeq, sendQueue, unsent,
+                receiveQueue, options, window, settings(fd, s));
+    }
+
+    /** Copies a queue (selected with TCP_REPAIR_QUEUE) without consuming it, straight into the array. */
+    private static byte[] peek(int fd, int length, String queue) throws NativeException {
+        byte[] bytes = new byte[length];
+        if (length == 0) return bytes;
+        int n = Libc.recv(fd, bytes, 0, length, Libc.MSG_PEEK | Libc.MSG_DONTWAIT);
+        if (n != length) {
+            throw new IllegalStateException(queue + " queue holds " + n + " bytes, the ioctl said " + length);
+        }
+        return bytes;
+    }
+
+    private static SocketSettings settings(int fd, Scratch s) throws NativeException {
+        int ccLength = SocketCalls.getsockopt(fd, SOL_TCP, Libc.TCP_CONGESTION, s.congestion);
+        return new SocketSettings(
+                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_NODELAY) != 0,
+                Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_KEEPALIVE) != 0,
+                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPIDLE),
+                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPINTVL),
+                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPCNT),
+                s.congestionName(ccLength),
+                Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_SNDBUF),
+                Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_RCVBUF),
+                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_USER_TIMEOUT),
+                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_NOTSENT_LOWAT),
+                Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_MARK));
+    }
+
+    /** {@link #restore(TcpState, boolean)} without a window probe. */
+    public static int restore(TcpState state) throws NativeException {
+        return restore(state, false);
+    }
+
+    /**
+     * Recreates the connection in the calling thread's network namespace and returns the new socket's
+     * fd (blocking mode, close-on-exec). The local address must be usable here (assigned, or the VIP on
+     * lo); repair mode lets it share the port with a listener.
+     *
+     * @param windowProbe send a window probe when leaving repair mode, so the peer learns at once that
+     *                    this end is alive (and retransmits what it sent during the move)
+     */
+    public static int restore(TcpState state, boolean windowProbe) throws NativeException {
+        Scratch s = SCRATCH.get();
+        boolean v4 = state.local().getAddress() instanceof Inet4Address;
+        if (!v4 && state.state().finReceived()) {
+            throw new UnsupportedOperationException("restoring the peer's FIN is implemented for IPv4 only: " + state);
+        }
+        int fd = Libc.socket(v4 ? Libc.AF_INET : Libc.AF_INET6, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        try {
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
+            SocketSettings settings = state.settings();
+            if (settings.mark() != 0) Libc.setsockopt(fd, SOL_SOCKET, Libc.SO_MARK, settings.mark());
+            // setsockopt asks for half of what the kernel then reserves; queues must fit with their overhead.
+            Libc.setsockopt(fd, SOL_SOCKET, Libc.SO_SNDBUFFORCE, Math.max(settings.sendBuffer() / 2, state.sendQueue().length));
+            Libc.setsockopt(fd, SOL_SOCKET, Libc.SO_RCVBUFFORCE, Math.max(settings.receiveBuffer() / 2, state.receiveQueue().length));
+            Libc.bind(fd, state.local());
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_RECV_QUEUE);
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ, state.receiveSeq());
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ, state.sendSeq());
+            TcpOptions o = state.options();
+            if (o.mss() > 0) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_MAXSEG, o.mss());
+            Libc.connect(fd, state.remote());
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_OPTIONS, repairOptions(o, s));
+            if (o.timestamps()) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_TIMESTAMP, advancedClock(o));
+
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_RECV_QUEUE);
+            sendAll(fd, state.receiveQueue(), 0, state.receiveQueue().length, "receive");
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
+            sendAll(fd, state.sendQueue(), 0, state.sentLength(), "send");
+            restoreWindow(fd, state, s);
+            restoreFins(fd, state, s);
+            applySettings(fd, settings, s);
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR, windowProbe ? Libc.TCP_REPAIR_OFF : Libc.TCP_REPAIR_OFF_NO_WP);
+            if (state.unsentLength() > 0) {
+                // Never seen by the peer: an ordinary send, after which our FIN (if any) must follow it.
+                sendAll(fd, state.sendQueue(), state.sentLength(), state.unsentLength(), "unsent");
+                if (state.state().finSent()) Libc.shutdown(fd, Libc.SHUT_WR);
+            }
+            return fd;
+        } catch (NativeException | RuntimeException e) {
+            Libc.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    /** Options left at their defaults are not set again: each one costs a system call. */
+    private static void applySettings(int fd, SocketSettings t, Scratch s) throws NativeException {
+        if (t.noDelay()) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_NODELAY, 1);
+        if (t.keepAlive()) {
+            Libc.setsockopt(fd, SOL_SOCKET, Libc.SO_KEEPALIVE, 1);
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_KEEPIDLE, t.keepIdleSeconds());
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_KEEPINTVL, t.keepIntervalSeconds());
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_KEEPCNT, t.keepCount());
+        }
+        if (t.userTimeoutMillis() != 0) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_USER_TIMEOUT, t.userTimeoutMillis());
+        if (t.notSentLowWatermark() != 0) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_NOTSENT_LOWAT, t.notSentLowWatermark());
+        Libc.setsockopt(fd, SOL_TCP, Libc.TCP_CONGESTION, s.congestionBytes(t.congestionControl()));
+    }
+
+    private static byte[] repairOptions(TcpOptions o, Scratch s) {
+        ByteBuffer b = s.optionsView.clear();
+        if (o.sack()) b.putInt(Libc.TCPOPT_SACK_PERM).putInt(0);
+        if (o.windowScaling()) b.putInt(Libc.TCPOPT_WINDOW).putInt(o.sendWindowScale() | (o.receiveWindowScale() << 16));
+        if (o.timestamps()) b.putInt(Libc.TCPOPT_TIMESTAMP).putInt(0);
+        b.putInt(Libc.TCPOPT_MAXSEG).putInt(o.mssClamp());
+        return b.position() == s.repairOptions.length ? s.repairOptions : Arrays.copyOf(s.repairOptions, b.position());
+    }
+
+    private static int advancedClock(TcpOptions o) {
+        long elapsed = System.currentTimeMillis() - o.clockReadAtMillis();
+        return elapsed > 0 && elapsed < MAX_CLOCK_ADVANCE_MILLIS ? o.timestampClock() + (int) elapsed : o.timestampClock();
+    }
+
+    /** Writes a queue in repair mode; the kernel takes large queues a piece at a time. */
+    private static void sendAll(int fd, byte[] data, int offset, int length, String queue) throws NativeException {
+        int done = 0;
+        while (done < length) {
+            int n = Libc.send(fd, data, offset + done, length - done, Libc.MSG_DONTWAIT);
+            if (n <= 0) {
+                throw new IllegalStateException("restoring the " + queue + " queue stalled after " + done + " of "
+                        + length + " bytes: the socket buffer is too small");
+            }
+            done += n;
+        }
+    }
+
+    private static void restoreWindow(int fd, TcpState state, Scratch s) throws NativeException {
+        RepairWindow w = state.window();
+        // The kernel refuses an rcv_wup beyond rcv_nxt; the recorded one may count the peer's FIN, which
+        // is not back yet. Move it back and widen the window by as much, as libsoccr does.
+        int rcvNxt = state.receiveSeq() + state.receiveQueue().length;
+        int rcvWup = w.rcvWup();
+        int rcvWnd = w.rcvWnd();
+        if (rcvWup - rcvNxt > 0) {
+            rcvWnd += rcvWup - rcvNxt;
+            rcvWup = rcvNxt;
+        }
+        s.windowView.clear().putInt(w.sndWl1()).putInt(w.sndWnd()).putInt(w.maxWindow()).putInt(rcvWnd).putInt(rcvWup);
+        Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_WINDOW, s.window);
+    }
+
+    /**
+     * A restored socket starts ESTABLISHED. Our FIN comes back through shutdown in repair mode (as
+     * already sent when it was sent, so it is not sent twice); the peer's FIN, and the ACK of ours, can
+     * only come from the network: we inject them as packets from the peer, as libsoccr does.
+     */
+    private static void restoreFins(int fd, TcpState state, Scratch s) throws NativeException {
+        TcpConnectionState st = state.state();
+        boolean finNow = st.finSent() && state.unsentLength() == 0;
+        boolean ourFinFirst = st == TcpConnectionState.FIN_WAIT1 || st == TcpConnectionState.FIN_WAIT2
+                || st == TcpConnectionState.CLOSING;
+        if (finNow && ourFinFirst) shutdownInRepair(fd);
+        if (st.finReceived()) {
+            injectFromPeer(state, state.receiveSeq() + state.receiveQueue().length, state.sendSeq(), TH_FIN | TH_ACK, s);
+        }
+        if (finNow && !ourFinFirst) shutdownInRepair(fd);
+        if (st.finAcked()) {
+            injectFromPeer(state, state.receiveSeq() + state.receiveQueue().length, state.sendSeq() + state.sendQueue().length + 1, TH_ACK, s);
+        }
+        if (st != TcpConnectionState.ESTABLISHED && state.unsentLength() == 0) {
+            awaitState(fd, st, s);
+        }
+    }
+
+    private static void shutdownInRepair(int fd) throws NativeException {
+        Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
+        Libc.shutdown(fd, Libc.SHUT_WR);
+    }
+
+    /** Loopback delivers an injected packet within the sendto call, but don't rely on it silently. */
+    private static void awaitState(int fd, TcpConnectionState expected, Scratch s) throws NativeException {
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            SocketCalls.getsockopt(fd, SOL_TCP, Libc.TCP_INFO, s.info);
+            if ((s.info[0] & 0xff) == expected.kernelValue()) return;
+            Thread.onSpinWait();
+            if (attempt > 10) sleepMillis(1);
+        }
+        throw new IllegalStateException("restored socket did not reach " + expected + " (kernel state "
+                + (s.info[0] & 0xff) + ")");
+    }
+
+    private static void sleepMillis(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while restoring a socket", e);
+        }
+    }
+
+    /** A bare TCP segment from the peer to us, sent through a raw socket and looped back to the stack. */
+    private static void injectFromPeer(TcpState state, int seq, int ack, int flags, Scratch s) throws NativeException {
+        byte[] p = s.packet;
+        ByteBuffer b = ByteBuffer.wrap(p).order(ByteOrder.BIG_ENDIAN);
+        byte[] src = state.remote().getAddress().getAddress();
+        byte[] dst = state.local().getAddress().getAddress();
+        b.put((byte) 0x45).put((byte) 0).putShort((short) 40).putShort((short) 0).putShort((short) 0x4000)
+                .put((byte) 64).put((byte) Libc.IPPROTO_TCP).putShort((short) 0).put(src).put(dst);
+        int window = Math.min(0xffff, state.window().sndWnd() >>> state.options().sendWindowScale());
+        b.putShort((short) state.remote().getPort()).putShort((short) state.local().getPort()).putInt(seq).putInt(ack)
+                .put((byte) 0x50).put((byte) flags).putShort((short) window).putShort((short) 0).putShort((short) 0);
+        b.putShort(36, (short) tcpChecksum(p));
+        int raw = Libc.socket(Libc.AF_INET, SocketCalls.SOCK_RAW | Libc.SOCK_CLOEXEC, SocketCalls.IPPROTO_RAW);
+        try {
+            SocketCalls.sendTo(raw, p, 0, p.length, 0, new InetSocketAddress(state.local().getAddress(), 0));
+        } finally {
+            Libc.closeQuietly(raw);
+        }
+    }
+
+    /** RFC 793 checksum of the 20-byte TCP header at offset 20, over the IPv4 pseudo-header. */
+    private static int tcpChecksum(byte[] p) {
+        long sum = 0;
+        for (int i = 12; i < 20; i += 2) sum += ((p[i] & 0xff) << 8) | (p[i + 1] & 0xff); // addresses
+        sum += Libc.IPPROTO_TCP + 20;
+        for (int i = 20; i < 40; i += 2) sum += ((p[i] & 0xff) << 8) | (p[i + 1] & 0xff);
+        while ((sum >>> 16) != 0) sum = (sum & 0xffff) + (sum >>> 16);
+        return (int) (~sum & 0xffff);
+    }
+}
