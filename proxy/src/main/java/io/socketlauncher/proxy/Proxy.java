@@ -1,0 +1,531 @@
+package io.socketlauncher.proxy;
+
+import io.socketlauncher.bpf.proxy.Backend;
+import io.socketlauncher.bpf.proxy.Counters;
+import io.socketlauncher.bpf.proxy.Flow;
+import io.socketlauncher.bpf.proxy.FlowTuple;
+import io.socketlauncher.bpf.proxy.ProxyProgram;
+import io.socketlauncher.bpf.proxy.ReverseEntry;
+import io.socketlauncher.bpf.proxy.RingsMap;
+import io.socketlauncher.bpf.proxy.Service;
+import io.socketlauncher.bpf.proxy.ServiceKey;
+import io.socketlauncher.proxy.ProxyConfig.BackendConfig;
+import io.socketlauncher.proxy.ProxyConfig.Hook;
+import io.socketlauncher.proxy.ProxyConfig.Mode;
+import io.socketlauncher.proxy.ProxyConfig.ServiceConfig;
+import io.socketlauncher.proxy.control.BackendIds;
+import io.socketlauncher.proxy.control.BackendInfo;
+import io.socketlauncher.proxy.control.ControlServer;
+import io.socketlauncher.proxy.control.FlowInfo;
+import io.socketlauncher.proxy.control.FlowKey;
+import io.socketlauncher.proxy.control.ProxyOperations;
+import io.socketlauncher.sys.BpfProgram;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.NetworkNamespace;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The eBPF L4 proxy: loads the data plane, attaches it to the configured interfaces, keeps its maps in
+ * step with the services and backends (added, removed, re-weighted, drained at run time), checks backend
+ * health, expires flows, and serves the control protocol and Prometheus metrics. Close it to detach
+ * everything it attached.
+ */
+public final class Proxy implements ProxyOperations, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Proxy.class.getName());
+
+    private final ProxyConfig config;
+    private final ProxyProgram program;
+    private final ScheduledExecutorService worker;
+    private final Map<InetSocketAddress, ServiceState> services = new LinkedHashMap<>();
+    private final Map<String, BackendState> backends = new LinkedHashMap<>();
+    private final BackendState[] bySlot = new BackendState[Backend.MAX_BACKENDS];
+    private final Map<String, AttachedHook> attached = new LinkedHashMap<>();
+    private final List<PeerAttachment> peers = new ArrayList<>();
+    private final HealthChecker health;
+    private final ProxyMetrics metrics;
+    private AutoCloseable controlServer;
+    private volatile boolean closed;
+
+    final class ServiceState {
+        final int id;
+        final InetSocketAddress vip;
+        final Mode mode;
+        final Service.Algorithm algorithm;
+        int[] ring;
+        volatile Counters counters = Counters.ZERO;
+        volatile double newFlowsPerSecond;
+
+        ServiceState(int id, ServiceConfig c) {
+            this.id = id;
+            this.vip = c.vip();
+            this.mode = c.mode();
+            this.algorithm = c.algorithm();
+        }
+    }
+
+    final class BackendState {
+        final String id;
+        final int slot;
+        final ServiceState service;
+        final InetSocketAddress address;
+        final InetAddress snat;
+        volatile int weight;
+        volatile boolean healthy = true;
+        volatile long activeFlows;
+        volatile Counters counters = Counters.ZERO;
+        volatile double newFlowsPerSecond;
+
+        BackendState(String id, int slot, ServiceState service, InetSocketAddress address, InetAddress snat, int weight) {
+            this.id = id;
+            this.slot = slot;
+            this.service = service;
+            this.address = address;
+            this.snat = snat;
+            this.weight = weight;
+        }
+
+        boolean takesNewFlows() {
+            return healthy && weight > 0;
+        }
+    }
+
+    record AttachedHook(int ifindex, Hook hook, int xdpFlags) {}
+
+    record PeerAttachment(NetworkNamespace namespace, int ifindex) {}
+
+    private Proxy(ProxyConfig config) throws NativeException {
+        this.config = config;
+        this.program = ProxyProgram.load(config.maxFlows());
+        ThreadFactory threads = config.namespace() == null ? Thread.ofPlatform().daemon().name("proxy-worker").factory()
+                : NetworkNamespace.named(config.namespace()).threadFactory();
+        this.worker = Executors.newSingleThreadScheduledExecutor(threads);
+        this.health = new HealthChecker(config.healthTimeout());
+        this.metrics = new ProxyMetrics(this);
+    }
+
+    /** Loads, configures and attaches the proxy; on failure nothing stays attached. */
+    public static Proxy start(ProxyConfig config) throws IOException {
+        Proxy proxy = new Proxy(config);
+        try {
+            proxy.program.config.setNatPorts(config.natPortMin(), config.natPortMax());
+            for (ServiceConfig s : config.services()) {
+                proxy.addService(s);
+                for (BackendConfig b : s.backends()) proxy.addBackend(s.vip(), b.id(), b.address(), b.weight());
+            }
+            proxy.inNamespace(() -> {
+                for (String name : config.interfaces()) proxy.attach(name);
+                return null;
+            });
+            proxy.worker.scheduleWithFixedDelay(proxy::maintain, 1, 1, TimeUnit.SECONDS);
+            proxy.worker.scheduleWithFixedDelay(proxy::checkHealth, 0, config.healthInterval().toMillis(), TimeUnit.MILLISECONDS);
+            if (config.metrics() != null) {
+                proxy.inNamespace(() -> {
+                    proxy.metrics.serve(config.metrics(), proxy.worker);
+                    return null;
+                });
+            }
+            if (config.control() != null) {
+                proxy.controlServer = proxy.inNamespace(() -> ControlServer.start(config.control(), config.controlKey(), proxy));
+            }
+            return proxy;
+        } catch (IOException | RuntimeException e) {
+            proxy.close();
+            throw e;
+        } catch (Exception e) {
+            proxy.close();
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    public ProxyConfig config() {
+        return config;
+    }
+
+    /** Which hook each interface ended up with (XDP may have fallen back to TC). */
+    public synchronized Map<String, Hook> hooks() {
+        Map<String, Hook> out = new LinkedHashMap<>();
+        attached.forEach((name, a) -> out.put(name, a.hook()));
+        return out;
+    }
+
+    /** The metrics in Prometheus text format (also served over HTTP if configured). */
+    public String scrape() {
+        return metrics.scrape();
+    }
+
+    /** The control server's address, if one runs. */
+    public InetSocketAddress controlAddress() {
+        return controlServer instanceof ControlServer s ? s.address() : null;
+    }
+
+    public InetSocketAddress metricsAddress() {
+        return metrics.address();
+    }
+
+    // ---- attachment ----
+
+    private void attach(String name) throws NativeException {
+        int ifindex = Libc.ifNameToIndex(name);
+        Hook wanted = config.hook();
+        if (wanted != Hook.TC) {
+            for (int flags : new int[] {BpfProgram.XDP_FLAGS_DRV_MODE, BpfProgram.XDP_FLAGS_SKB_MODE}) {
+                try {
+                    program.xdp().attachXdp(ifindex, flags);
+                    synchronized (this) {
+                        attached.put(name, new AttachedHook(ifindex, Hook.XDP, flags));
+                    }
+                    return;
+                } catch (NativeException e) {
+                    if (wanted == Hook.XDP && flags == BpfProgram.XDP_FLAGS_SKB_MODE) throw e;
+                    LOG.log(System.Logger.Level.WARNING, "XDP (" + (flags == BpfProgram.XDP_FLAGS_DRV_MODE ? "native" : "generic")
+                            + ") cannot attach on " + name + ": " + e.getMessage());
+                }
+            }
+            LOG.log(System.Logger.Level.WARNING, "falling back to TC on " + name);
+        }
+        program.tc().attachTc(ifindex, BpfProgram.TC_INGRESS, 1);
+        synchronized (this) {
+            attached.put(name, new AttachedHook(ifindex, Hook.TC, 0));
+        }
+    }
+
+    /**
+     * Attaches an XDP_PASS program to {@code ifname} in {@code namespace}: a veth delivers frames that
+     * XDP redirected into it only if its peer runs XDP. Detached when the proxy closes.
+     */
+    public void attachPeerPass(NetworkNamespace namespace, String ifname) throws Exception {
+        int ifindex = namespace.call(() -> {
+            int index = Libc.ifNameToIndex(ifname);
+            program.xdpPass().attachXdp(index, BpfProgram.XDP_FLAGS_DRV_MODE);
+            return index;
+        });
+        synchronized (this) {
+            peers.add(new PeerAttachment(namespace, ifindex));
+        }
+    }
+
+    private <T> T inNamespace(Callable<T> task) throws Exception {
+        return config.namespace() == null ? task.call() : NetworkNamespace.named(config.namespace()).call(task);
+    }
+
+    // ---- services and backends ----
+
+    private synchronized void addService(ServiceConfig c) throws NativeException {
+        BitSet used = new BitSet();
+        services.values().forEach(s -> used.set(s.id));
+        int id = used.nextClearBit(0);
+        if (id >= Service.MAX_SERVICES) throw new IllegalArgumentException("at most " + Service.MAX_SERVICES + " services");
+        ServiceState s = new ServiceState(id, c);
+        program.serviceCounters.reset(id);
+        services.put(c.vip(), s);
+        publish(s);
+    }
+
+    @Override
+    public synchronized void addBackend(InetSocketAddress vip, String backendId, InetSocketAddress address, int weight) throws IOException {
+        BackendIds.require(backendId);
+        ProxyConfig.checkWeight(weight);
+        ServiceState s = services.get(vip);
+        if (s == null) throw new IllegalArgumentException("no service " + vip + "; services: " + services.keySet());
+        if (backends.containsKey(backendId)) throw new IllegalArgumentException("backend " + backendId + " exists already");
+        if ((address.getAddress() instanceof java.net.Inet6Address) != (vip.getAddress() instanceof java.net.Inet6Address)) {
+            throw new IllegalArgumentException("backend " + address + " and service " + vip + " are of different address families");
+        }
+        long inService = backends.values().stream().filter(b -> b.service == s).count();
+        if (inService >= Service.MAX_CANDIDATES) throw new IllegalArgumentException("service " + vip + " has " + inService + " backends already, the most it takes");
+        int slot = -1;
+        for (int i = 0; i < bySlot.length; i++) {
+            if (bySlot[i] == null) {
+                slot = i;
+                break;
+            }
+        }
+        if (slot < 0) throw new IllegalArgumentException("no free backend slot (at most " + Backend.MAX_BACKENDS + ")");
+        InetAddress snat = s.mode == Mode.FULL_NAT ? SourceAddress.towards(config.namespace(), address.getAddress()) : null;
+        BackendState b = new BackendState(backendId, slot, s, address, snat, weight);
+        program.backendCounters.reset(slot);
+        program.activeFlows.set(slot, 0);
+        program.backends.put(slot, new Backend(address, snat, s.id, true));
+        bySlot[slot] = b;
+        backends.put(backendId, b);
+        publish(s);
+    }
+
+    @Override
+    public void removeBackend(String backendId) throws IOException {
+        BackendState b;
+        synchronized (this) {
+            b = backend(backendId);
+            backends.remove(backendId);
+            publish(b.service);
+            // Its flows can go nowhere now: the data plane drops them until they are deleted below.
+            program.backends.free(b.slot);
+        }
+        List<FlowTuple> doomed = new ArrayList<>();
+        program.flows.forEach(Integer.MAX_VALUE, (k, f) -> {
+            if (f.backend() == b.slot) doomed.add(k);
+        });
+        for (FlowTuple k : doomed) forget(k, b, program.flows.get(k));
+        synchronized (this) {
+            bySlot[b.slot] = null;
+        }
+    }
+
+    @Override
+    public synchronized void setWeight(String backendId, int weight) throws IOException {
+        ProxyConfig.checkWeight(weight);
+        BackendState b = backend(backendId);
+        b.weight = weight;
+        publish(b.service);
+    }
+
+    private BackendState backend(String id) {
+        BackendState b = backends.get(id);
+        if (b == null) throw new IllegalArgumentException("no backend " + id + "; backends: " + backends.keySet());
+        return b;
+    }
+
+    /** Writes a service's ring (changed slots only) and then its candidate list, from the backends' state. */
+    private synchronized void publish(ServiceState s) throws NativeException {
+        List<BackendState> takers = backends.values().stream().filter(b -> b.service == s && b.takesNewFlows()).toList();
+        List<Maglev.Entry> entries = takers.stream().map(b -> new Maglev.Entry(b.id, b.slot, b.weight)).toList();
+        int[] ring = Maglev.table(entries, RingsMap.RING_SIZE);
+        for (int i = 0; i < ring.length; i++) if (ring[i] < 0) ring[i] = Backend.MAX_BACKENDS; // out of range: no backend
+        program.rings.write(s.id, ring, s.ring);
+        s.ring = ring;
+        program.services.put(new ServiceKey(s.vip),
+                new Service(s.id, s.mode == Mode.FULL_NAT, s.algorithm, takers.stream().map(b -> b.slot).toList()));
+    }
+
+    // ---- flows ----
+
+    @Override
+    public List<FlowInfo> flows(int limit) throws IOException {
+        if (limit < 0) throw new IllegalArgumentException("limit must not be negative");
+        long now = System.nanoTime();
+        List<FlowInfo> out = new ArrayList<>();
+        program.flows.forEach(limit, (k, f) -> out.add(info(k, f, now)));
+        return out;
+    }
+
+    private FlowInfo info(FlowTuple k, Flow f, long now) {
+        BackendState b = bySlot[f.backend()];
+        return new FlowInfo(new FlowKey(k.source(), k.destination()), b == null ? "?" : b.id, f.packets(), f.bytes(),
+                Math.max(0, (now - f.lastSeenNanos()) / 1_000_000));
+    }
+
+    /** The flow's entry as the data plane has it, or null. */
+    public Flow flow(FlowKey key) throws NativeException {
+        return program.flows.get(new FlowTuple(key.client(), key.vip()));
+    }
+
+    @Override
+    public FlowInfo redirect(FlowKey key, String backendId) throws IOException {
+        FlowTuple tuple = new FlowTuple(key.client(), key.vip());
+        BackendState target;
+        synchronized (this) {
+            target = backend(backendId);
+        }
+        Flow flow = program.flows.get(tuple);
+        if (flow == null) throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip());
+        if (!target.service.vip.equals(key.vip())) {
+            throw new IllegalArgumentException("backend " + backendId + " serves " + target.service.vip + ", not " + key.vip());
+        }
+        int natPort = 0;
+        ReverseEntry rev = new ReverseEntry(tuple, target.slot);
+        if (target.service.mode == Mode.FULL_NAT) {
+            // Keep the proxy port if it is free towards the new backend, so the flow looks the same there.
+            natPort = flow.natPort();
+            int span = config.natPortMax() - config.natPortMin() + 1;
+            int attempts = 0;
+            while (!program.reverse.putIfAbsent(reverseKey(target, key.client(), natPort), rev)) {
+                if (++attempts > 64) throw new IOException("no free full-NAT port towards " + target.address);
+                natPort = config.natPortMin() + ThreadLocalRandom.current().nextInt(span);
+            }
+        } else {
+            program.reverse.put(reverseKey(target, key.client(), 0), rev);
+        }
+        // The switch itself: one update of the flow entry. The old backend's reverse entry stays until
+        // the flow ends, so its stray packets (an RST) are recognised and dropped, not passed to the client.
+        program.flows.replace(tuple, flow.withBackend(target.slot, natPort));
+        Flow now = program.flows.get(tuple);
+        if (now == null || now.backend() != target.slot) throw new IOException("flow " + key.client() + " vanished during the redirect");
+        return info(tuple, now, System.nanoTime());
+    }
+
+    private static FlowTuple reverseKey(BackendState b, InetSocketAddress client, int natPort) {
+        InetSocketAddress to = b.service.mode == Mode.FULL_NAT ? new InetSocketAddress(b.snat, natPort) : client;
+        return new FlowTuple(b.address, to);
+    }
+
+    private void forget(FlowTuple k, BackendState b, Flow f) throws NativeException {
+        program.flows.remove(k);
+        if (b != null && f != null) program.reverse.remove(reverseKey(b, k.source(), f.natPort()));
+    }
+
+    @Override
+    public List<BackendInfo> backends() {
+        List<BackendInfo> out = new ArrayList<>();
+        synchronized (this) {
+            for (BackendState b : backends.values()) {
+                out.add(new BackendInfo(b.id, b.service.vip, b.address, b.weight, b.healthy, b.activeFlows, b.counters.packets(), b.counters.bytes()));
+            }
+        }
+        return out;
+    }
+
+    synchronized List<ServiceState> serviceStates() {
+        return List.copyOf(services.values());
+    }
+
+    synchronized List<BackendState> backendStates() {
+        return List.copyOf(backends.values());
+    }
+
+    // ---- periodic work ----
+
+    private long lastMaintain = System.nanoTime();
+
+    /** Expires idle and closed flows, removes orphaned reverse entries, recounts flows and counters. */
+    private void maintain() {
+        try {
+            long now = System.nanoTime();
+            long idle = config.idleTimeout().toNanos(), grace = config.closeGrace().toNanos();
+            long[] active = new long[Backend.MAX_BACKENDS];
+            List<FlowTuple> expired = new ArrayList<>();
+            List<Flow> expiredFlows = new ArrayList<>();
+            program.flows.forEach(Integer.MAX_VALUE, (k, f) -> {
+                long quiet = now - f.lastSeenNanos();
+                if (quiet > idle || (f.closing() && quiet > grace)) {
+                    expired.add(k);
+                    expiredFlows.add(f);
+                } else if (f.backend() < active.length) {
+                    active[f.backend()]++;
+                }
+            });
+            for (int i = 0; i < expired.size(); i++) forget(expired.get(i), bySlot[expiredFlows.get(i).backend()], expiredFlows.get(i));
+            List<FlowTuple> orphans = new ArrayList<>();
+            program.reverse.forEach(Integer.MAX_VALUE, (k, r) -> {
+                try {
+                    if (program.flows.get(r.client()) == null) orphans.add(k);
+                } catch (NativeException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            for (FlowTuple k : orphans) program.reverse.remove(k);
+            double seconds = Math.max(1e-3, (now - lastMaintain) / 1e9);
+            lastMaintain = now;
+            for (BackendState b : backendStates()) {
+                b.activeFlows = active[b.slot];
+                program.activeFlows.set(b.slot, active[b.slot]);
+                Counters c = program.backendCounters.get(b.slot);
+                b.newFlowsPerSecond = (c.newFlows() - b.counters.newFlows()) / seconds;
+                b.counters = c;
+            }
+            for (ServiceState s : serviceStates()) {
+                Counters c = program.serviceCounters.get(s.id);
+                s.newFlowsPerSecond = (c.newFlows() - s.counters.newFlows()) / seconds;
+                s.counters = c;
+            }
+        } catch (Exception e) {
+            if (!closed) LOG.log(System.Logger.Level.WARNING, "flow maintenance failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs one round of health checks now (also scheduled every health interval). */
+    public void checkHealth() {
+        try {
+            List<BackendState> all = backendStates();
+            Map<BackendState, Boolean> results = health.check(all.stream().collect(
+                    HashMap<BackendState, InetSocketAddress>::new, (m, b) -> m.put(b, b.address), Map::putAll));
+            for (BackendState b : all) {
+                boolean up = results.getOrDefault(b, false);
+                if (up != b.healthy) {
+                    LOG.log(System.Logger.Level.INFO, "backend " + b.id + " " + b.address + " is " + (up ? "up again" : "down"));
+                    synchronized (this) {
+                        b.healthy = up;
+                        if (backends.get(b.id) == b) publish(b.service);
+                    }
+                }
+            }
+        } catch (Exception e) {
+            if (!closed) LOG.log(System.Logger.Level.WARNING, "health check failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs the flow maintenance now, on the worker (tests use it instead of waiting a second). */
+    public void maintainNow() throws Exception {
+        worker.submit(this::maintain).get();
+    }
+
+    /** Health checks now, on the worker thread (inside the namespace). */
+    public void checkHealthNow() throws Exception {
+        worker.submit(this::checkHealth).get();
+    }
+
+    ProxyProgram program() {
+        return program;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        if (controlServer != null) {
+            try {
+                controlServer.close();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "closing the control server: " + e.getMessage());
+            }
+        }
+        metrics.close();
+        worker.shutdownNow();
+        try {
+            worker.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            inNamespace(() -> {
+                for (var e : attached.entrySet()) {
+                    AttachedHook a = e.getValue();
+                    try {
+                        if (a.hook() == Hook.XDP) BpfProgram.detachXdp(a.ifindex(), a.xdpFlags());
+                        else BpfProgram.detachTc(a.ifindex());
+                    } catch (NativeException ex) {
+                        LOG.log(System.Logger.Level.WARNING, "detaching from " + e.getKey() + ": " + ex.getMessage());
+                    }
+                }
+                return null;
+            });
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "detaching: " + e.getMessage());
+        }
+        for (PeerAttachment p : peers) {
+            try {
+                p.namespace().call(() -> {
+                    BpfProgram.detachXdp(p.ifindex(), BpfProgram.XDP_FLAGS_DRV_MODE);
+                    return null;
+                });
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "detaching the peer program in " + p.namespace() + ": " + e.getMessage());
+            }
+        }
+        program.close();
+    }
+}

@@ -1,0 +1,208 @@
+package io.socketlauncher.proxy;
+
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.socketlauncher.bpf.proxy.Service.Algorithm;
+import io.socketlauncher.proxy.control.BackendIds;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Everything a {@link Proxy} starts from.
+ *
+ * @param namespace    network namespace to run in (attach, health checks, listeners); null: the current one
+ * @param interfaces   interfaces whose ingress the data plane handles (both client and backend sides)
+ * @param hook         where the data plane attaches
+ * @param services     virtual addresses and their backends
+ * @param control      control-protocol listen address, or null for none
+ * @param controlKey   shared HMAC key of the control protocol (required with {@code control})
+ * @param metrics      Prometheus endpoint listen address ({@code /metrics}), or null for none
+ */
+public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, List<ServiceConfig> services,
+                          int maxFlows, Duration idleTimeout, Duration closeGrace, int natPortMin, int natPortMax,
+                          Duration healthInterval, Duration healthTimeout,
+                          InetSocketAddress control, byte[] controlKey, InetSocketAddress metrics) {
+
+    /** XDP (native, then generic) or TC; AUTO tries XDP and falls back to TC per interface. */
+    public enum Hook { AUTO, XDP, TC }
+
+    public enum Mode { NAT, FULL_NAT }
+
+    public record ServiceConfig(InetSocketAddress vip, Mode mode, Algorithm algorithm, List<BackendConfig> backends) {
+        public ServiceConfig {
+            Objects.requireNonNull(vip, "vip");
+            if (vip.getPort() == 0) throw new IllegalArgumentException("service " + vip + " needs a port");
+            mode = mode == null ? Mode.NAT : mode;
+            algorithm = algorithm == null ? Algorithm.MAGLEV : algorithm;
+            backends = backends == null ? List.of() : List.copyOf(backends);
+        }
+    }
+
+    public record BackendConfig(String id, InetSocketAddress address, int weight) {
+        public BackendConfig {
+            BackendIds.require(id);
+            Objects.requireNonNull(address, "address of backend " + id);
+            if (address.getPort() == 0) throw new IllegalArgumentException("backend " + id + " needs a port");
+            checkWeight(weight);
+        }
+    }
+
+    static final int MAX_WEIGHT = 1000;
+
+    static int checkWeight(int weight) {
+        if (weight < 0 || weight > MAX_WEIGHT) throw new IllegalArgumentException("weight must be 0.." + MAX_WEIGHT + ", got " + weight);
+        return weight;
+    }
+
+    public ProxyConfig {
+        interfaces = List.copyOf(interfaces);
+        if (interfaces.isEmpty()) throw new IllegalArgumentException("no interfaces to attach to");
+        for (String i : interfaces) {
+            if (i.isEmpty() || i.length() > 15 || !i.matches("[A-Za-z0-9_.@-]+")) throw new IllegalArgumentException("bad interface name '" + i + "'");
+        }
+        hook = hook == null ? Hook.AUTO : hook;
+        services = List.copyOf(services);
+        if (services.size() > io.socketlauncher.bpf.proxy.Service.MAX_SERVICES) throw new IllegalArgumentException("at most 16 services");
+        Set<String> ids = new HashSet<>();
+        Set<InetSocketAddress> vips = new HashSet<>();
+        for (ServiceConfig s : services) {
+            if (!vips.add(s.vip())) throw new IllegalArgumentException("service " + s.vip() + " given twice");
+            for (BackendConfig b : s.backends()) {
+                if (!ids.add(b.id())) throw new IllegalArgumentException("backend id " + b.id() + " given twice");
+            }
+        }
+        if (maxFlows < 1024 || maxFlows > 16_777_216) throw new IllegalArgumentException("maxFlows must be 1024..16777216, got " + maxFlows);
+        if (natPortMin < 1024 || natPortMax > 65535 || natPortMin > natPortMax) {
+            throw new IllegalArgumentException("bad full-NAT port range " + natPortMin + "-" + natPortMax);
+        }
+        requirePositive(idleTimeout, "idleTimeout");
+        requirePositive(closeGrace, "closeGrace");
+        requirePositive(healthInterval, "healthInterval");
+        requirePositive(healthTimeout, "healthTimeout");
+        if (control != null && (controlKey == null || controlKey.length < 16)) {
+            throw new IllegalArgumentException("the control protocol needs a key of at least 16 bytes");
+        }
+    }
+
+    private static void requirePositive(Duration d, String name) {
+        if (d == null || d.isNegative() || d.isZero()) throw new IllegalArgumentException(name + " must be positive");
+    }
+
+    /** Defaults: AUTO hook, 131072 flows, 5 min idle, 10 s after FIN/RST, NAT ports 20000-29999, health every 1 s. */
+    public static ProxyConfig of(String namespace, List<String> interfaces, List<ServiceConfig> services) {
+        return new ProxyConfig(namespace, interfaces, Hook.AUTO, services, 131072, Duration.ofMinutes(5), Duration.ofSeconds(10),
+                20000, 29999, Duration.ofSeconds(1), Duration.ofMillis(500), null, null, null);
+    }
+
+    public ProxyConfig withHook(Hook h) {
+        return new ProxyConfig(namespace, interfaces, h, services, maxFlows, idleTimeout, closeGrace, natPortMin, natPortMax,
+                healthInterval, healthTimeout, control, controlKey, metrics);
+    }
+
+    public ProxyConfig withMaxFlows(int n) {
+        return new ProxyConfig(namespace, interfaces, hook, services, n, idleTimeout, closeGrace, natPortMin, natPortMax,
+                healthInterval, healthTimeout, control, controlKey, metrics);
+    }
+
+    public ProxyConfig withTimeouts(Duration idle, Duration grace) {
+        return new ProxyConfig(namespace, interfaces, hook, services, maxFlows, idle, grace, natPortMin, natPortMax,
+                healthInterval, healthTimeout, control, controlKey, metrics);
+    }
+
+    public ProxyConfig withNatPorts(int min, int max) {
+        return new ProxyConfig(namespace, interfaces, hook, services, maxFlows, idleTimeout, closeGrace, min, max,
+                healthInterval, healthTimeout, control, controlKey, metrics);
+    }
+
+    public ProxyConfig withControl(InetSocketAddress listen, byte[] key) {
+        return new ProxyConfig(namespace, interfaces, hook, services, maxFlows, idleTimeout, closeGrace, natPortMin, natPortMax,
+                healthInterval, healthTimeout, listen, key, metrics);
+    }
+
+    public ProxyConfig withMetrics(InetSocketAddress listen) {
+        return new ProxyConfig(namespace, interfaces, hook, services, maxFlows, idleTimeout, closeGrace, natPortMin, natPortMax,
+                healthInterval, healthTimeout, control, controlKey, listen);
+    }
+
+    // ---- the JSON config file ----
+
+    static final long MAX_FILE_BYTES = 1 << 20;
+
+    /** The file's shape; durations in milliseconds, addresses as "host:port" ("[v6]:port"). */
+    record FileShape(String namespace, List<String> interfaces, Hook hook, List<FileService> services, Integer maxFlows,
+                     Long idleTimeoutMillis, Long closeGraceMillis, Integer natPortMin, Integer natPortMax,
+                     Long healthIntervalMillis, String control, String controlKeyFile, String metrics) {}
+
+    record FileService(String vip, Mode mode, Algorithm algorithm, List<FileBackend> backends) {}
+
+    record FileBackend(String id, String address, Integer weight) {}
+
+    /** Reads a JSON config file: at most 1 MB, unknown fields rejected, every value validated. */
+    public static ProxyConfig read(Path file) throws IOException {
+        if (Files.size(file) > MAX_FILE_BYTES) throw new IllegalArgumentException(file + " is larger than " + MAX_FILE_BYTES + " bytes");
+        JsonMapper mapper = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES).build();
+        mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).maxStringLength(4096).build());
+        FileShape f;
+        try (InputStream in = Files.newInputStream(file)) {
+            f = mapper.readValue(in, FileShape.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IllegalArgumentException(file + ": " + e.getOriginalMessage());
+        }
+        if (f.interfaces() == null) throw new IllegalArgumentException(file + ": 'interfaces' is missing");
+        if (f.services() == null) throw new IllegalArgumentException(file + ": 'services' is missing");
+        List<ServiceConfig> services = f.services().stream().map(s -> new ServiceConfig(address(s.vip(), "vip"), s.mode(), s.algorithm(),
+                s.backends() == null ? List.of() : s.backends().stream()
+                        .map(b -> new BackendConfig(b.id(), address(b.address(), "backend address"), b.weight() == null ? 1 : b.weight()))
+                        .toList())).toList();
+        ProxyConfig base = of(f.namespace(), f.interfaces(), services);
+        byte[] key = null;
+        if (f.controlKeyFile() != null) {
+            Path keyFile = Path.of(f.controlKeyFile());
+            if (Files.size(keyFile) > 4096) throw new IllegalArgumentException(keyFile + ": a key file holds at most 4096 bytes");
+            key = Files.readAllBytes(keyFile);
+        }
+        return new ProxyConfig(base.namespace(), base.interfaces(), f.hook(), services,
+                f.maxFlows() == null ? base.maxFlows() : f.maxFlows(),
+                f.idleTimeoutMillis() == null ? base.idleTimeout() : Duration.ofMillis(f.idleTimeoutMillis()),
+                f.closeGraceMillis() == null ? base.closeGrace() : Duration.ofMillis(f.closeGraceMillis()),
+                f.natPortMin() == null ? base.natPortMin() : f.natPortMin(),
+                f.natPortMax() == null ? base.natPortMax() : f.natPortMax(),
+                f.healthIntervalMillis() == null ? base.healthInterval() : Duration.ofMillis(f.healthIntervalMillis()),
+                base.healthTimeout(),
+                f.control() == null ? null : address(f.control(), "control"), key,
+                f.metrics() == null ? null : address(f.metrics(), "metrics"));
+    }
+
+    /** Parses "a.b.c.d:port" or "[v6]:port" without name resolution. */
+    public static InetSocketAddress address(String text, String what) {
+        if (text == null || text.isEmpty() || text.length() > 64) throw new IllegalArgumentException(what + ": expected host:port, got '" + text + "'");
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0) throw new IllegalArgumentException(what + ": expected host:port, got '" + text + "'");
+        String host = text.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+        if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) throw new IllegalArgumentException(what + ": '" + host + "' is not a numeric IP address");
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + ": bad port in '" + text + "'");
+        }
+        if (port < 1 || port > 65535) throw new IllegalArgumentException(what + ": port out of range in '" + text + "'");
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(what + ": '" + host + "' is not an IP address");
+        }
+    }
+}
