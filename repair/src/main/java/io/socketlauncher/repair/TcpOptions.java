@@ -3,9 +3,9 @@ package io.socketlauncher.repair;
 /**
  * What the two ends negotiated in the handshake, plus the effective send MSS.
  *
- * @param mssClamp   the MSS limit restored with TCP_REPAIR_OPTIONS (read as TCP_MAXSEG)
- * @param mss        the effective send MSS (tcpi_snd_mss); set with TCP_MAXSEG before connect, else
- *                   the restored socket starts with a tiny one
+ * @param mssClamp   the peer's MSS (as clamped by ours): TCP_MAXSEG read in repair mode; restored with
+ *                   TCP_MAXSEG before connect (else the socket starts from 536) and TCP_REPAIR_OPTIONS
+ * @param mss        the effective send MSS (tcpi_snd_mss: the clamp less option space), for information
  * @param windowScaling whether window scaling was negotiated; the two shifts below only count then
  * @param sendWindowScale   the peer's shift, applied to windows it advertises
  * @param receiveWindowScale our shift, applied to windows we advertise

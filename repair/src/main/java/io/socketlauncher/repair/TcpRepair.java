@@ -114,7 +114,7 @@ public final class TcpRepair {
             if (unsent > 0) unsent--;
         }
 
-        int mssClamp = Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_MAXSEG);
+        int mssClamp = Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_MAXSEG); // in repair mode: the clamp, not mss_cache
         boolean timestamps = (negotiated & TCPI_OPT_TIMESTAMPS) != 0;
         int clock = timestamps ? Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_TIMESTAMP) : 0;
         long clockReadAt = timestamps ? System.currentTimeMillis() : 0;
@@ -201,7 +201,9 @@ public final class TcpRepair {
             Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
             Libc.setsockopt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ, state.sendSeq());
             TcpOptions o = state.options();
-            if (o.mss() > 0) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_MAXSEG, o.mss());
+            // Without this the socket starts from the default MSS of 536; the kernel subtracts the
+            // option space (timestamps) from the clamp itself.
+            if (o.mssClamp() > 0) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_MAXSEG, o.mssClamp());
             Libc.connect(fd, state.remote());
             Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_OPTIONS, repairOptions(o, s));
             if (o.timestamps()) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_TIMESTAMP, advancedClock(o));
