@@ -7,6 +7,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -30,6 +31,7 @@ public final class ControlServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
     private static final String REJECTED_METRIC = "socketlauncher.control.rejected";
     private static final String REQUESTS_METRIC = "socketlauncher.control.requests";
+    private static final Duration LINGER = Duration.ofMillis(500);
 
     private final ServerSocketChannel listener;
     private final byte[] key;
@@ -117,7 +119,7 @@ public final class ControlServer implements AutoCloseable {
             }
             Socket socket = channel.socket();
             if (!connectionSlots.tryAcquire()) {
-                refuseBusy(socket);
+                threads.newThread(() -> refuseBusy(socket)).start();
                 continue;
             }
             connections.add(socket);
@@ -138,7 +140,8 @@ public final class ControlServer implements AutoCloseable {
         try (socket) {
             rejected(ErrorCode.TOO_MANY_CONNECTIONS);
             ControlChannel.server(socket, frameTimeout, frameTimeout).sendError(ErrorCode.TOO_MANY_CONNECTIONS, 0,
-                    "the control server already serves " + (connections.size()) + " connections; try again later");
+                    "the control server already serves " + connections.size() + " connections; try again later");
+            lingerAfterError(socket);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "refusing a control connection failed", e);
         }
@@ -159,6 +162,7 @@ public final class ControlServer implements AutoCloseable {
                 LOG.log(System.Logger.Level.INFO, () -> "control peer " + socket.getRemoteSocketAddress()
                         + " rejected: " + e.code() + ": " + e.getMessage());
                 channel.sendError(e.code(), e.requestId(), e.getMessage());
+                lingerAfterError(socket);
             }
         } catch (EOFException e) {
             // The peer closed between two frames: the normal end of a connection.
@@ -167,6 +171,30 @@ public final class ControlServer implements AutoCloseable {
                 LOG.log(System.Logger.Level.DEBUG, () -> "control connection " + socket.getRemoteSocketAddress()
                         + " ended: " + e);
             }
+        }
+    }
+
+    /**
+     * Closing with unread bytes in the receive queue makes the kernel send a reset, which can destroy the error
+     * reply before the peer reads it. So: send FIN, discard a bounded amount of what the peer still sends, close.
+     */
+    private static void lingerAfterError(Socket socket) throws IOException {
+        socket.shutdownOutput();
+        socket.setSoTimeout((int) LINGER.toMillis());
+        byte[] sink = new byte[4096];
+        long deadline = System.nanoTime() + LINGER.toNanos();
+        int discarded = 0;
+        while (discarded < Wire.MAX_PAYLOAD && System.nanoTime() < deadline) {
+            int n;
+            try {
+                n = socket.getInputStream().read(sink);
+            } catch (SocketTimeoutException e) {
+                return;
+            }
+            if (n < 0) {
+                return;
+            }
+            discarded += n;
         }
     }
 
