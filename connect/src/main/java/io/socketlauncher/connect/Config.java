@@ -154,12 +154,39 @@ public final class Config {
 
     public static String format(InetSocketAddress address) {
         InetAddress ip = address.getAddress();
-        String host = ip.getHostAddress();
-        if (ip instanceof Inet6Address) {
-            int scope = host.indexOf('%');
-            return "[" + (scope < 0 ? host : host.substring(0, scope)) + "]:" + address.getPort();
+        if (ip instanceof Inet6Address) return "[" + compress(ip.getAddress()) + "]:" + address.getPort();
+        return ip.getHostAddress() + ":" + address.getPort();
+    }
+
+    /** RFC 5952 text: lower case, the longest run of two or more zero groups as "::". */
+    static String compress(byte[] raw) {
+        int[] groups = new int[8];
+        for (int i = 0; i < 8; i++) groups[i] = ((raw[2 * i] & 0xff) << 8) | (raw[2 * i + 1] & 0xff);
+        int bestStart = -1, bestLength = 1;
+        for (int i = 0; i < 8; ) {
+            if (groups[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && groups[j] == 0) j++;
+            if (j - i > bestLength) {
+                bestStart = i;
+                bestLength = j - i;
+            }
+            i = j;
         }
-        return host + ":" + address.getPort();
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                out.append("::");
+                i += bestLength - 1;
+                continue;
+            }
+            if (out.length() > 0 && out.charAt(out.length() - 1) != ':') out.append(':');
+            out.append(Integer.toHexString(groups[i]));
+        }
+        return out.toString();
     }
 
     static boolean sameFamily(InetSocketAddress a, InetSocketAddress b) {

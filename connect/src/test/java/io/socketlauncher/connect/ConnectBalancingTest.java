@@ -267,7 +267,7 @@ class ConnectBalancingTest {
         String saved = vs.save();
         assertThat(saved).contains("-A -t 10.77.200.1:6379 -s lc --netns " + net.client)
                 .contains("-a -t 10.77.200.1:6379 -r 10.77.102.2:6380 -w 0 --netns " + net.client)
-                .contains("-a -u [fd77:0:200:0:0:0:0:1]:53 -r [fd77:0:101:0:0:0:0:2]:53 -w 7 --netns " + net.client);
+                .contains("-a -u [fd77:0:200::1]:53 -r [fd77:0:101::2]:53 -w 7 --netns " + net.client);
         vs.clear();
         assertThat(vs.list()).isEmpty();
         vs.restore(saved);
@@ -318,6 +318,10 @@ class ConnectBalancingTest {
         assertThatThrownBy(() -> Config.parseEndpoint("[10.0.0.1]:80")).hasMessageContaining("go in brackets");
         assertThatThrownBy(() -> Config.parseEndpoint("0.0.0.0:80")).hasMessageContaining("not a unicast address");
         assertThatThrownBy(() -> Config.parseWeight("1e3")).hasMessageContaining("bad weight");
+        assertThat(Config.format(Config.parseEndpoint("[fd77:0:0:1:0:0:0:1]:80"))).isEqualTo("[fd77:0:0:1::1]:80");
+        assertThat(Config.format(Config.parseEndpoint("[::1]:80"))).isEqualTo("[::1]:80");
+        assertThat(Config.format(Config.parseEndpoint("[fd77::]:80"))).isEqualTo("[fd77::]:80");
+        assertThat(Config.format(Config.parseEndpoint("[1:0:2:0:3:0:4:5]:80"))).isEqualTo("[1:0:2:0:3:0:4:5]:80");
     }
 
     @Test
