@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
         subcommands = {
             CommandLine.HelpCommand.class,
             BenchCommand.class,
+            ProxyCommand.class,
+            VsCommand.class,
             TestbedCommand.class,
         })
 public final class Launcher implements Runnable {
