@@ -11,7 +11,6 @@ import picocli.CommandLine.Command;
         subcommands = {
             CommandLine.HelpCommand.class,
             BenchCommand.class,
-            ProxyCommand.class,
             VsCommand.class,
             TestbedCommand.class,
         })
