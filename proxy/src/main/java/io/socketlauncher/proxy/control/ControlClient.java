@@ -41,13 +41,13 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
             try {
                 socket.connect(server, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
             } catch (IOException e) {
-                throw new IOException("cannot connect to the proxy control server at " + server + ": "
+                throw new IOException("cannot connect to the proxy control server at " + Endpoints.format(server) + ": "
                         + e.getMessage(), e);
             }
             return new ControlClient(server, ControlChannel.client(socket, key, timeout));
         } catch (ProtocolException e) {
             socket.close();
-            throw new ProtocolException(e.code(), "handshake with " + server + " failed: " + e.getMessage());
+            throw new ProtocolException(e.code(), "handshake with " + Endpoints.format(server) + " failed: " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
@@ -112,7 +112,7 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
 
     private synchronized byte[] call(MessageType request, byte[] payload, MessageType expected) throws IOException {
         if (closed) {
-            throw new IOException("control client for " + server + " is closed");
+            throw new IOException("control client for " + Endpoints.format(server) + " is closed");
         }
         int id = ++lastRequestId;
         try {
@@ -132,7 +132,7 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
                 if (code == null || code.closesConnection()) {
                     close();
                 }
-                throw new ControlException(request + " refused by " + server + ": " + error.message() + " ("
+                throw new ControlException(request + " refused by " + Endpoints.format(server) + ": " + error.message() + " ("
                         + (code != null ? code.name() : "error " + error.code()) + ")", error.code());
             }
             if (type != expected) {
@@ -142,12 +142,12 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
             return reply.payload();
         } catch (ProtocolException e) {
             close();
-            throw new ProtocolException(e.code(), request + " to " + server + ": " + e.getMessage());
+            throw new ProtocolException(e.code(), request + " to " + Endpoints.format(server) + ": " + e.getMessage());
         } catch (ControlException | IllegalArgumentException e) {
             throw e;
         } catch (IOException e) {
             close();
-            throw new IOException(request + " to " + server + " failed: " + e.getMessage(), e);
+            throw new IOException(request + " to " + Endpoints.format(server) + " failed: " + e.getMessage(), e);
         }
     }
 }
