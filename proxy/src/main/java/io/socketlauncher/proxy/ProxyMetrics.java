@@ -35,7 +35,7 @@ final class ProxyMetrics implements AutoCloseable {
             Tags tags = Tags.of("vip", s.vip.getAddress().getHostAddress() + ":" + s.vip.getPort());
             FunctionCounter.builder("proxy_vip_packets", s, x -> x.counters.packets()).tags(tags).register(registry);
             FunctionCounter.builder("proxy_vip_bytes", s, x -> x.counters.bytes()).tags(tags).register(registry);
-            FunctionCounter.builder("proxy_vip_flows_created", s, x -> x.counters.newFlows()).tags(tags).register(registry);
+            FunctionCounter.builder("proxy_vip_new_flows", s, x -> x.counters.newFlows()).tags(tags).register(registry);
             FunctionCounter.builder("proxy_vip_packets_dropped", s, x -> x.counters.dropped()).tags(tags).register(registry);
             Gauge.builder("proxy_vip_new_flows_per_second", s, x -> x.newFlowsPerSecond).tags(tags).register(registry);
             Gauge.builder("proxy_vip_active_flows", s, x -> proxy.backendStates().stream()
@@ -46,7 +46,7 @@ final class ProxyMetrics implements AutoCloseable {
             Tags tags = Tags.of("vip", b.service.vip.getAddress().getHostAddress() + ":" + b.service.vip.getPort(), "backend", b.id);
             FunctionCounter.builder("proxy_backend_packets", b, x -> x.counters.packets()).tags(tags).register(registry);
             FunctionCounter.builder("proxy_backend_bytes", b, x -> x.counters.bytes()).tags(tags).register(registry);
-            FunctionCounter.builder("proxy_backend_flows_created", b, x -> x.counters.newFlows()).tags(tags).register(registry);
+            FunctionCounter.builder("proxy_backend_new_flows", b, x -> x.counters.newFlows()).tags(tags).register(registry);
             Gauge.builder("proxy_backend_active_flows", b, x -> x.activeFlows).tags(tags).register(registry);
             Gauge.builder("proxy_backend_new_flows_per_second", b, x -> x.newFlowsPerSecond).tags(tags).register(registry);
             Gauge.builder("proxy_backend_healthy", b, x -> x.healthy ? 1 : 0).tags(tags).register(registry);

@@ -13,7 +13,7 @@ import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 
 /** A testbed with the proxy in front of its servers; closes both, proxy first. */
 final class Bed implements AutoCloseable {
@@ -29,7 +29,7 @@ final class Bed implements AutoCloseable {
 
     /** Backend i is "s{i}" at server i's address and {@code backendPort}. */
     static Bed start(int clients, int servers, Hook hook, Mode mode, Algorithm algorithm, int vipPort, int backendPort,
-                     IntFunction<ProxyConfig> tweak) throws Exception {
+                     UnaryOperator<ProxyConfig> tweak) throws Exception {
         Testbed tb = Testbed.builder().clients(clients).servers(servers).build();
         try {
             List<String> interfaces = new ArrayList<>();
@@ -43,7 +43,7 @@ final class Bed implements AutoCloseable {
             for (int i = 1; i <= servers; i++) backends.add(new BackendConfig("s" + i, new InetSocketAddress(tb.server(i).address(), backendPort), 1));
             ProxyConfig config = ProxyConfig.of(tb.lb().name(), interfaces, List.of(new ServiceConfig(vip, mode, algorithm, backends)))
                     .withHook(hook);
-            if (tweak != null) config = tweak.apply(0) == null ? config : tweak.apply(0);
+            if (tweak != null) config = tweak.apply(config);
             Proxy proxy = Proxy.start(config);
             try {
                 if (proxy.hooks().containsValue(Hook.XDP)) {
@@ -62,10 +62,12 @@ final class Bed implements AutoCloseable {
     }
 
     /** Starts redis-server on server i (port 6379) and waits until it answers. */
-    void redis(int server) throws Exception {
+    Process redis(int server) throws Exception {
         Host h = tb.server(server);
-        h.start("redis-server", "--port", "6379", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--maxclients", "10000");
+        Process p = h.start("redis-server", "--port", "6379", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--maxclients", "10000");
         awaitListening(h, 6379);
+        proxy.checkHealthNow();
+        return p;
     }
 
     static void awaitListening(Host h, int port) throws Exception {
@@ -97,7 +99,12 @@ final class Bed implements AutoCloseable {
 
     static String stopCapture(Process p) throws Exception {
         Thread.sleep(300);
-        p.destroy();
+        return stop(p);
+    }
+
+    /** SIGTERM, then everything it wrote to stdout. Process.destroy() would close the streams unread. */
+    static String stop(Process p) throws Exception {
+        p.toHandle().destroy();
         String out = new String(p.getInputStream().readAllBytes());
         p.waitFor();
         return out;

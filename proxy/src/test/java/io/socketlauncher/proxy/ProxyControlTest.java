@@ -1,0 +1,149 @@
+package io.socketlauncher.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.socketlauncher.bpf.proxy.Service.Algorithm;
+import io.socketlauncher.proxy.ProxyConfig.Hook;
+import io.socketlauncher.proxy.ProxyConfig.Mode;
+import io.socketlauncher.proxy.control.BackendInfo;
+import io.socketlauncher.proxy.control.ControlClient;
+import io.socketlauncher.proxy.control.FlowInfo;
+import io.socketlauncher.proxy.control.FlowKey;
+import io.socketlauncher.testbed.Host;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Run-time control of the proxy on the testbed: re-pointing a flow, health, draining, metrics, the control protocol. */
+class ProxyControlTest {
+    private static SocketChannel connect(Host client, InetSocketAddress vip) throws Exception {
+        return client.namespace().call(() -> SocketChannel.open(vip));
+    }
+
+    private static String ping(SocketChannel ch) throws Exception {
+        ch.write(ByteBuffer.wrap("PING\r\n".getBytes(StandardCharsets.US_ASCII)));
+        ByteBuffer in = ByteBuffer.allocate(64);
+        while (in.position() < 7 && ch.read(in) > 0) {
+            // "+PONG\r\n"
+        }
+        return new String(in.array(), 0, in.position(), StandardCharsets.US_ASCII);
+    }
+
+    private static String backendOf(Proxy proxy, SocketChannel ch, InetSocketAddress vip) throws Exception {
+        FlowKey key = new FlowKey((InetSocketAddress) ch.getLocalAddress(), vip);
+        return proxy.flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId();
+    }
+
+    @Test
+    void aRedirectedFlowReachesOnlyTheNewBackendWithCorrectChecksums() throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.XDP, Mode.NAT, Algorithm.MAGLEV, 6379, 6379, null)) {
+            bed.redis(1);
+            bed.redis(2);
+            try (SocketChannel ch = connect(bed.tb.client(1), bed.vip)) {
+                assertThat(ping(ch)).isEqualTo("+PONG\r\n");
+                InetSocketAddress local = (InetSocketAddress) ch.getLocalAddress();
+                String from = backendOf(bed.proxy, ch, bed.vip);
+                String to = from.equals("s1") ? "s2" : "s1";
+                Host oldServer = bed.tb.server(from.equals("s1") ? 1 : 2), newServer = bed.tb.server(to.equals("s1") ? 1 : 2);
+                String filter = "tcp and src host " + local.getAddress().getHostAddress() + " and src port " + local.getPort();
+                Process oldCapture = Bed.capture(oldServer, filter), newCapture = Bed.capture(newServer, filter);
+
+                FlowInfo confirmed = bed.proxy.redirect(new FlowKey(local, bed.vip), to);
+                assertThat(confirmed.backendId()).isEqualTo(to);
+                ch.write(ByteBuffer.wrap("PING\r\n".getBytes(StandardCharsets.US_ASCII)));
+
+                String atNew = Bed.stopCapture(newCapture), atOld = Bed.stopCapture(oldCapture);
+                assertThat(atNew).as("capture on the new backend").contains("Flags [P.]").contains("(correct)").doesNotContain("incorrect");
+                assertThat(atOld).as("capture on the old backend").doesNotContain(local.getAddress().getHostAddress() + "." + local.getPort());
+            }
+            assertThatThrownBy(() -> bed.proxy.redirect(new FlowKey(new InetSocketAddress("10.9.9.9", 1), bed.vip), "s1"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no flow");
+        }
+    }
+
+    @Test
+    void healthChecksTakeADeadBackendOutAndPutItBack() throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.NAT, Algorithm.MAGLEV, 6379, 6379, null)) {
+            bed.redis(1);
+            Process s2 = bed.redis(2);
+            s2.destroy();
+            s2.waitFor();
+            bed.proxy.checkHealthNow();
+            assertThat(health(bed.proxy)).containsExactly("s1=true", "s2=false");
+            long before = Bed.redisConnections(bed.tb.server(1));
+            String vip = bed.vip.getAddress().getHostAddress();
+            for (int i = 0; i < 20; i++) assertThat(bed.tb.client(1).exec("redis-cli", "-h", vip, "PING").stdout().strip()).isEqualTo("PONG");
+            assertThat(Bed.redisConnections(bed.tb.server(1)) - before).isGreaterThanOrEqualTo(20);
+
+            bed.redis(2);
+            assertThat(health(bed.proxy)).containsExactly("s1=true", "s2=true");
+            bed.tb.client(1).exec("redis-benchmark", "-h", vip, "-c", "20", "-n", "2000", "-t", "ping", "-q");
+            assertThat(Bed.redisConnections(bed.tb.server(2))).as("s2 serves again").isPositive();
+        }
+    }
+
+    private static List<String> health(Proxy proxy) throws Exception {
+        return proxy.backends().stream().map(b -> b.id() + "=" + b.healthy()).toList();
+    }
+
+    @Test
+    void weightZeroDrainsNewFlowsButKeepsExistingOnes() throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.XDP, Mode.NAT, Algorithm.MAGLEV, 6379, 6379, null)) {
+            bed.redis(1);
+            bed.redis(2);
+            List<SocketChannel> onS2 = new ArrayList<>();
+            List<SocketChannel> all = new ArrayList<>();
+            try {
+                for (int i = 0; i < 24; i++) {
+                    SocketChannel ch = connect(bed.tb.client(1), bed.vip);
+                    all.add(ch);
+                    assertThat(ping(ch)).isEqualTo("+PONG\r\n");
+                    if (backendOf(bed.proxy, ch, bed.vip).equals("s2")) onS2.add(ch);
+                }
+                assertThat(onS2).as("flows Maglev gave to s2").isNotEmpty();
+                bed.proxy.setWeight("s2", 0);
+                long s2Before = Bed.redisConnections(bed.tb.server(2));
+                bed.tb.client(1).exec("redis-benchmark", "-h", bed.vip.getAddress().getHostAddress(), "-c", "30", "-n", "3000", "-t", "ping", "-q");
+                // Only the INFO query itself (run on s2) is a new connection there.
+                assertThat(Bed.redisConnections(bed.tb.server(2))).as("new connections at the drained s2").isEqualTo(s2Before + 1);
+                for (SocketChannel ch : onS2) assertThat(ping(ch)).as("an existing flow on s2").isEqualTo("+PONG\r\n");
+                assertThat(bed.proxy.backends()).extracting(BackendInfo::weight).containsExactly(1, 0);
+            } finally {
+                for (SocketChannel ch : all) ch.close();
+            }
+        }
+    }
+
+    @Test
+    void metricsOverHttpAndTheControlProtocolFromAClient() throws Exception {
+        byte[] key = "a-test-key-of-32-bytes-exactly!!".getBytes(StandardCharsets.US_ASCII);
+        try (Bed bed = Bed.start(1, 2, Hook.XDP, Mode.NAT, Algorithm.LEAST_CONNECTIONS, 6379, 6379,
+                c -> c.withControl(new InetSocketAddress("10.77.1.1", 7000), key).withMetrics(new InetSocketAddress("10.77.1.1", 9100)))) {
+            bed.redis(1);
+            bed.redis(2);
+            Host client = bed.tb.client(1);
+            client.exec("redis-benchmark", "-h", bed.vip.getAddress().getHostAddress(), "-c", "20", "-n", "2000", "-t", "ping", "-q");
+            assertThat(Bed.redisConnections(bed.tb.server(1))).isPositive();
+            assertThat(Bed.redisConnections(bed.tb.server(2))).isPositive();
+            bed.proxy.maintainNow();
+            String metrics = client.exec("curl", "-sS", "-f", "--max-time", "10", "http://10.77.1.1:9100/metrics").stdout();
+            assertThat(metrics).contains("proxy_vip_packets_total{vip=\"10.77.200.1:6379\"}")
+                    .contains("proxy_backend_new_flows_total{backend=\"s2\",vip=\"10.77.200.1:6379\"}")
+                    .contains("proxy_backend_healthy{backend=\"s1\"");
+            List<BackendInfo> remote = client.namespace().call(() -> {
+                try (ControlClient c = ControlClient.connect(new InetSocketAddress("10.77.1.1", 7000), key)) {
+                    c.setWeight("s1", 3);
+                    return c.backends();
+                }
+            });
+            assertThat(remote).extracting(BackendInfo::id, BackendInfo::weight).containsExactly(
+                    org.assertj.core.groups.Tuple.tuple("s1", 3), org.assertj.core.groups.Tuple.tuple("s2", 1));
+            assertThat(remote.getFirst().packets()).isPositive();
+        }
+    }
+}
