@@ -260,6 +260,7 @@ class ControlServerTest {
             peer.socket.shutdownOutput();
             peer.expectErrorAndClose(ErrorCode.TRUNCATED, "truncated frame: connection ended after 10 of 24 header bytes");
         }
+        assertThat(operations.calls).isEmpty();
         assertStillServes();
     }
 
@@ -278,13 +279,43 @@ class ControlServerTest {
     }
 
     @Test
+    void badHandshakesAreRefused() throws IOException {
+        try (RawPeer peer = new RawPeer(server.address())) {
+            peer.send(ControlChannel.encode(MessageType.AUTH_INIT.code(), 0, 0, new byte[5], ControlChannel.mac(KEY)));
+            peer.expectErrorAndClose(ErrorCode.MALFORMED, "AUTH_INIT payload: nonce needs 32 bytes, 5 left");
+        }
+        try (RawPeer peer = new RawPeer(server.address())) {
+            peer.send(ControlChannel.encode(MessageType.AUTH_INIT.code(), 3, 0, new byte[32], ControlChannel.mac(KEY)));
+            peer.expectErrorAndClose(ErrorCode.MALFORMED, "AUTH_INIT carries sequence 3; handshake frames carry 0");
+        }
+        try (RawPeer peer = new RawPeer(server.address()).handshake(KEY)) {
+            peer.send(peer.frame(MessageType.AUTH_INIT.code(), 1, new byte[32]));
+            peer.expectErrorAndClose(ErrorCode.UNEXPECTED_TYPE,
+                    "AUTH_INIT is not a request the proxy's control server answers");
+        }
+        assertThat(operations.calls).isEmpty();
+        assertStillServes();
+    }
+
+    @Test
     void stalledFrameTimesOut() throws IOException {
         try (RawPeer peer = new RawPeer(server.address())) {
             byte[] init = ControlChannel.encode(MessageType.AUTH_INIT.code(), 0, 0, new byte[32], ControlChannel.mac(KEY));
             peer.send(Arrays.copyOf(init, 30));
             peer.expectErrorAndClose(ErrorCode.TIMEOUT, "frame incomplete after 2000 ms: 6 of 32 payload bytes");
         }
+        assertThat(operations.calls).isEmpty();
         assertStillServes();
+    }
+
+    @Test
+    void idleConnectionIsClosedWithAnAuthenticatedError() throws IOException {
+        try (ControlServer impatient = ControlServer.builder().key(KEY).operations(operations)
+                .idleTimeout(Duration.ofMillis(300)).start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+             RawPeer peer = new RawPeer(impatient.address()).handshake(KEY)) {
+            peer.expectErrorAndClose(ErrorCode.TIMEOUT, "no frame within 300 ms");
+        }
+        assertThat(operations.calls).isEmpty();
     }
 
     @Test
@@ -309,6 +340,7 @@ class ControlServerTest {
             peer.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes());
             peer.expectErrorAndClose(ErrorCode.BAD_MAGIC, "bad magic 0x47455420; expected 0x534c4350");
         }
+        assertThat(operations.calls).isEmpty();
         assertStillServes();
     }
 
@@ -333,6 +365,7 @@ class ControlServerTest {
             peer.expectErrorAndClose(ErrorCode.UNSUPPORTED_VERSION,
                     "protocol version 2 is not supported; this peer speaks version 1");
         }
+        assertThat(operations.calls).isEmpty();
         assertStillServes();
     }
 
@@ -347,6 +380,7 @@ class ControlServerTest {
             assertThat(error.message()).isEqualTo("unknown message type 0x0277 in protocol version 1");
             assertThat(peer.socket.getInputStream().read()).isEqualTo(-1);
         }
+        assertThat(operations.calls).isEmpty();
         assertStillServes();
     }
 
