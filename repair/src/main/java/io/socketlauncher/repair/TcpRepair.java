@@ -251,9 +251,18 @@ public final class TcpRepair {
         return b.position() == s.repairOptions.length ? s.repairOptions : Arrays.copyOf(s.repairOptions, b.position());
     }
 
+    /**
+     * The clock moves on by the wall-clock time the move took, rounded up: a clock a little ahead costs
+     * nothing, one behind gets our segments dropped by the peer (PAWS). The value is opaque to the
+     * kernel except its lowest bit, which says the clock counts microseconds (tcp_usec_ts): keep it.
+     */
     private static int advancedClock(TcpOptions o) {
+        int clock = o.timestampClock();
         long elapsed = System.currentTimeMillis() - o.clockReadAtMillis();
-        return elapsed > 0 && elapsed < MAX_CLOCK_ADVANCE_MILLIS ? o.timestampClock() + (int) elapsed : o.timestampClock();
+        if (elapsed < 0 || elapsed >= MAX_CLOCK_ADVANCE_MILLIS) return clock;
+        boolean microseconds = (clock & 1) != 0;
+        int advanced = clock + (int) (microseconds ? (elapsed + 1) * 1000 : elapsed + 2);
+        return microseconds ? advanced | 1 : advanced & ~1;
     }
 
     /** Writes a queue in repair mode; the kernel takes large queues a piece at a time. */

@@ -59,8 +59,12 @@ class TcpRepairTest {
             Streams.expect(flow.clientFd, 0, 1500, Streams.SERVER);
             exchange(flow, 1000, 1500, 300_000);
 
-            bed.move(flow);
+            TcpState back = bed.move(flow);
             assertThat(flow.server).isSameAs(bed.s1);
+            // The timestamp clock must never run backwards across moves (the peer would drop our segments
+            // under PAWS), and its lowest bit (microsecond clock) must survive.
+            assertThat(back.options().timestampClock() - state.options().timestampClock()).isPositive();
+            assertThat(back.options().timestampClock() & 1).isEqualTo(state.options().timestampClock() & 1);
             exchange(flow, 301_000, 301_500, 300_000);
         } finally {
             flow.close();

@@ -1,0 +1,49 @@
+package io.socketlauncher.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.socketlauncher.testbed.Testbed;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+class LiveMoveDemoTest {
+    /**
+     * Two-way streaming while the server end moves s1 -> s2 -> s1 ... 200 times: every byte checked on
+     * arrival, no reset, still established at the end. The client's minimum RTO is lowered so its
+     * retransmissions after each move's drop window don't dominate the run time.
+     */
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void connectionStreamsBothWaysThroughTwoHundredMoves() throws Exception {
+        try (Testbed testbed = Testbed.builder().clients(1).servers(2).build()) {
+            LiveMoveDemo.Settings settings = new LiveMoveDemo.Settings(Duration.ofSeconds(200), 200, Duration.ofMillis(10),
+                    4_000_000, 7400, 5);
+            LiveMoveDemo.Report report = new LiveMoveDemo(testbed, settings, System.out).run();
+            report.printTable(System.out);
+
+            assertThat(report.failure()).isNull();
+            assertThat(report.moves()).isEqualTo(200);
+            assertThat(report.clientResets()).isZero();
+            assertThat(report.connectionOpen()).isTrue();
+            assertThat(report.bytesCheckedClientToServer()).isPositive();
+            assertThat(report.bytesCheckedServerToClient()).isPositive();
+        }
+    }
+
+    @Test
+    void tcpCountersAreParsedFromProcNetSnmp() {
+        String snmp = """
+                Ip: Forwarding DefaultTTL
+                Ip: 1 64
+                Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors
+                Tcp: 1 200 120000 -1 230 207 0 3 0 5054 4771 17 0 24 0
+                """;
+        TcpCounters c = TcpCounters.parse(snmp);
+        assertThat(c.retransmittedSegments()).isEqualTo(17);
+        assertThat(c.establishedResets()).isEqualTo(3);
+        assertThat(c.resetsSent()).isEqualTo(24);
+        assertThat(c.segmentsIn()).isEqualTo(5054);
+    }
+}
