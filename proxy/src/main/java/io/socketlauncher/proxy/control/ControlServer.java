@@ -93,13 +93,14 @@ public final class ControlServer implements AutoCloseable {
     public void close() throws IOException {
         closed = true;
         listener.close();
-        for (Socket s : connections) {
-            s.close();
-        }
         try {
             acceptor.join(Duration.ofSeconds(5));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        // After the acceptor has stopped, so that no connection is added behind our back.
+        for (Socket s : connections) {
+            s.close();
         }
     }
 
@@ -115,6 +116,7 @@ public final class ControlServer implements AutoCloseable {
                     return;
                 }
                 LOG.log(System.Logger.Level.WARNING, "control accept on " + address + " failed", e);
+                pauseAfterAcceptFailure();
                 continue;
             }
             Socket socket = channel.socket();
@@ -133,6 +135,15 @@ public final class ControlServer implements AutoCloseable {
             });
             worker.setName("sl-control-" + socket.getRemoteSocketAddress());
             worker.start();
+        }
+    }
+
+    /** Out of file descriptors, accept fails at once again: don't spin. */
+    private static void pauseAfterAcceptFailure() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -159,7 +170,8 @@ public final class ControlServer implements AutoCloseable {
                 }
             } catch (ProtocolException e) {
                 rejected(e.code());
-                LOG.log(System.Logger.Level.INFO, () -> "control peer " + socket.getRemoteSocketAddress()
+                // DEBUG, not INFO: anyone can send junk, and the rejection counter already tells operators.
+                LOG.log(System.Logger.Level.DEBUG, () -> "control peer " + socket.getRemoteSocketAddress()
                         + " rejected: " + e.code() + ": " + e.getMessage());
                 channel.sendError(e.code(), e.requestId(), e.getMessage());
                 lingerAfterError(socket);

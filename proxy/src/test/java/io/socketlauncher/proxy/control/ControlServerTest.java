@@ -431,6 +431,20 @@ class ControlServerTest {
     }
 
     @Test
+    void closingTheServerEndsItsConnections() throws IOException {
+        ControlServer closing = ControlServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), KEY,
+                operations);
+        try (ControlClient c = ControlClient.connect(closing.address(), KEY)) {
+            c.ping();
+            closing.close();
+            assertThatThrownBy(c::ping).isInstanceOf(IOException.class).hasMessageContaining("PING to 127.0.0.1:");
+            assertThatThrownBy(c::ping).hasMessageContaining("is closed");
+        }
+        assertThatThrownBy(() -> ControlClient.connect(closing.address(), KEY))
+                .hasMessageContaining("cannot connect to the proxy control server at 127.0.0.1:");
+    }
+
+    @Test
     void rejectionsAreCounted() throws IOException {
         try (RawPeer peer = new RawPeer(server.address())) {
             peer.send(new byte[Wire.HEADER_BYTES]);
