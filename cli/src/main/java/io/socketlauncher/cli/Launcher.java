@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             CommandLine.HelpCommand.class,
             BenchCommand.class,
+            DemoCommand.class,
             ProxyCommand.class,
             VsCommand.class,
             TestbedCommand.class,
