@@ -1,0 +1,376 @@
+package io.socketlauncher.server.hold;
+
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.bpf.hold.HoldAction;
+import io.socketlauncher.bpf.hold.HoldProgram;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.NetworkNamespace;
+import io.socketlauncher.sys.Tun;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The server's data plane for live migration, on its interface towards the load balancer.
+ *
+ * <p><b>Target side, {@link #hold}/{@link #release}.</b> From {@code hold} on, the ingress program redirects
+ * the flow's packets to the egress of a TUN device; a reader thread keeps them in arrival order, so no
+ * segment reaches the stack before the restored socket exists (it would draw a reset). {@code release}
+ * writes them back into the TUN, where the kernel receives them as if they had arrived there: the
+ * restored socket takes them in order. Starting and ending a hold is one map update each.
+ *
+ * <p>Ordering at release: every read of the TUN and every write into it happens under one lock, so
+ * the held queue goes back in arrival order, and packets that arrive meanwhile are still diverted and
+ * join the end of the same path. The diversion is not simply removed then: packets still waiting in
+ * the TUN would be overtaken by newer ones going straight to the stack, and the client would take the
+ * reordering for loss. Instead the program counts the segments it diverts and the reader publishes
+ * how many it has written back; the program sends the flow straight to the stack only once the two
+ * match (nothing of the flow is left in the TUN), and the reader then removes the entries. A flow that
+ * never pauses long enough for that (a bulk stream whose whole window circulates through the TUN) is
+ * handed over anyway after {@link #HANDOFF_TIMEOUT_NANOS}, accepting one reordering; {@link
+ * #handoffTimeouts()} counts those.
+ *
+ * <p><b>Source side, {@link #forward}.</b> The flow's packets are sent back out of the interface they came
+ * in on, to the load balancer, addressed to the target (in NAT modes the destination is rewritten to
+ * the target's address; with the service address on every server it stays, and the balancer's new
+ * mapping routes it). Late segments of a moved connection thus reach the target instead of drawing a
+ * reset from the source.
+ *
+ * <p>Requires reverse-path filtering not to be strict on the host (the TUN is not the route back to the
+ * client); the TUN's own setting is turned off here, and a strict {@code all} setting is refused.
+ */
+public final class HoldPlane implements AutoCloseable {
+    /** Packets the kernel queues towards the reader before it drops: a burst of a few fast flows. */
+    private static final int TUN_QUEUE = 16_384;
+    private static final int MAX_PACKET = 65_536;
+    /** Held bytes over all flows, beyond which packets are dropped (and later retransmitted by the client). */
+    private static final long MAX_HELD_BYTES = 64L << 20;
+    private static final int BATCH = 64;
+    static final long HANDOFF_TIMEOUT_NANOS = 500_000_000L;
+    private static final System.Logger LOG = System.getLogger(HoldPlane.class.getName());
+
+    private final NetworkNamespace namespace;
+    private final HoldProgram program;
+    private final Tun tun;
+    private final int tunIfindex;
+    private final Map<FlowTuple, HeldFlow> held = new ConcurrentHashMap<>();
+    /** Serialises every read from and write into the TUN: that is what keeps each flow in order. */
+    private final ReentrantLock ring = new ReentrantLock(true);
+    private final byte[] readBuffer = new byte[MAX_PACKET];
+    private final AtomicLong heldBytes = new AtomicLong();
+    private final AtomicLong stragglers = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong handoffTimeouts = new AtomicLong();
+    /** Flows released but not yet handed over to the direct path; guarded by {@link #ring}. */
+    private final Map<FlowTuple, HeldFlow> releasing = new java.util.LinkedHashMap<>();
+    private final Thread reader;
+    private volatile boolean running = true;
+    /** The reader's view of {@code releasing.size()}, updated under the lock. */
+    private volatile int releasingCount;
+
+    private HoldPlane(NetworkNamespace namespace, HoldProgram program, Tun tun, int tunIfindex) {
+        this.namespace = namespace;
+        this.program = program;
+        this.tun = tun;
+        this.tunIfindex = tunIfindex;
+        this.reader = Thread.ofPlatform().daemon().name("hold-reader-" + namespace.name()).unstarted(this::readLoop);
+    }
+
+    /**
+     * Attaches to {@code interfaceName} of {@code namespace} and creates the TUN device {@code tunName}
+     * there (one per namespace).
+     */
+    public static HoldPlane start(NetworkNamespace namespace, String interfaceName, String tunName) throws IOException {
+        HoldPlane plane;
+        try {
+            plane = namespace.call(() -> {
+                Tun tun = Tun.create(tunName, TUN_QUEUE);
+                try {
+                    acceptForeignSources(tunName);
+                    int tunIndex = Libc.ifNameToIndex(tunName);
+                    HoldProgram program = HoldProgram.attach(interfaceName);
+                    return new HoldPlane(namespace, program, tun, tunIndex);
+                } catch (Exception e) {
+                    tun.close();
+                    throw e;
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException("cannot start the hold plane in " + namespace + ": " + e.getMessage(), e);
+        }
+        plane.reader.start();
+        return plane;
+    }
+
+    /** Packets re-injected through the TUN carry the client's source address, whose route is not the TUN. */
+    private static void acceptForeignSources(String tunName) throws IOException {
+        Path conf = Path.of("/proc/sys/net/ipv4/conf");
+        String all = Files.readString(conf.resolve("all/rp_filter")).strip();
+        if (all.equals("1")) {
+            throw new IOException("net.ipv4.conf.all.rp_filter is 1 (strict): packets released from the hold would be "
+                    + "dropped; set it to 0 or 2");
+        }
+        Files.writeString(conf.resolve(tunName).resolve("rp_filter"), "0");
+    }
+
+    /** Starts holding a flow: from now on none of its packets reaches the stack until {@link #release}. */
+    public void hold(FlowTuple flow) throws NativeException {
+        HeldFlow fresh = new HeldFlow();
+        if (held.putIfAbsent(flow, fresh) != null) throw new IllegalStateException("flow " + flow + " is held already");
+        try {
+            program.flows().divert(flow, tunIfindex);
+        } catch (NativeException | RuntimeException e) {
+            held.remove(flow, fresh);
+            throw e;
+        }
+    }
+
+    /** What is held for a flow so far, or empty if it isn't held. */
+    public Optional<HoldStats> held(FlowTuple flow) {
+        HeldFlow h = held.get(flow);
+        return h == null ? Optional.empty() : Optional.of(h.stats());
+    }
+
+    /**
+     * Ends the hold: writes the held packets back into the stack in arrival order and returns how many.
+     * The flow's later packets keep their order too: they take the same path until nothing of the flow
+     * is left in the TUN, then go straight to the stack (see the class comment); {@link #held} turns
+     * empty when that hand-over is done.
+     */
+    public int release(FlowTuple flow) throws NativeException {
+        ring.lock();
+        try {
+            HeldFlow h = held.get(flow);
+            if (h == null) throw new IllegalArgumentException("flow " + flow + " is not held");
+            if (h.releasing) throw new IllegalStateException("flow " + flow + " is being released already");
+            int written = h.flush();
+            h.releaseStartedNanos = System.nanoTime();
+            releasing.put(flow, h);
+            drainRing();
+            handOver();
+            releasingCount = releasing.size();
+            return written;
+        } finally {
+            ring.unlock();
+        }
+    }
+
+    /**
+     * Ends the hold and throws the held packets away, for a migration that is rolled back: the client
+     * retransmits them to wherever the flow now goes. Returns how many were discarded.
+     */
+    public int discard(FlowTuple flow) throws NativeException {
+        ring.lock();
+        try {
+            HeldFlow h = held.get(flow);
+            if (h == null) throw new IllegalArgumentException("flow " + flow + " is not held");
+            if (h.releasing) throw new IllegalStateException("flow " + flow + " is being released: too late to discard");
+            program.flows().remove(flow);
+            held.remove(flow);
+            int count = h.queue.size();
+            h.queue.clear();
+            heldBytes.addAndGet(-h.queuedBytes);
+            drainRing();
+            return count;
+        } finally {
+            ring.unlock();
+        }
+    }
+
+    /** For each flow being released: publishes what is back in the stack, and finishes when nothing is left behind. */
+    private void handOver() throws NativeException {
+        if (releasing.isEmpty()) return;
+        boolean finished = false;
+        for (var it = releasing.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            FlowTuple flow = entry.getKey();
+            HeldFlow h = entry.getValue();
+            if (h.published != h.written) {
+                program.flows().publishReleased(flow, h.written);
+                h.published = h.written;
+            }
+            boolean caughtUp = program.flows().divertedSegments(flow) <= h.written;
+            if (caughtUp || System.nanoTime() - h.releaseStartedNanos > HANDOFF_TIMEOUT_NANOS) {
+                if (!caughtUp) handoffTimeouts.incrementAndGet();
+                program.flows().remove(flow);
+                held.remove(flow);
+                it.remove();
+                finished = true;
+            }
+        }
+        // A packet diverted while its entry was being removed is written back now, as a straggler.
+        if (finished) drainRing();
+    }
+
+    /**
+     * Source side: sends the flow's packets back to the load balancer, with the destination rewritten to
+     * {@code newDestination} if given (same address family as the flow). Replaces a hold of the same flow.
+     */
+    public void forward(FlowTuple flow, Optional<InetAddress> newDestination) throws NativeException {
+        newDestination.ifPresent(d -> {
+            if (d.getClass() != flow.local().getAddress().getClass()) {
+                throw new IllegalArgumentException("forward destination " + d + " is not of the flow's family: " + flow);
+            }
+        });
+        program.flows().forward(flow, HoldAction.forward(newDestination));
+    }
+
+    /** Releases whose hand-over to the direct path ran out of time (a possible reordering each). */
+    public long handoffTimeouts() {
+        return handoffTimeouts.get();
+    }
+
+    /** Stops forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
+    public long stopForwarding(FlowTuple flow) throws NativeException {
+        Optional<HoldAction> action = program.flows().get(flow);
+        if (action.isEmpty() || action.get().kind() != HoldAction.Kind.FORWARD) return -1;
+        program.flows().remove(flow);
+        return action.get().packets();
+    }
+
+    /** Packets of flows no longer held that were still read from the TUN and written straight back. */
+    public long stragglers() {
+        return stragglers.get();
+    }
+
+    /** Packets dropped because the hold was over its memory bound or the stack refused them. */
+    public long dropped() {
+        return dropped.get();
+    }
+
+    private void readLoop() {
+        while (running) {
+            try {
+                // While a release waits for its flow to catch up, look often even when nothing arrives.
+                int revents = Libc.poll(tun.fd(), Libc.POLLIN, releasingCount == 0 ? 100 : 1);
+                if ((revents & Libc.POLLIN) == 0 && releasingCount == 0) continue;
+                ring.lock();
+                try {
+                    drainRing(BATCH);
+                    handOver();
+                    releasingCount = releasing.size();
+                } finally {
+                    ring.unlock();
+                }
+            } catch (NativeException e) {
+                if (running) LOG.log(System.Logger.Level.WARNING, "hold plane reader: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Reads what the TUN has queued now and dispatches it. */
+    private void drainRing() throws NativeException {
+        drainRing(TUN_QUEUE);
+    }
+
+    /** At most {@code limit} packets, so that a busy reader lets a release in between batches. */
+    private void drainRing(int limit) throws NativeException {
+        for (int i = 0; i < limit; i++) {
+            int n = tun.read(readBuffer);
+            if (n < 0) return;
+            dispatch(readBuffer, n);
+        }
+    }
+
+    private void dispatch(byte[] packet, int length) {
+        FlowTuple flow = FlowTuple.ofPacket(packet, length);
+        if (flow == null) return; // the kernel's own traffic out of the TUN (IPv6 solicitations): not a client's
+        HeldFlow h = held.get(flow);
+        if (h != null && !h.releasing) {
+            if (heldBytes.get() + length > MAX_HELD_BYTES) {
+                dropped.incrementAndGet();
+                return;
+            }
+            h.add(java.util.Arrays.copyOf(packet, length), FlowTuple.payloadLength(packet, length));
+            return;
+        }
+        if (h != null) {
+            h.written++;
+        } else {
+            stragglers.incrementAndGet();
+        }
+        inject(packet, 0, length);
+    }
+
+    private void inject(byte[] packet, int offset, int length) {
+        try {
+            tun.write(packet, offset, length);
+        } catch (NativeException e) {
+            // The stack refused one segment (e.g. out of memory): the client retransmits it.
+            dropped.incrementAndGet();
+        }
+    }
+
+    /** Packets and TCP payload bytes held for one flow. */
+    public record HoldStats(int packets, long payloadBytes) {
+    }
+
+    /** Guarded by {@link #ring} except for {@link #stats}, which reads a consistent-enough snapshot. */
+    private final class HeldFlow {
+        final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+        volatile int packets;
+        volatile long payloadBytes;
+        long queuedBytes;
+        boolean releasing;
+        long releaseStartedNanos;
+        /** Segments written back into the stack, and the count last published to the program. */
+        long written, published;
+
+        void add(byte[] packet, int payload) {
+            queue.add(packet);
+            queuedBytes += packet.length;
+            heldBytes.addAndGet(packet.length);
+            packets++;
+            payloadBytes += payload;
+        }
+
+        /** Writes the queue in order; from now on this flow's packets are written back as they are read. */
+        int flush() {
+            releasing = true;
+            int count = 0;
+            for (byte[] p; (p = queue.poll()) != null; count++) inject(p, 0, p.length);
+            written += count;
+            heldBytes.addAndGet(-queuedBytes);
+            queuedBytes = 0;
+            return count;
+        }
+
+        HoldStats stats() {
+            return new HoldStats(packets, payloadBytes);
+        }
+    }
+
+    /** Stops the reader, detaches the program and removes the TUN; held packets are dropped. */
+    @Override
+    public void close() throws IOException {
+        running = false;
+        try {
+            reader.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            namespace.call((Callable<Void>) () -> {
+                program.close();
+                return null;
+            });
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException("cannot detach the hold plane in " + namespace + ": " + e.getMessage(), e);
+        } finally {
+            tun.close();
+        }
+    }
+}
