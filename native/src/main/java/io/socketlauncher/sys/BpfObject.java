@@ -13,20 +13,22 @@ import java.util.Map;
  * Closing it releases the program and map fds; pinned maps and links stay in bpffs.
  */
 public final class BpfObject implements AutoCloseable {
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
     private final MemorySegment object;
     private final String name;
     private final Map<String, BpfMap> maps = new HashMap<>();
     private final Map<String, BpfProgram> programs = new HashMap<>();
     private boolean closed;
 
-    private BpfObject(MemorySegment object, String name) {
+    private BpfObject(Arena arena, MemorySegment object, String name) {
+        this.arena = arena;
         this.object = object;
         this.name = name;
     }
 
     /** Opens an ELF image held in memory, typically a class-path resource. */
     public static BpfObject open(String name, byte[] elf) throws NativeException {
+        // libelf reads the image in place, so it lives as long as the object.
         Arena arena = Arena.ofShared();
         MemorySegment image = arena.allocate(elf.length, 8);
         MemorySegment.copy(elf, 0, image, JAVA_BYTE, 0, elf.length);
@@ -35,12 +37,15 @@ public final class BpfObject implements AutoCloseable {
         try {
             obj = (MemorySegment) Libbpf.OBJECT_OPEN_MEM.invokeExact(s.errno, image, (long) elf.length, MemorySegment.NULL);
         } catch (Throwable t) {
+            arena.close();
             throw Libc.linkageFailure(t);
         }
-        // libbpf copies the image on open, so it can be released now.
-        arena.close();
-        if (obj.equals(MemorySegment.NULL)) throw Libc.error("bpf_object__open_mem(" + name + ")", s);
-        return new BpfObject(obj, name);
+        if (obj.equals(MemorySegment.NULL)) {
+            NativeException e = Libc.error("bpf_object__open_mem(" + name + ")", s);
+            arena.close();
+            throw e;
+        }
+        return new BpfObject(arena, obj, name);
     }
 
     /** Opens a class-path resource such as {@code /bpf/proxy.bpf.o}. */
@@ -81,8 +86,8 @@ public final class BpfObject implements AutoCloseable {
     }
 
     private MemorySegment find(java.lang.invoke.MethodHandle finder, String item) {
-        try {
-            return (MemorySegment) finder.invokeExact(object, arena.allocateFrom(item));
+        try (Arena name = Arena.ofConfined()) {
+            return (MemorySegment) finder.invokeExact(object, name.allocateFrom(item));
         } catch (Throwable t) {
             throw Libc.linkageFailure(t);
         }

@@ -21,7 +21,7 @@ final class Libbpf {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIB = SymbolLookup.libraryLookup("libbpf.so.1", Arena.global());
 
-    static final MethodHandle OBJECT_OPEN_MEM = pointer("bpf_object__open_mem", ADDRESS, JAVA_LONG, ADDRESS);
+    static final MethodHandle OBJECT_OPEN_MEM = pointer("bpf_object__open_mem", ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
     static final MethodHandle OBJECT_LOAD = plain("bpf_object__load", JAVA_INT, ADDRESS);
     static final MethodHandle OBJECT_CLOSE = plain("bpf_object__close", null, ADDRESS);
     static final MethodHandle FIND_MAP = plain("bpf_object__find_map_by_name", ADDRESS, ADDRESS, ADDRESS);

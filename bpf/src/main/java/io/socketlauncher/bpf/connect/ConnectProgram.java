@@ -1,5 +1,7 @@
 package io.socketlauncher.bpf.connect;
 
+import io.socketlauncher.sys.BpfObject;
+
 import java.util.List;
 
 /** Names in connect.bpf.o: the object resource, its programs (one per cgroup hook) and its maps. */
@@ -17,6 +19,6 @@ public final class ConnectProgram {
 
     /** Opens (does not load) connect.bpf.o from the class path. */
     public static io.socketlauncher.sys.BpfObject open() throws io.socketlauncher.sys.NativeException {
-        return ElfOpen.openResource(RESOURCE);
+        return BpfObject.openResource(BpfObject.class, RESOURCE);
     }
 }

@@ -36,7 +36,7 @@ public final class ProxyProgram implements AutoCloseable {
     /** Loads the program with a flow table (and reverse table) of {@code maxFlows} entries. */
     public static ProxyProgram load(int maxFlows) throws NativeException {
         if (maxFlows < 16 || maxFlows > 16_777_216) throw new IllegalArgumentException("flow table size out of range: " + maxFlows);
-        BpfObject object = ElfOpen.openResource("/bpf/proxy.bpf.o");
+        BpfObject object = BpfObject.openResource(BpfObject.class, "/bpf/proxy.bpf.o");
         try {
             object.map("flows").setMaxEntries(maxFlows);
             object.map("reverse").setMaxEntries(maxFlows);
