@@ -384,11 +384,11 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 }
 
 static __always_inline int fib(void *ctx, struct bpf_fib_lookup *params, const struct packet *p,
-			       const struct rewrite *rw, __u32 ifindex)
+			       const struct rewrite *rw, __u32 ifindex, __u16 tot_len)
 {
 	params->family = p->key.family;
 	params->l4_protocol = IPPROTO_TCP;
-	params->tot_len = p->len;
+	params->tot_len = tot_len;
 	params->ifindex = ifindex;
 	if (p->key.family == AF_INET) {
 		params->ipv4_src = rw->src[0];
@@ -417,7 +417,7 @@ int proxy_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 
 	struct bpf_fib_lookup params = {};
-	int rc = fib(ctx, &params, &p, &rw, ctx->ingress_ifindex);
+	int rc = fib(ctx, &params, &p, &rw, ctx->ingress_ifindex, p.len);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		/* No neighbour yet: this copy is lost, the kernel resolves it, TCP retransmits. */
 		return rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XDP_DROP : XDP_PASS;
@@ -512,7 +512,8 @@ int proxy_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 
 	struct bpf_fib_lookup params = {};
-	int rc = fib(skb, &params, &p, &rw, skb->ingress_ifindex);
+	/* tot_len 0: the helper then checks the MTU itself, knowing GSO packets are segmented later. */
+	int rc = fib(skb, &params, &p, &rw, skb->ingress_ifindex, 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return TC_ACT_OK;
 

@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         description = "Run a benchmark on the testbed and print its figures as one JSON object.",
         subcommands = {
+            BenchProxyCommand.class,
             BenchRepairCommand.class,
         })
 public final class BenchCommand implements Runnable {

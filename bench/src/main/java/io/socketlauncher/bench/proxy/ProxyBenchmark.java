@@ -1,0 +1,282 @@
+package io.socketlauncher.bench.proxy;
+
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.socketlauncher.bpf.proxy.Service.Algorithm;
+import io.socketlauncher.proxy.Proxy;
+import io.socketlauncher.proxy.ProxyConfig;
+import io.socketlauncher.proxy.ProxyConfig.BackendConfig;
+import io.socketlauncher.proxy.ProxyConfig.Hook;
+import io.socketlauncher.proxy.ProxyConfig.Mode;
+import io.socketlauncher.proxy.ProxyConfig.ServiceConfig;
+import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.Testbed;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code bench proxy}: the load-balancer host as a plain router (clients address the servers directly: the
+ * floor), this proxy (XDP and TC hooks), nftables DNAT and HAProxy in TCP mode, side by side in one run on
+ * one testbed, for 1, 50 and 200 concurrent connections and 1, 2 and 4 servers.
+ *
+ * <p>Figures: redis-benchmark PING requests per second; the PING round trip's p50/p99 as redis-benchmark
+ * measures it (the echo latency); iperf3 throughput with one server (iperf3's data streams must reach the
+ * server of its control connection, which a balancer over several servers does not ensure). Ratios are
+ * oriented so that above 1 is better for the proxy: rps and throughput proxy/router, latency router/proxy.
+ */
+public final class ProxyBenchmark {
+    static final int[] CLIENTS = {1, 50, 200};
+    static final int[] SERVERS = {1, 2, 4};
+    static final int PORT = 6379, IPERF_PORT = 5201;
+
+    enum Setup { ROUTER, PROXY_XDP, PROXY_TC, NFTABLES, HAPROXY }
+
+    record Cell(Setup setup, int clients, int servers, double rps, double p50Millis, double p99Millis) {}
+
+    record Throughput(Setup setup, int streams, double gbitPerSecond) {}
+
+    private final boolean quick;
+    private final Testbed tb;
+    private final List<Cell> cells = new ArrayList<>();
+    private final List<Throughput> throughputs = new ArrayList<>();
+
+    private ProxyBenchmark(boolean quick, Testbed tb) {
+        this.quick = quick;
+        this.tb = tb;
+    }
+
+    /** Runs the whole matrix and returns the JSON document. */
+    public static ObjectNode run(boolean quick) throws Exception {
+        try (Testbed tb = Testbed.builder().clients(1).servers(4).build()) {
+            ProxyBenchmark b = new ProxyBenchmark(quick, tb);
+            b.startServers();
+            for (Setup s : Setup.values()) b.measure(s);
+            return b.report();
+        }
+    }
+
+    private void startServers() throws Exception {
+        for (Host s : tb.servers()) {
+            s.start("redis-server", "--port", Integer.toString(PORT), "--save", "", "--appendonly", "no", "--protected-mode", "no",
+                    "--maxclients", "10000");
+            s.start("iperf3", "-s", "-p", Integer.toString(IPERF_PORT));
+        }
+        for (Host s : tb.servers()) {
+            awaitListening(s, PORT);
+            awaitListening(s, IPERF_PORT);
+        }
+    }
+
+    private void measure(Setup setup) throws Exception {
+        for (int servers : SERVERS) {
+            try (AutoCloseable balancer = balance(setup, servers)) {
+                for (int clients : CLIENTS) cells.add(redis(setup, clients, servers));
+                if (servers == 1) {
+                    for (int clients : CLIENTS) throughputs.add(iperf(setup, Math.min(clients, 128)));
+                }
+            }
+        }
+    }
+
+    /** Puts a balancer for {@code servers} servers in front of the VIP; ROUTER needs none. */
+    private AutoCloseable balance(Setup setup, int servers) throws Exception {
+        Host lb = tb.lb();
+        String vip = tb.serviceAddress().getHostAddress();
+        return switch (setup) {
+            case ROUTER -> () -> {};
+            case PROXY_XDP, PROXY_TC -> {
+                List<String> interfaces = new ArrayList<>();
+                for (Host h : tb.clients()) interfaces.add(h.lbSideInterface());
+                for (Host h : tb.servers()) interfaces.add(h.lbSideInterface());
+                List<ServiceConfig> services = new ArrayList<>();
+                for (int port : new int[] {PORT, IPERF_PORT}) {
+                    List<BackendConfig> backends = new ArrayList<>();
+                    for (int i = 1; i <= servers; i++) {
+                        backends.add(new BackendConfig("s" + i + "-" + port, new InetSocketAddress(tb.server(i).address(), port), 1));
+                    }
+                    services.add(new ServiceConfig(new InetSocketAddress(tb.serviceAddress(), port), Mode.NAT, Algorithm.MAGLEV, backends));
+                }
+                boolean xdp = setup == Setup.PROXY_XDP;
+                if (xdp) offloads(false);
+                Proxy proxy = Proxy.start(ProxyConfig.of(lb.name(), interfaces, services).withHook(xdp ? Hook.XDP : Hook.TC));
+                if (xdp) {
+                    for (Host h : tb.clients()) proxy.attachPeerPass(h.namespace(), h.linkToLb());
+                    for (Host h : tb.servers()) proxy.attachPeerPass(h.namespace(), h.linkToLb());
+                }
+                proxy.checkHealthNow();
+                yield () -> {
+                    proxy.close();
+                    if (xdp) offloads(true);
+                };
+            }
+            case NFTABLES -> {
+                StringBuilder map = new StringBuilder();
+                for (int i = 1; i <= servers; i++) map.append(i > 1 ? ", " : "").append(i - 1).append(" : ").append(tb.server(i).address().getHostAddress());
+                String rules = "table ip slbench {\n chain prerouting {\n  type nat hook prerouting priority dstnat;\n"
+                        + "  ip daddr " + vip + " tcp dport { " + PORT + ", " + IPERF_PORT + " } dnat to numgen inc mod " + servers + " map { " + map + " }\n }\n}\n";
+                Path file = Files.createTempFile("sl-nft", ".conf");
+                Files.writeString(file, rules);
+                try {
+                    lb.exec("nft", "-f", file.toString());
+                } finally {
+                    Files.delete(file);
+                }
+                yield () -> lb.exec("nft", "delete", "table", "ip", "slbench");
+            }
+            case HAPROXY -> {
+                lb.exec("ip", "addr", "add", vip + "/32", "dev", "lo");
+                StringBuilder cfg = new StringBuilder("global\n  maxconn 20000\n  nbthread 2\ndefaults\n  mode tcp\n  timeout connect 5s\n"
+                        + "  timeout client 60s\n  timeout server 60s\n  maxconn 20000\n");
+                for (int port : new int[] {PORT, IPERF_PORT}) {
+                    cfg.append("listen p").append(port).append("\n  bind ").append(vip).append(':').append(port).append("\n  balance roundrobin\n");
+                    for (int i = 1; i <= servers; i++) {
+                        cfg.append("  server s").append(i).append(' ').append(tb.server(i).address().getHostAddress()).append(':').append(port).append('\n');
+                    }
+                }
+                Path file = Files.createTempFile("sl-haproxy", ".cfg");
+                Files.writeString(file, cfg);
+                Process haproxy = lb.start("haproxy", "-db", "-f", file.toString());
+                try {
+                    awaitListening(lb, PORT);
+                } catch (Exception e) {
+                    haproxy.destroyForcibly();
+                    throw e;
+                }
+                yield () -> {
+                    haproxy.destroy();
+                    haproxy.waitFor(5, TimeUnit.SECONDS);
+                    Files.deleteIfExists(file);
+                    lb.exec("ip", "addr", "del", vip + "/32", "dev", "lo");
+                };
+            }
+        };
+    }
+
+    /** Checksum offload off: frames XDP redirects between veths must carry full checksums. */
+    private void offloads(boolean on) throws IOException {
+        for (Host h : tb.clients()) h.exec("ethtool", "-K", h.linkToLb(), "tx", on ? "on" : "off");
+        for (Host h : tb.servers()) h.exec("ethtool", "-K", h.linkToLb(), "tx", on ? "on" : "off");
+    }
+
+    /**
+     * redis-benchmark PING with {@code clients} connections. Against the router the connections are split
+     * over the servers (one benchmark process per server); against a balancer the same processes all
+     * address the VIP, so both sides run the same client work.
+     */
+    private Cell redis(Setup setup, int clients, int servers) throws Exception {
+        int processes = Math.min(clients, servers);
+        int requests = (quick ? 20_000 : 100_000) * Math.max(1, Math.min(clients, 4)) / processes;
+        List<Process> running = new ArrayList<>();
+        Host client = tb.client(1);
+        for (int p = 0; p < processes; p++) {
+            String target = setup == Setup.ROUTER ? tb.server(p + 1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
+            int connections = clients / processes + (p < clients % processes ? 1 : 0);
+            running.add(client.startWithOutput("redis-benchmark", "-h", target, "-p", Integer.toString(PORT), "-c", Integer.toString(connections),
+                    "-n", Integer.toString(requests), "-t", "ping_mbulk", "--csv"));
+        }
+        double rps = 0, p50 = 0, p99 = 0;
+        for (Process p : running) {
+            String out = new String(p.getInputStream().readAllBytes());
+            if (p.waitFor() != 0) throw new IOException("redis-benchmark failed (" + setup + "): " + new String(p.getErrorStream().readAllBytes()));
+            String[] f = csvLine(out, "PING_MBULK");
+            rps += Double.parseDouble(f[1]);
+            p50 = Math.max(p50, Double.parseDouble(f[4]));
+            p99 = Math.max(p99, Double.parseDouble(f[6]));
+        }
+        return new Cell(setup, clients, servers, rps, p50, p99);
+    }
+
+    private static String[] csvLine(String out, String test) throws IOException {
+        for (String line : out.split("\r?\n")) {
+            if (line.startsWith("\"" + test + "\"")) return line.replace("\"", "").split(",");
+        }
+        throw new IOException("no " + test + " line in redis-benchmark's output: " + out);
+    }
+
+    private Throughput iperf(Setup setup, int streams) throws Exception {
+        String target = setup == Setup.ROUTER ? tb.server(1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
+        String json = tb.client(1).exec("iperf3", "-c", target, "-p", Integer.toString(IPERF_PORT), "-t", quick ? "2" : "5",
+                "-P", Integer.toString(streams), "-J").stdout();
+        var root = JsonMapper.builder().build().readTree(json);
+        double bps = root.path("end").path("sum_received").path("bits_per_second").asDouble(Double.NaN);
+        if (Double.isNaN(bps)) throw new IOException("iperf3 (" + setup + ") gave no result: " + root.path("error").asText(json));
+        return new Throughput(setup, streams, bps / 1e9);
+    }
+
+    private ObjectNode report() {
+        JsonMapper json = JsonMapper.builder().build();
+        ObjectNode root = json.createObjectNode();
+        root.put("benchmark", "proxy");
+        root.put("quick", quick);
+        ArrayNode rows = root.putArray("redis");
+        for (Cell c : cells) {
+            rows.addObject().put("setup", c.setup().name().toLowerCase()).put("clients", c.clients()).put("servers", c.servers())
+                    .put("rps", Math.round(c.rps())).put("p50_ms", c.p50Millis()).put("p99_ms", c.p99Millis());
+        }
+        ArrayNode tput = root.putArray("iperf3");
+        for (Throughput t : throughputs) tput.addObject().put("setup", t.setup().name().toLowerCase()).put("streams", t.streams()).put("gbit_per_s", t.gbitPerSecond());
+
+        ObjectNode headline = root.putObject("headline");
+        for (Setup proxy : new Setup[] {Setup.PROXY_XDP, Setup.PROXY_TC}) {
+            String suffix = proxy == Setup.PROXY_XDP ? "_xdp" : "_tc";
+            double min = Double.MAX_VALUE;
+            String where = "";
+            for (Cell c : cells) {
+                if (c.setup() != proxy) continue;
+                Cell r = find(Setup.ROUTER, c.clients(), c.servers());
+                Map<String, Double> ratios = new LinkedHashMap<>();
+                ratios.put("rps", c.rps() / r.rps());
+                ratios.put("p50", r.p50Millis() / c.p50Millis());
+                ratios.put("p99", r.p99Millis() / c.p99Millis());
+                for (var e : ratios.entrySet()) {
+                    if (e.getValue() < min) {
+                        min = e.getValue();
+                        where = e.getKey() + " at " + c.clients() + " clients, " + c.servers() + " servers";
+                    }
+                }
+            }
+            for (Throughput t : throughputs) {
+                if (t.setup() != proxy) continue;
+                double ratio = t.gbitPerSecond() / throughputs.stream().filter(x -> x.setup() == Setup.ROUTER && x.streams() == t.streams())
+                        .findFirst().orElseThrow().gbitPerSecond();
+                if (ratio < min) {
+                    min = ratio;
+                    where = "iperf3 with " + t.streams() + " streams";
+                }
+            }
+            headline.put("min_ratio_vs_router" + suffix, round(min));
+            headline.put("min_ratio_vs_router" + suffix + "_at", where);
+            Cell p200 = find(proxy, 200, 4), h200 = find(Setup.HAPROXY, 200, 4);
+            headline.put("rps_ratio_vs_haproxy_200" + suffix, round(p200.rps() / h200.rps()));
+        }
+        // The proxy's default hook is XDP (TC only as a fallback), so the headline figures are XDP's.
+        headline.put("min_ratio_vs_router", headline.get("min_ratio_vs_router_xdp").asDouble());
+        headline.put("rps_ratio_vs_haproxy_200", headline.get("rps_ratio_vs_haproxy_200_xdp").asDouble());
+        headline.put("rps_ratio_vs_haproxy_200_cell", "200 connections, 4 servers");
+        return root;
+    }
+
+    private Cell find(Setup setup, int clients, int servers) {
+        return cells.stream().filter(c -> c.setup() == setup && c.clients() == clients && c.servers() == servers).findFirst().orElseThrow();
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    private static void awaitListening(Host h, int port) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            if (h.execAllowingFailure("sh", "-c", "ss -Hltn 'sport = :" + port + "' | grep -q LISTEN").exitCode() == 0) return;
+            Thread.sleep(50);
+        }
+        throw new IOException("nothing listens on port " + port + " in " + h.name());
+    }
+}
