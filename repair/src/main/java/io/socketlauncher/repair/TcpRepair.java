@@ -154,12 +154,14 @@ public final class TcpRepair {
 
     private static SocketSettings settings(int fd, Scratch s) throws NativeException {
         int ccLength = SocketCalls.getsockopt(fd, SOL_TCP, Libc.TCP_CONGESTION, s.congestion);
+        // Keepalive timings only matter (and only cost three calls) while keepalive is on.
+        boolean keepAlive = Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_KEEPALIVE) != 0;
         return new SocketSettings(
                 Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_NODELAY) != 0,
-                Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_KEEPALIVE) != 0,
-                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPIDLE),
-                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPINTVL),
-                Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPCNT),
+                keepAlive,
+                keepAlive ? Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPIDLE) : 0,
+                keepAlive ? Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPINTVL) : 0,
+                keepAlive ? Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_KEEPCNT) : 0,
                 s.congestionName(ccLength),
                 Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_SNDBUF),
                 Libc.getsockoptInt(fd, SOL_SOCKET, Libc.SO_RCVBUF),
@@ -196,10 +198,11 @@ public final class TcpRepair {
             Libc.setsockopt(fd, SOL_SOCKET, Libc.SO_SNDBUFFORCE, Math.max(settings.sendBuffer() / 2, state.sendQueue().length));
             Libc.setsockopt(fd, SOL_SOCKET, Libc.SO_RCVBUFFORCE, Math.max(settings.receiveBuffer() / 2, state.receiveQueue().length));
             Libc.bind(fd, state.local());
-            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_RECV_QUEUE);
-            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ, state.receiveSeq());
+            // Send queue first, so the receive queue stays selected for its data after connect: one call less.
             Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
             Libc.setsockopt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ, state.sendSeq());
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_RECV_QUEUE);
+            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ, state.receiveSeq());
             TcpOptions o = state.options();
             // Without this the socket starts from the default MSS of 536; the kernel subtracts the
             // option space (timestamps) from the clamp itself.
@@ -208,10 +211,11 @@ public final class TcpRepair {
             Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_OPTIONS, repairOptions(o, s));
             if (o.timestamps()) Libc.setsockopt(fd, SOL_TCP, Libc.TCP_TIMESTAMP, advancedClock(o));
 
-            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_RECV_QUEUE);
             sendAll(fd, state.receiveQueue(), 0, state.receiveQueue().length, "receive");
-            Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
-            sendAll(fd, state.sendQueue(), 0, state.sentLength(), "send");
+            if (state.sentLength() > 0) {
+                Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
+                sendAll(fd, state.sendQueue(), 0, state.sentLength(), "send");
+            }
             restoreWindow(fd, state, s);
             restoreFins(fd, state, s);
             applySettings(fd, settings, s);
