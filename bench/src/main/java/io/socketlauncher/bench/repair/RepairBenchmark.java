@@ -33,12 +33,12 @@ public final class RepairBenchmark {
                   Histogram total, int stateBytes) {}
 
     public static Map<String, Object> run(boolean quick) throws Exception {
-        int warmup = quick ? 300 : 1000;
+        int warmup = quick ? 2000 : 5000;
         int smallMoves = quick ? 2000 : 10_000;
         int largeMoves = quick ? 1000 : 3000;
         try (Testbed testbed = Testbed.builder().clients(1).servers(1).build()) {
             Series small = measure(testbed, 7600, SMALL, warmup, smallMoves);
-            Series large = measure(testbed, 7601, LARGE, Math.min(warmup, 200), largeMoves);
+            Series large = measure(testbed, 7601, LARGE, 200, largeMoves);
             Map<String, Object> out = new LinkedHashMap<>();
             Map<String, Object> headline = new LinkedHashMap<>();
             boolean verified = small.verified() && large.verified();
