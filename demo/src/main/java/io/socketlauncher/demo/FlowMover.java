@@ -27,7 +27,7 @@ public final class FlowMover implements AutoCloseable {
     private final Testbed testbed;
     private final Map<Host, ExecutorService> inNamespace = new HashMap<>();
 
-    /** Timings of one move, in nanoseconds, and the size of what travelled. */
+    /** Timings of one move in nanoseconds (dump: capture, silent close, encode), and the size of what travelled. */
     public record Timings(long dumpNanos, long restoreNanos, long heldNanos, int stateBytes) {}
 
     /** The restored socket and the application state that travelled with it. */

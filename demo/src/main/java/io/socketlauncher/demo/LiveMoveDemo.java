@@ -44,7 +44,7 @@ public final class LiveMoveDemo {
 
         public void printTable(PrintStream out) {
             out.println();
-            out.println("+-------------------------------+----------------+");
+            out.println("+--------------------------------+-----------------+");
             row(out, "moves", Integer.toString(moves));
             row(out, "bytes checked client -> server", String.format("%,d", bytesCheckedClientToServer));
             row(out, "bytes checked server -> client", String.format("%,d", bytesCheckedServerToClient));
@@ -52,12 +52,12 @@ public final class LiveMoveDemo {
             row(out, "client retransmissions", Long.toString(clientRetransmissions));
             row(out, "connection open at the end", connectionOpen ? "yes" : "NO");
             row(out, "slowest dump / restore (us)", maxDumpMicros + " / " + maxRestoreMicros);
-            out.println("+-------------------------------+----------------+");
+            out.println("+--------------------------------+-----------------+");
             out.println(passed() ? "PASS: every byte arrived, in order, both ways" : "FAIL: " + (failure != null ? failure : "see table"));
         }
 
         private static void row(PrintStream out, String name, String value) {
-            out.printf("| %-29s | %14s |%n", name, value);
+            out.printf("| %-30s | %15s |%n", name, value);
         }
     }
 

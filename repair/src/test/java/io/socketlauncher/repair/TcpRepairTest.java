@@ -192,8 +192,8 @@ class TcpRepairTest {
         }
     }
 
-    // Half-closed connections. CLOSING (both FINs crossing, neither acknowledged) is not reached: it
-    // needs the two FINs in flight at once, which the drop rule on the server side can't arrange.
+    // Half-closed connections: CLOSE_WAIT, FIN_WAIT2, FIN_WAIT1 and LAST_ACK with drop rules holding the
+    // acknowledgements back, CLOSING with the server's FIN held back on its way out.
 
     @Test
     void closeWaitMovesWithThePeersFinAfterItsData() throws Exception {
@@ -308,5 +308,47 @@ class TcpRepairTest {
         } finally {
             flow.close();
         }
+    }
+
+    /** Simultaneous close: the server's FIN is held on its way out, so the client's FIN crosses it. */
+    @Test
+    void closingMovesWithBothFinsCrossed() throws Exception {
+        MoveBed.Flow flow = bed.connect();
+        String[] holdFin = {"OUTPUT", "-p", "tcp", "--sport", Integer.toString(flow.serviceAddress.getPort()),
+                "--dport", Integer.toString(flow.clientAddress.getPort()), "--tcp-flags", "FIN", "FIN", "-j", "DROP"};
+        bed.s1.exec(concat("iptables", "-I", holdFin));
+        bed.drop(bed.s2, flow, true);
+        try {
+            Streams.send(flow.serverFd, 0, 700, Streams.SERVER);
+            Streams.expect(flow.clientFd, 0, 700, Streams.SERVER);
+            Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
+            TcpInfo.awaitState(flow.serverFd, TcpConnectionState.FIN_WAIT1);
+            Libc.shutdown(flow.clientFd, Libc.SHUT_WR);
+            TcpInfo.awaitState(flow.serverFd, TcpConnectionState.CLOSING);
+            bed.drop(bed.s1, flow, true);
+
+            TcpState state = bed.moveHeld(flow, bed.s2);
+
+            assertThat(state.state()).isEqualTo(TcpConnectionState.CLOSING);
+            assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.CLOSING.kernelValue());
+        } finally {
+            bed.drop(bed.s2, flow, false);
+            bed.drop(bed.s1, flow, false);
+            bed.s1.exec(concat("iptables", "-D", holdFin));
+        }
+        try {
+            Streams.expectEnd(flow.serverFd);
+            Streams.expectEnd(flow.clientFd);
+        } finally {
+            flow.close();
+        }
+    }
+
+    private static String[] concat(String command, String action, String[] rest) {
+        String[] argv = new String[rest.length + 2];
+        argv[0] = command;
+        argv[1] = action;
+        System.arraycopy(rest, 0, argv, 2, rest.length);
+        return argv;
     }
 }
