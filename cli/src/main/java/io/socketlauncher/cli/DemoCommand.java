@@ -10,12 +10,11 @@ import picocli.CommandLine.Option;
 /** {@code bin/launcher demo}: a live connection moved back and forth between two servers while it streams. */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = {
-            "Builds a testbed (client c1, servers s1 and s2 that both own the service address, lb routing it),",
-            "streams numbered bytes both ways between c1 and a server on s1, and moves the server's end of the",
-            "connection s1 -> s2 -> s1 ... with TCP_REPAIR while it streams. Every byte is checked on arrival.",
-            "During each move a per-flow drop rule on both servers keeps the client's segments away (the client",
-            "retransmits them). Ends with a table; exit code 0 only if every byte arrived and no reset was seen."})
+        description = "Builds a testbed (client c1, servers s1 and s2 that both own the service address, lb routing it), "
+                + "streams numbered bytes both ways between c1 and a server on s1, and moves the server's end of the "
+                + "connection s1 -> s2 -> s1 ... with TCP_REPAIR while it streams. Every byte is checked on arrival. "
+                + "During each move a per-flow drop rule on both servers keeps the client's segments away (the client "
+                + "retransmits them). Ends with a table; exit code 0 only if every byte arrived and no reset was seen.")
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--duration", defaultValue = "30", paramLabel = "SECONDS", description = "How long to stream (default ${DEFAULT-VALUE} s).")
     int durationSeconds;
