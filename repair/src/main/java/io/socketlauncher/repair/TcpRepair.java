@@ -40,7 +40,7 @@ public final class TcpRepair {
         final byte[] window = new byte[REPAIR_WINDOW_LENGTH];
         final byte[] congestion = new byte[16];
         final byte[] repairOptions = new byte[32];
-        final byte[] packet = new byte[40];
+        final byte[] packet = new byte[60];
         final ByteBuffer infoView = ByteBuffer.wrap(info).order(ByteOrder.nativeOrder());
         final ByteBuffer windowView = ByteBuffer.wrap(window).order(ByteOrder.nativeOrder());
         final ByteBuffer optionsView = ByteBuffer.wrap(repairOptions).order(ByteOrder.nativeOrder());
@@ -186,9 +186,6 @@ public final class TcpRepair {
     public static int restore(TcpState state, boolean windowProbe) throws NativeException {
         Scratch s = SCRATCH.get();
         boolean v4 = state.local().getAddress() instanceof Inet4Address;
-        if (!v4 && state.state().finReceived()) {
-            throw new UnsupportedOperationException("restoring the peer's FIN is implemented for IPv4 only: " + state);
-        }
         int fd = Libc.socket(v4 ? Libc.AF_INET : Libc.AF_INET6, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
         try {
             Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
@@ -346,32 +343,41 @@ public final class TcpRepair {
         }
     }
 
-    /** A bare TCP segment from the peer to us, sent through a raw socket and looped back to the stack. */
+    /** A bare TCP segment from the peer to us, sent through a raw socket and looped back into the stack. */
     private static void injectFromPeer(TcpState state, int seq, int ack, int flags, Scratch s) throws NativeException {
-        byte[] p = s.packet;
-        ByteBuffer b = ByteBuffer.wrap(p).order(ByteOrder.BIG_ENDIAN);
         byte[] src = state.remote().getAddress().getAddress();
         byte[] dst = state.local().getAddress().getAddress();
-        b.put((byte) 0x45).put((byte) 0).putShort((short) 40).putShort((short) 0).putShort((short) 0x4000)
-                .put((byte) 64).put((byte) Libc.IPPROTO_TCP).putShort((short) 0).put(src).put(dst);
+        boolean v4 = src.length == 4;
+        int ipHeader = v4 ? 20 : 40;
+        byte[] p = s.packet;
+        ByteBuffer b = ByteBuffer.wrap(p).order(ByteOrder.BIG_ENDIAN);
+        if (v4) {
+            // The kernel fills in the IPv4 header checksum of a raw packet.
+            b.put((byte) 0x45).put((byte) 0).putShort((short) 40).putShort((short) 0).putShort((short) 0x4000)
+                    .put((byte) 64).put((byte) Libc.IPPROTO_TCP).putShort((short) 0).put(src).put(dst);
+        } else {
+            b.putInt(0x60000000).putShort((short) 20).put((byte) Libc.IPPROTO_TCP).put((byte) 64).put(src).put(dst);
+        }
         int window = Math.min(0xffff, state.window().sndWnd() >>> state.options().sendWindowScale());
         b.putShort((short) state.remote().getPort()).putShort((short) state.local().getPort()).putInt(seq).putInt(ack)
                 .put((byte) 0x50).put((byte) flags).putShort((short) window).putShort((short) 0).putShort((short) 0);
-        b.putShort(36, (short) tcpChecksum(p));
-        int raw = Libc.socket(Libc.AF_INET, SocketCalls.SOCK_RAW | Libc.SOCK_CLOEXEC, SocketCalls.IPPROTO_RAW);
+        b.putShort(ipHeader + 16, (short) tcpChecksum(p, src, dst, ipHeader));
+        int raw = Libc.socket(v4 ? Libc.AF_INET : Libc.AF_INET6, SocketCalls.SOCK_RAW | Libc.SOCK_CLOEXEC, SocketCalls.IPPROTO_RAW);
         try {
-            SocketCalls.sendTo(raw, p, 0, p.length, 0, new InetSocketAddress(state.local().getAddress(), 0));
+            SocketCalls.sendTo(raw, p, 0, ipHeader + 20, 0, new InetSocketAddress(state.local().getAddress(), 0));
         } finally {
             Libc.closeQuietly(raw);
         }
     }
 
-    /** RFC 793 checksum of the 20-byte TCP header at offset 20, over the IPv4 pseudo-header. */
-    private static int tcpChecksum(byte[] p) {
-        long sum = 0;
-        for (int i = 12; i < 20; i += 2) sum += ((p[i] & 0xff) << 8) | (p[i + 1] & 0xff); // addresses
-        sum += Libc.IPPROTO_TCP + 20;
-        for (int i = 20; i < 40; i += 2) sum += ((p[i] & 0xff) << 8) | (p[i + 1] & 0xff);
+    /** RFC 793 checksum of the 20-byte TCP header at {@code offset}, over the IPv4 or IPv6 pseudo-header. */
+    private static int tcpChecksum(byte[] p, byte[] src, byte[] dst, int offset) {
+        long sum = Libc.IPPROTO_TCP + 20;
+        for (int i = 0; i < src.length; i += 2) {
+            sum += ((src[i] & 0xff) << 8) | (src[i + 1] & 0xff);
+            sum += ((dst[i] & 0xff) << 8) | (dst[i + 1] & 0xff);
+        }
+        for (int i = offset; i < offset + 20; i += 2) sum += ((p[i] & 0xff) << 8) | (p[i + 1] & 0xff);
         while ((sum >>> 16) != 0) sum = (sum & 0xffff) + (sum >>> 16);
         return (int) (~sum & 0xffff);
     }

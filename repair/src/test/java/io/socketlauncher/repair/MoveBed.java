@@ -57,7 +57,11 @@ final class MoveBed implements AutoCloseable {
             s2 = testbed.server(2);
             lb = testbed.lb();
             String vip = testbed.serviceAddress().getHostAddress();
-            for (Host s : new Host[] {s1, s2}) s.exec("ip", "addr", "add", vip + "/32", "dev", "lo");
+            String vip6 = testbed.serviceAddress6().getHostAddress();
+            for (Host s : new Host[] {s1, s2}) {
+                s.exec("ip", "addr", "add", vip + "/32", "dev", "lo");
+                s.exec("ip", "-6", "addr", "add", vip6 + "/128", "dev", "lo", "nodad");
+            }
             routeTo(s1);
         } catch (IOException | RuntimeException e) {
             testbed.close();
@@ -67,6 +71,7 @@ final class MoveBed implements AutoCloseable {
 
     void routeTo(Host server) throws IOException {
         lb.exec("ip", "route", "replace", testbed.serviceAddress().getHostAddress() + "/32", "via", server.address().getHostAddress());
+        lb.exec("ip", "-6", "route", "replace", testbed.serviceAddress6().getHostAddress() + "/128", "via", server.address6().getHostAddress());
     }
 
     /** Writes a per-namespace sysctl (net.*) of one host, e.g. {@code sysctl(client, "net/ipv4/tcp_sack", "0")}. */
@@ -78,10 +83,16 @@ final class MoveBed implements AutoCloseable {
     }
 
     Flow connect(SocketSetup clientSetup, SocketSetup serverSetup) throws Exception {
+        return connect(false, clientSetup, serverSetup);
+    }
+
+    Flow connect(boolean ipv6, SocketSetup clientSetup, SocketSetup serverSetup) throws Exception {
         routeTo(s1);
-        InetSocketAddress service = new InetSocketAddress(testbed.serviceAddress(), NEXT_PORT.getAndIncrement());
+        int family = ipv6 ? Libc.AF_INET6 : Libc.AF_INET;
+        InetSocketAddress service = new InetSocketAddress(ipv6 ? testbed.serviceAddress6() : testbed.serviceAddress(),
+                NEXT_PORT.getAndIncrement());
         int listener = s1.namespace().call(() -> {
-            int fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            int fd = Libc.socket(family, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
             Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);
             serverSetup.apply(fd);
             Libc.bind(fd, service);
@@ -90,7 +101,7 @@ final class MoveBed implements AutoCloseable {
         });
         try {
             int clientFd = client.namespace().call(() -> {
-                int fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                int fd = Libc.socket(family, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
                 clientSetup.apply(fd);
                 Libc.connect(fd, service);
                 return fd;
@@ -107,7 +118,8 @@ final class MoveBed implements AutoCloseable {
     }
 
     void drop(Host server, Flow flow, boolean on) throws IOException {
-        server.exec("iptables", on ? "-I" : "-D", "INPUT", "-p", "tcp",
+        boolean v6 = flow.serviceAddress.getAddress() instanceof java.net.Inet6Address;
+        server.exec(v6 ? "ip6tables" : "iptables", on ? "-I" : "-D", "INPUT", "-p", "tcp",
                 "-s", flow.clientAddress.getAddress().getHostAddress(), "--sport", Integer.toString(flow.clientAddress.getPort()),
                 "-d", flow.serviceAddress.getAddress().getHostAddress(), "--dport", Integer.toString(flow.serviceAddress.getPort()),
                 "!", "-i", "lo", "-j", "DROP");

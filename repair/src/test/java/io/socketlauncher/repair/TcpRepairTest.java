@@ -351,4 +351,32 @@ class TcpRepairTest {
         System.arraycopy(rest, 0, argv, 2, rest.length);
         return argv;
     }
+
+    @Test
+    void ipv6ConnectionsMoveEstablishedAndHalfClosed() throws Exception {
+        MoveBed.Flow flow = bed.connect(true, fd -> {}, fd -> {});
+        try {
+            exchange(flow, 0, 0, 100_000);
+            Streams.send(flow.clientFd, 100_000, 3000, Streams.CLIENT);
+            TcpInfo.awaitInq(flow.serverFd, 3000);
+            TcpState state = bed.move(flow);
+            assertThat(state.local().getAddress()).isEqualTo(bed.testbed.serviceAddress6());
+            assertThat(state.receiveQueue()).isEqualTo(Streams.pattern(100_000, 3000, Streams.CLIENT));
+            Streams.expect(flow.serverFd, 100_000, 3000, Streams.CLIENT);
+            exchange(flow, 103_000, 100_000, 200_000);
+
+            Libc.shutdown(flow.clientFd, Libc.SHUT_WR);
+            TcpInfo.awaitState(flow.serverFd, TcpConnectionState.CLOSE_WAIT);
+            TcpState closeWait = bed.move(flow);
+            assertThat(closeWait.state()).isEqualTo(TcpConnectionState.CLOSE_WAIT);
+            assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.CLOSE_WAIT.kernelValue());
+            Streams.expectEnd(flow.serverFd);
+            Streams.send(flow.serverFd, 300_000, 5000, Streams.SERVER);
+            Streams.expect(flow.clientFd, 300_000, 5000, Streams.SERVER);
+            Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
+            Streams.expectEnd(flow.clientFd);
+        } finally {
+            flow.close();
+        }
+    }
 }
