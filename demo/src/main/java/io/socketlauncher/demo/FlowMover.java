@@ -7,11 +7,14 @@ import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.Testbed;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -54,8 +57,7 @@ public final class FlowMover implements AutoCloseable {
     public Moved move(int fd, byte[] applicationState, InetSocketAddress client, InetSocketAddress service, Host from,
                       Host to, Timings[] timings) throws Exception {
         long heldAt = System.nanoTime();
-        drop(from, client, service, true);
-        drop(to, client, service, true);
+        dropOnBoth(from, to, client, service, true);
         try {
             long t0 = System.nanoTime();
             TcpState state = TcpRepair.capture(fd);
@@ -78,11 +80,32 @@ public final class FlowMover implements AutoCloseable {
             if (timings != null) timings[0] = new Timings(t1 - t0, restoreNanos[0], 0, wire.length);
             return new Moved(moved, Arrays.copyOfRange(wire, tcpLength, wire.length));
         } finally {
-            drop(to, client, service, false);
-            drop(from, client, service, false);
+            dropOnBoth(from, to, client, service, false);
             if (timings != null && timings[0] != null) {
                 Timings t = timings[0];
                 timings[0] = new Timings(t.dumpNanos(), t.restoreNanos(), System.nanoTime() - heldAt, t.stateBytes());
+            }
+        }
+    }
+
+    /** Both rules at once: each is a process to start, and the flow is held while they run. */
+    private static void dropOnBoth(Host a, Host b, InetSocketAddress client, InetSocketAddress service, boolean on)
+            throws IOException {
+        CompletableFuture<Void> other = CompletableFuture.runAsync(() -> {
+            try {
+                drop(b, client, service, on);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        try {
+            drop(a, client, service, on);
+        } finally {
+            try {
+                other.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof UncheckedIOException u) throw u.getCause();
+                throw e;
             }
         }
     }

@@ -15,10 +15,10 @@ class LiveMoveDemoTest {
      * retransmissions after each move's drop window don't dominate the run time.
      */
     @Test
-    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void connectionStreamsBothWaysThroughTwoHundredMoves() throws Exception {
         try (Testbed testbed = Testbed.builder().clients(1).servers(2).build()) {
-            LiveMoveDemo.Settings settings = new LiveMoveDemo.Settings(Duration.ofSeconds(200), 200, Duration.ofMillis(10),
+            LiveMoveDemo.Settings settings = new LiveMoveDemo.Settings(Duration.ofSeconds(240), 200, Duration.ofMillis(10),
                     4_000_000, 7400, 5);
             LiveMoveDemo.Report report = new LiveMoveDemo(testbed, settings, System.out).run();
             report.printTable(System.out);
