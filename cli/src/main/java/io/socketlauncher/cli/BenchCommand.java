@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         description = "Run a benchmark on the testbed and print its figures as one JSON object.",
         subcommands = {
             BenchProxyCommand.class,
+            BenchConnectCommand.class,
             BenchRepairCommand.class,
         })
 public final class BenchCommand implements Runnable {

@@ -21,17 +21,19 @@ final class ConnectTestNet implements AutoCloseable {
     static final String PREFIX = "sl" + ProcessHandle.current().pid();
     static final InetSocketAddress VIP = new InetSocketAddress(InetAddress.ofLiteral("10.77.200.1"), 6379);
     static final InetSocketAddress VIP6 = new InetSocketAddress(InetAddress.ofLiteral("fd77:0:200::1"), 6379);
-    static final int REDIS_PORT = 6380, UDP_PORT = 7000;
+    static final int REDIS_PORT = 6380, UDP_PORT = 7000, HTTP_PORT = 8080;
 
     final String client = PREFIX + "-vc";
     final List<String> servers = List.of(PREFIX + "-v1", PREFIX + "-v2");
     final Path cgroup = Path.of("/sys/fs/cgroup/unified", PREFIX + "-connect");
     final Path pinDir = Path.of("/sys/fs/bpf", PREFIX + "-connect");
     final Path script;
+    private final Path webRoot;
     private final List<Process> processes = new ArrayList<>();
 
     ConnectTestNet() throws Exception {
         script = Path.of(ConnectTestNet.class.getResource("/vsclient.py").toURI());
+        webRoot = Files.createTempDirectory(PREFIX + "-web");
         try {
             build();
         } catch (Exception e) {
@@ -66,6 +68,10 @@ final class ConnectTestNet implements AutoCloseable {
                     "--bind", "* -::*", "--save", "", "--appendonly", "no", "--protected-mode", "no"));
             Process udp = start(List.of("ip", "netns", "exec", server, "/usr/bin/python3", script.toString(), "udpserver", "s" + i, String.valueOf(UDP_PORT)));
             new BufferedReader(new InputStreamReader(udp.getInputStream(), StandardCharsets.UTF_8)).readLine();
+            Path site = Files.createDirectory(webRoot.resolve("s" + i));
+            Files.writeString(site.resolve("who"), "s" + i);
+            start(List.of("ip", "netns", "exec", server, "/usr/bin/python3", "-m", "http.server", String.valueOf(HTTP_PORT),
+                    "--bind", "::", "--directory", site.toString()));
             waitForRedis(server, i);
             Shell.run(List.of("ip", "netns", "exec", server, "redis-cli", "-p", String.valueOf(REDIS_PORT), "SET", "who", "s" + i));
         }
@@ -122,6 +128,11 @@ final class ConnectTestNet implements AutoCloseable {
         for (Process p : processes) p.destroyForcibly();
         for (Process p : processes) p.waitFor(10, TimeUnit.SECONDS);
         Installation.uninstall(pinDir);
+        if (webRoot != null && Files.exists(webRoot)) {
+            try (var files = Files.walk(webRoot)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+            }
+        }
         for (String ns : servers) Shell.runAllowingFailure(List.of("ip", "netns", "del", ns));
         Shell.runAllowingFailure(List.of("ip", "netns", "del", client));
         if (Files.exists(cgroup)) {
