@@ -60,10 +60,13 @@ public final class TcpStateCodec {
         return out;
     }
 
-    /** Writes into {@code out} from its position (which advances); for callers that reuse one buffer. */
+    /**
+     * Writes into {@code out} from its position (which advances); for callers that reuse one buffer. The
+     * buffer's byte order is left as it was.
+     */
     public static void encode(TcpState s, ByteBuffer out) {
         if (out.remaining() < encodedLength(s)) throw new BufferOverflowException();
-        ByteBuffer b = out.order(ByteOrder.BIG_ENDIAN);
+        ByteBuffer b = out.slice().order(ByteOrder.BIG_ENDIAN);
         b.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(bodyLength(s));
         putAddress(b, s.local());
         putAddress(b, s.remote());
@@ -84,6 +87,7 @@ public final class TcpStateCodec {
         for (int i = 0; i < cc.length(); i++) b.put((byte) cc.charAt(i));
         b.putInt(s.sendQueue().length).putInt(s.unsentLength()).put(s.sendQueue());
         b.putInt(s.receiveQueue().length).put(s.receiveQueue());
+        out.position(out.position() + b.position());
     }
 
     private static void putAddress(ByteBuffer b, InetSocketAddress a) {

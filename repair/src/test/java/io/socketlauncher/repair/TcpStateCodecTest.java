@@ -33,8 +33,10 @@ class TcpStateCodecTest {
             byte[] wire = TcpStateCodec.encode(state);
             assertThat(wire).hasSize(TcpStateCodec.encodedLength(state));
             assertThat(TcpStateCodec.decode(wire)).isEqualTo(state);
-            ByteBuffer reused = ByteBuffer.allocate(wire.length + 10).position(5);
+            ByteBuffer reused = ByteBuffer.allocate(wire.length + 10).order(java.nio.ByteOrder.LITTLE_ENDIAN).position(5);
             TcpStateCodec.encode(state, reused);
+            assertThat(reused.position()).isEqualTo(5 + wire.length);
+            assertThat(reused.order()).isEqualTo(java.nio.ByteOrder.LITTLE_ENDIAN);
             assertThat(Arrays.copyOfRange(reused.array(), 5, 5 + wire.length)).isEqualTo(wire);
             assertThat(TcpStateCodec.decode(reused.array(), 5, wire.length)).isEqualTo(state);
         }
