@@ -72,6 +72,10 @@ public final class TcpRepair {
      * close it to drop it without a FIN or RST (the peer must not reach this host for the flow any
      * more, or it will be answered with a reset), or {@link #resume} it to carry on here. On failure the
      * socket is taken out of repair mode again.
+     *
+     * <p>The flow's incoming packets must be held away from the socket during the dump: a socket in
+     * repair mode still acknowledges data, which would then be lost. Data seen arriving during the dump
+     * makes it fail with an IllegalStateException.
      */
     public static TcpState capture(int fd) throws NativeException {
         Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
@@ -132,6 +136,13 @@ public final class TcpRepair {
         Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR_QUEUE, Libc.TCP_SEND_QUEUE);
         int writeSeq = Libc.getsockoptInt(fd, SOL_TCP, Libc.TCP_QUEUE_SEQ);
         byte[] sendQueue = peek(fd, outq, "send");
+        // A socket in repair mode still accepts segments. Data that arrived during the dump would be
+        // acknowledged here and missing there: refuse rather than lose it silently.
+        int inqAfter = Libc.ioctlInt(fd, Libc.SIOCINQ);
+        if (inqAfter != inq) {
+            throw new IllegalStateException("data arrived during the dump (receive queue " + inq + " -> " + inqAfter
+                    + " bytes): the flow's packets must be held away from this socket while it is dumped");
+        }
 
         // The queue sequence numbers point past the FINs; TcpState names the first byte of each queue.
         int receiveSeq = rcvNxt - (state.finReceived() ? 1 : 0) - inq;
