@@ -157,9 +157,8 @@ public final class ConnectBalancer implements AutoCloseable {
 
     /**
      * Removes a real server: no new connections go to it at once. Its existing connections stay, unless
-     * {@code closeConnections}: then the TCP sockets of the service's namespace connected to it are
-     * destroyed (ss -K), and their applications see ECONNABORTED and reconnect through the balancer.
-     * Returns the number of sockets closed.
+     * {@code closeConnections}: then the TCP connections the balancer gave it are destroyed, and their
+     * applications see ECONNABORTED and reconnect through the balancer. Returns how many were closed.
      */
     public int deleteReal(Service service, InetSocketAddress real, boolean closeConnections) throws IOException {
         ServiceKey key = key(service);
@@ -174,7 +173,7 @@ public final class ConnectBalancer implements AutoCloseable {
         reals.delete(rk);
         stats.delete(old.id());
         rebuild(key, services.get(key).orElseThrow());
-        return closeConnections ? SocketKiller.closeConnectionsTo(service, real) : 0;
+        return closeConnections ? ConnectionCloser.close(pinDir, service, old.id()) : 0;
     }
 
     public List<ServiceStatus> list() throws IOException {
