@@ -141,22 +141,25 @@ static __always_inline void csum_replace2(__u16 *check, __u16 from, __u16 to)
 	*check = ~csum_fold(sum);
 }
 
+#define PARSE_OTHER -1
+#define PARSE_SHORT -2 /* the headers go on beyond data_end (TC: not in the linear area) */
+
 /* Parses Ethernet + IPv4 (options allowed) or IPv6 (no extension headers) + TCP. */
 static __always_inline int parse(void *data, void *data_end, struct packet *p)
 {
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
-		return -1;
+		return PARSE_SHORT;
 	p->l3_off = sizeof(*eth);
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + sizeof(*eth);
-		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
-			return -1;
-		if (ip->protocol != IPPROTO_TCP)
-			return -1;
+		if ((void *)(ip + 1) > data_end)
+			return PARSE_SHORT;
+		if (ip->version != 4 || ip->ihl < 5 || ip->protocol != IPPROTO_TCP)
+			return PARSE_OTHER;
 		/* A fragment carries no (or not only) one TCP header: never NAT it by a guess. */
 		if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-			return -2;
+			return PARSE_OTHER;
 		p->l4_off = sizeof(*eth) + ip->ihl * 4;
 		p->len = bpf_ntohs(ip->tot_len);
 		p->key.family = AF_INET;
@@ -164,19 +167,21 @@ static __always_inline int parse(void *data, void *data_end, struct packet *p)
 		p->key.dst[0] = ip->daddr;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + sizeof(*eth);
-		if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP)
-			return -1;
+		if ((void *)(ip6 + 1) > data_end)
+			return PARSE_SHORT;
+		if (ip6->nexthdr != IPPROTO_TCP)
+			return PARSE_OTHER;
 		p->l4_off = sizeof(*eth) + sizeof(*ip6);
 		p->len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 		p->key.family = AF_INET6;
 		__builtin_memcpy(p->key.src, &ip6->saddr, 16);
 		__builtin_memcpy(p->key.dst, &ip6->daddr, 16);
 	} else {
-		return -1;
+		return PARSE_OTHER;
 	}
 	struct tcphdr *tcp = data + p->l4_off;
 	if ((void *)(tcp + 1) > data_end)
-		return -1;
+		return PARSE_SHORT;
 	p->key.proto = IPPROTO_TCP;
 	p->key.sport = tcp->source;
 	p->key.dport = tcp->dest;
@@ -496,13 +501,23 @@ static __always_inline int tc_replace2(struct __sk_buff *skb, __u32 csum_off, __
 SEC("tc")
 int proxy_tc(struct __sk_buff *skb)
 {
-	/* GSO packets may hold only part of the headers in the linear area. */
-	if ((void *)(long)skb->data + 14 + 60 + 20 > (void *)(long)skb->data_end)
-		bpf_skb_pull_data(skb, 14 + 60 + 20);
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct packet p = {};
-	if (parse(data, data_end, &p))
+	int parsed = parse(data, data_end, &p);
+	if (parsed == PARSE_SHORT) {
+		/*
+		 * Headers beyond the linear area: pull them in, but only then. Pulling on every packet would
+		 * copy payload of (cloned, GSO) TCP packets into their heads.
+		 */
+		if (bpf_skb_pull_data(skb, skb->len < 14 + 60 + 20 ? skb->len : 14 + 60 + 20))
+			return TC_ACT_OK;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		__builtin_memset(&p, 0, sizeof(p));
+		parsed = parse(data, data_end, &p);
+	}
+	if (parsed)
 		return TC_ACT_OK;
 	struct rewrite rw = {};
 	enum verdict v = decide(&p, &rw);

@@ -47,6 +47,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Proxy implements ProxyOperations, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Proxy.class.getName());
+    /** Consecutive failed health checks that take a backend out of new-flow selection; one success brings it back. */
+    public static final int FAILS_TO_DOWN = 3;
 
     private final ProxyConfig config;
     private final ProxyProgram program;
@@ -86,6 +88,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         final InetAddress snat;
         volatile int weight;
         volatile boolean healthy = true;
+        int failedChecks;
         volatile long activeFlows;
         volatile Counters counters = Counters.ZERO;
         volatile double newFlowsPerSecond;
@@ -455,6 +458,9 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                     HashMap<BackendState, InetSocketAddress>::new, (m, b) -> m.put(b, b.address), Map::putAll));
             for (BackendState b : all) {
                 boolean up = results.getOrDefault(b, false);
+                // Down only after FAILS_TO_DOWN failures in a row: one slow answer on a loaded host is no outage.
+                b.failedChecks = up ? 0 : b.failedChecks + 1;
+                if (!up && b.failedChecks < FAILS_TO_DOWN) continue;
                 if (up != b.healthy) {
                     LOG.log(System.Logger.Level.INFO, "backend " + b.id + " " + b.address + " is " + (up ? "up again" : "down"));
                     synchronized (this) {

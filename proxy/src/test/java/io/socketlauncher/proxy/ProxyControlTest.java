@@ -74,6 +74,8 @@ class ProxyControlTest {
             s2.destroy();
             s2.waitFor();
             bed.proxy.checkHealthNow();
+            assertThat(health(bed.proxy)).as("after one failed check").containsExactly("s1=true", "s2=true");
+            for (int i = 1; i < Proxy.FAILS_TO_DOWN; i++) bed.proxy.checkHealthNow();
             assertThat(health(bed.proxy)).containsExactly("s1=true", "s2=false");
             long before = Bed.redisConnections(bed.tb.server(1));
             String vip = bed.vip.getAddress().getHostAddress();

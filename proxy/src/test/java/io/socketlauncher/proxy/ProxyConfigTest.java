@@ -1,0 +1,63 @@
+package io.socketlauncher.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.socketlauncher.bpf.proxy.Service.Algorithm;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProxyConfigTest {
+    @TempDir
+    Path dir;
+
+    private Path write(String json) throws Exception {
+        Path f = dir.resolve("proxy.json");
+        Files.writeString(f, json);
+        return f;
+    }
+
+    @Test
+    void aCompleteFileParses() throws Exception {
+        ProxyConfig c = ProxyConfig.read(write("""
+                {"namespace": "sl1-lb", "interfaces": ["c1", "s1", "s2"], "hook": "TC", "maxFlows": 4096,
+                 "idleTimeoutMillis": 60000, "natPortMin": 30000, "natPortMax": 30999,
+                 "services": [{"vip": "10.77.200.1:80", "mode": "FULL_NAT", "algorithm": "LEAST_CONNECTIONS",
+                   "backends": [{"id": "s1", "address": "10.77.101.2:8080", "weight": 2}, {"id": "s2", "address": "10.77.102.2:8080"}]},
+                  {"vip": "[fd77:0:200::1]:80", "backends": []}]}
+                """));
+        assertThat(c.hook()).isEqualTo(ProxyConfig.Hook.TC);
+        assertThat(c.idleTimeout()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(c.services()).hasSize(2);
+        assertThat(c.services().getFirst().algorithm()).isEqualTo(Algorithm.LEAST_CONNECTIONS);
+        assertThat(c.services().getFirst().backends().get(1).weight()).isEqualTo(1);
+        assertThat(c.services().get(1).mode()).isEqualTo(ProxyConfig.Mode.NAT);
+        assertThat(c.services().get(1).vip().getAddress().getHostAddress()).isEqualTo("fd77:0:200:0:0:0:0:1");
+    }
+
+    @Test
+    void garbageIsRejectedWithAPreciseMessage() throws Exception {
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [], \"colour\": 1}")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("colour");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:99999\"}]}")))
+                .hasMessageContaining("port out of range");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"example.com:80\"}]}")))
+                .hasMessageContaining("not a numeric IP address");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1; rm -rf\"], \"services\": []}")))
+                .hasMessageContaining("bad interface name");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\","
+                + " \"backends\": [{\"id\": \"a b\", \"address\": \"10.0.0.2:80\"}]}]}")))
+                .hasMessageContaining("backend id");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\","
+                + " \"backends\": [{\"id\": \"a\", \"address\": \"10.0.0.2:80\", \"weight\": 5000}]}]}")))
+                .hasMessageContaining("weight");
+        assertThatThrownBy(() -> ProxyConfig.read(write("[1, 2")))
+                .isInstanceOf(IllegalArgumentException.class);
+        Path big = dir.resolve("big.json");
+        Files.write(big, new byte[(1 << 20) + 1]);
+        assertThatThrownBy(() -> ProxyConfig.read(big)).hasMessageContaining("larger than");
+    }
+}
