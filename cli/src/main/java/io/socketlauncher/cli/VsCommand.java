@@ -189,7 +189,7 @@ public final class VsCommand implements Runnable {
         @Mixin Place place;
         @ArgGroup(exclusive = false, multiplicity = "1") VirtualService vs;
         @Mixin Real real;
-        @Option(names = "--close-connections", description = "also destroy the TCP connections to it in the service's namespace (ss -K); applications see ECONNABORTED and reconnect through the balancer")
+        @Option(names = "--close-connections", description = "also destroy the TCP connections the balancer gave it (BPF socket iterator + bpf_sock_destroy); applications see ECONNABORTED and reconnect through the balancer")
         boolean close;
 
         @Override
