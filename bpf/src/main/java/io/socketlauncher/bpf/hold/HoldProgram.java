@@ -26,7 +26,7 @@ public final class HoldProgram implements AutoCloseable {
 
     public static HoldProgram attach(String interfaceName) throws NativeException {
         int ifindex = Libc.ifNameToIndex(interfaceName);
-        BpfObject object = ElfOpen.openResource("/bpf/hold.bpf.o");
+        BpfObject object = BpfObject.openResource(BpfObject.class, "/bpf/hold.bpf.o");
         try {
             object.load();
             object.program("sl_hold_ingress").attachTc(ifindex, BpfProgram.TC_INGRESS, PRIORITY);
