@@ -33,7 +33,10 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
                           Duration healthInterval, Duration healthTimeout,
                           InetSocketAddress control, byte[] controlKey, InetSocketAddress metrics) {
 
-    /** XDP (native, then generic) or TC; AUTO tries XDP and falls back to TC per interface. */
+    /**
+     * XDP (native, then generic) or TC. AUTO: TC on a veth (see {@code Proxy}), otherwise XDP with TC as the
+     * fallback per interface.
+     */
     public enum Hook { AUTO, XDP, TC }
 
     public enum Mode { NAT, FULL_NAT }

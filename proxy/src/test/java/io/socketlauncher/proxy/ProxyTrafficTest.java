@@ -8,6 +8,7 @@ import io.socketlauncher.proxy.ProxyConfig.Mode;
 import io.socketlauncher.bpf.proxy.Flow;
 import io.socketlauncher.bpf.proxy.FlowTuple;
 import io.socketlauncher.testbed.Host;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -37,8 +38,10 @@ class ProxyTrafficTest {
     }
 
     @Test
-    void curlAndWrkReachHttpBackendsInFullNatOnTcWithAnotherBackendPort() throws Exception {
-        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.ROUND_ROBIN, 80, 8080, null)) {
+    void curlAndWrkReachHttpBackendsInFullNatWithAnotherBackendPort() throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.AUTO, Mode.FULL_NAT, Algorithm.ROUND_ROBIN, 80, 8080, null)) {
+            assertThat(bed.proxy.hooks()).as("AUTO on veths").containsOnly(java.util.Map.entry("c1", Hook.TC),
+                    java.util.Map.entry("s1", Hook.TC), java.util.Map.entry("s2", Hook.TC));
             List<Process> servers = new ArrayList<>();
             for (int i = 1; i <= 2; i++) {
                 servers.add(bed.tb.server(i).startWithOutput("python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", "/usr/share/doc"));
@@ -112,6 +115,27 @@ class ProxyTrafficTest {
             long established = 0;
             for (Host s : bed.tb.servers()) established += Bed.redisConnections(s);
             assertThat(established).isGreaterThanOrEqualTo(400);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Hook.class, names = {"XDP", "TC"})
+    void ipv6ThroughTheVipInFullNat(Hook hook) throws Exception {
+        try (Bed bed = Bed.start(1, 2, hook, Mode.FULL_NAT, Algorithm.MAGLEV, 6379, 6379, null)) {
+            InetSocketAddress vip6 = new InetSocketAddress(bed.tb.serviceAddress6(), 6379);
+            bed.proxy.addService(new ProxyConfig.ServiceConfig(vip6, Mode.FULL_NAT, Algorithm.MAGLEV, List.of()));
+            bed.proxy.addBackend(vip6, "s1-v6", new InetSocketAddress(bed.tb.server(1).address6(), 6379), 1);
+            bed.proxy.addBackend(vip6, "s2-v6", new InetSocketAddress(bed.tb.server(2).address6(), 6379), 1);
+            bed.redis(1);
+            bed.redis(2);
+            long before1 = Bed.redisConnections(bed.tb.server(1)), before2 = Bed.redisConnections(bed.tb.server(2));
+            String out = bed.tb.client(1).exec("redis-benchmark", "-h", bed.tb.serviceAddress6().getHostAddress(), "-p", "6379",
+                    "-c", "20", "-n", "4000", "-t", "ping", "-q").stdout();
+            assertThat(out).contains("PING").doesNotContain("rror");
+            assertThat(Bed.redisConnections(bed.tb.server(1)) - before1).as("s1 over IPv6").isGreaterThan(1);
+            assertThat(Bed.redisConnections(bed.tb.server(2)) - before2).as("s2 over IPv6").isGreaterThan(1);
+            bed.proxy.maintainNow();
+            assertThat(bed.proxy.backends()).filteredOn(b -> b.id().endsWith("-v6")).allMatch(b -> b.packets() > 0);
         }
     }
 }
