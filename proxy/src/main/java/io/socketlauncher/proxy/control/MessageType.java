@@ -30,7 +30,16 @@ public enum MessageType {
     REDIRECTED(0x0106),
     ADD_BACKEND(0x0107),
     REMOVE_BACKEND(0x0108),
-    SET_WEIGHT(0x0109);
+    SET_WEIGHT(0x0109),
+
+    // Server protocol (live migration, docs/migration.md). 0x0201-0x020F stay free for HELLO and PEER_JOIN.
+    XFER_PREPARE(0x0210),
+    HOLDING(0x0211),
+    XFER_PART(0x0212),
+    XFER(0x0213),
+    XFERED(0x0214),
+    XFER_ABORT(0x0215),
+    XFER_ABORTED(0x0216);
 
     private static final Map<Integer, MessageType> BY_CODE = new HashMap<>();
 
