@@ -1,0 +1,389 @@
+package io.socketlauncher.server;
+
+import io.socketlauncher.proxy.control.ServerMessages;
+import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.server.migration.MigrationAgent;
+import io.socketlauncher.server.migration.MigrationContext;
+import io.socketlauncher.server.migration.MigrationSource;
+import io.socketlauncher.server.migration.MigrationTimeouts;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.NetworkNamespace;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A TCP server whose connections can move, live, to peer servers behind the same proxy: the client keeps its
+ * connection and notices nothing. {@link #accept()} yields connections accepted here and connections that arrived
+ * from a peer alike; {@link #transfer} hands one to a peer.
+ *
+ * <pre>{@code
+ * try (LauncherServer server = LauncherServer.builder()
+ *         .id("s1").namespace(ns).listen(new InetSocketAddress(myAddress, 7000))
+ *         .service(vip).proxy(proxyControl).key(key).agent(new InetSocketAddress(myAddress, 7400))
+ *         .peer(new Peer("s2", s2Agent)).build()) {
+ *     Connection c = server.accept();
+ *     ...
+ *     server.transfer(c, "s2").join();   // the client is now served by s2
+ * }
+ * }</pre>
+ *
+ * The proxy runs in NAT mode: it knows this server as backend {@code id} at the listen address, and the flows by
+ * the service address. Peers are configured explicitly (no discovery through the proxy yet).
+ */
+public final class LauncherServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(LauncherServer.class.getName());
+    private static final Connection CLOSED = new Connection(-1, null, null, new byte[0], null);
+
+    private final String id;
+    private final InetSocketAddress listen;
+    private final Map<String, Peer> peers;
+    private final int listenerFd;
+    private final HoldPlane plane;
+    private final MigrationContext context;
+    private final MigrationAgent agent;
+    private final MigrationSource source;
+    private final ExecutorService migrations;
+    private final ScheduledExecutorService scheduler;
+    private final BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
+    private final Thread acceptor;
+    private volatile boolean acceptingTransfers = true;
+    private volatile boolean closed;
+
+    private LauncherServer(Builder b, ThreadFactory threads, int listenerFd, ServerSocketChannel agentListener,
+                           HoldPlane plane) {
+        this.id = b.id;
+        this.listen = b.listen;
+        this.peers = Map.copyOf(b.peers);
+        this.listenerFd = listenerFd;
+        this.plane = plane;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(threads);
+        this.migrations = Executors.newCachedThreadPool(threads);
+        this.context = new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler);
+        this.source = new MigrationSource(context);
+        this.agent = MigrationAgent.start(context, agentListener, threads,
+                (fd, client, local, app, from) -> accepted.add(new Connection(fd, client, local, app, from)),
+                this::admits);
+        this.acceptor = threads.newThread(this::acceptLoop);
+        acceptor.setName("sl-server-accept-" + id);
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public InetSocketAddress listenAddress() {
+        return listen;
+    }
+
+    public Map<String, Peer> peers() {
+        return peers;
+    }
+
+    /** The next connection, accepted here or arrived by transfer; blocks. */
+    public Connection accept() throws IOException, InterruptedException {
+        Connection c = accepted.take();
+        if (c == CLOSED) {
+            accepted.add(CLOSED);
+            throw new IOException("server " + id + " is closed");
+        }
+        return c;
+    }
+
+    /** Like {@link #accept()}, or null after {@code timeout}. */
+    public Connection accept(Duration timeout) throws IOException, InterruptedException {
+        Connection c = accepted.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        if (c == CLOSED) {
+            accepted.add(CLOSED);
+            throw new IOException("server " + id + " is closed");
+        }
+        return c;
+    }
+
+    /**
+     * Moves the connection to {@code peerId}. The future completes when the peer serves the client (the
+     * connection is then gone from here), or fails with a {@link TransferException} after a rollback that left it
+     * here, usable as before. No thread may use the connection until the future is done.
+     */
+    public CompletableFuture<TransferReport> transfer(Connection connection, String peerId) {
+        Peer peer = peers.get(peerId);
+        if (peer == null) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("no peer " + peerId + "; peers: " + peers.keySet()));
+        }
+        if (closed) return CompletableFuture.failedFuture(new IOException("server " + id + " is closed"));
+        if (!connection.startMoving()) {
+            return CompletableFuture.failedFuture(new IllegalStateException(connection + " is closed, moved or moving"));
+        }
+        CompletableFuture<TransferReport> done = new CompletableFuture<>();
+        try {
+            migrations.execute(() -> {
+                try {
+                    TransferReport report = source.migrate(connection, peer);
+                    connection.moved(peerId);
+                    done.complete(report);
+                } catch (TransferException e) {
+                    connection.stayed();
+                    done.completeExceptionally(e);
+                } catch (RuntimeException | Error e) {
+                    connection.stayed();
+                    done.completeExceptionally(e);
+                }
+            });
+        } catch (RuntimeException e) {
+            connection.stayed();
+            done.completeExceptionally(e);
+        }
+        return done;
+    }
+
+    /** Whether peers may move connections here (a server being drained or overloaded says no). */
+    public void acceptTransfers(boolean accept) {
+        this.acceptingTransfers = accept;
+    }
+
+    private boolean admits(ServerMessages.Prepare prepare) {
+        return acceptingTransfers && !closed;
+    }
+
+    /** Segments held for flows no longer held that were still written back, and similar data-plane figures. */
+    public HoldPlane dataPlane() {
+        return plane;
+    }
+
+    /** Segments of connections that moved away which still arrived here and were sent on to their new server. */
+    public long lateSegmentsForwarded() {
+        return context.lateSegmentsForwarded();
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                if ((Libc.poll(listenerFd, Libc.POLLIN, 100) & Libc.POLLIN) == 0) continue;
+                int fd = Libc.accept(listenerFd, Libc.SOCK_CLOEXEC);
+                accepted.add(new Connection(fd, Libc.getpeername(fd), Libc.getsockname(fd), new byte[0], null));
+            } catch (NativeException e) {
+                if (closed) return;
+                LOG.log(System.Logger.Level.WARNING, "accept on " + listen + " failed: " + e.getMessage());
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Stops accepting and serving migrations and detaches the data plane. Connections already handed to the
+     * application stay open (the application closes them).
+     */
+    @Override
+    public void close() throws IOException {
+        if (closed) return;
+        closed = true;
+        IOException failure = null;
+        try {
+            acceptor.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Libc.closeQuietly(listenerFd);
+        try {
+            agent.close();
+        } catch (IOException e) {
+            failure = e;
+        }
+        migrations.shutdown();
+        try {
+            migrations.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        context.close();
+        scheduler.shutdownNow();
+        try {
+            plane.close();
+        } catch (IOException e) {
+            if (failure == null) failure = e;
+            else failure.addSuppressed(e);
+        }
+        accepted.add(CLOSED);
+        if (failure != null) throw failure;
+    }
+
+    /** Required: id, namespace, listen, service, proxy, key, agent. */
+    public static final class Builder {
+        private String id;
+        private NetworkNamespace namespace;
+        private InetSocketAddress listen;
+        private InetSocketAddress service;
+        private InetSocketAddress proxy;
+        private InetSocketAddress agent;
+        private byte[] key;
+        private final Map<String, Peer> peers = new LinkedHashMap<>();
+        private String holdInterface = "eth0";
+        private String tunName = "slhold";
+        private MigrationTimeouts timeouts = MigrationTimeouts.DEFAULTS;
+        private int backlog = 1024;
+
+        private Builder() {
+        }
+
+        /** This server's id, which is also its backend id at the proxy. */
+        public Builder id(String id) {
+            this.id = Objects.requireNonNull(id, "id");
+            return this;
+        }
+
+        /** The network namespace the server lives in: its sockets, data plane and threads. */
+        public Builder namespace(NetworkNamespace namespace) {
+            this.namespace = Objects.requireNonNull(namespace, "namespace");
+            return this;
+        }
+
+        /** Address and port the service listens on: the backend address the proxy knows for this server. */
+        public Builder listen(InetSocketAddress listen) {
+            this.listen = Objects.requireNonNull(listen, "listen");
+            return this;
+        }
+
+        /** The service address (VIP and port) clients connect to, as configured at the proxy. */
+        public Builder service(InetSocketAddress service) {
+            this.service = Objects.requireNonNull(service, "service");
+            return this;
+        }
+
+        /** The proxy's control address. */
+        public Builder proxy(InetSocketAddress control) {
+            this.proxy = Objects.requireNonNull(control, "proxy");
+            return this;
+        }
+
+        /** Where this server's migration agent listens for peers. */
+        public Builder agent(InetSocketAddress agent) {
+            this.agent = Objects.requireNonNull(agent, "agent");
+            return this;
+        }
+
+        /** The shared key of the proxy's control protocol, which peers use among themselves too. */
+        public Builder key(byte[] key) {
+            this.key = Objects.requireNonNull(key, "key").clone();
+            return this;
+        }
+
+        public Builder peer(Peer peer) {
+            peers.put(peer.id(), peer);
+            return this;
+        }
+
+        public Builder peers(List<Peer> list) {
+            list.forEach(this::peer);
+            return this;
+        }
+
+        /** The interface towards the proxy, where the packet hold and forwarding attach (default eth0). */
+        public Builder holdInterface(String name) {
+            this.holdInterface = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** Name of the TUN device of the packet hold (default slhold; one per namespace). */
+        public Builder tunName(String name) {
+            this.tunName = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        public Builder timeouts(MigrationTimeouts timeouts) {
+            this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
+            return this;
+        }
+
+        public Builder backlog(int backlog) {
+            if (backlog < 1) throw new IllegalArgumentException("backlog must be positive: " + backlog);
+            this.backlog = backlog;
+            return this;
+        }
+
+        /** Binds, attaches the data plane and starts serving; on failure nothing stays open. */
+        public LauncherServer build() throws IOException {
+            List<String> missing = new ArrayList<>();
+            if (id == null) missing.add("id");
+            if (namespace == null) missing.add("namespace");
+            if (listen == null) missing.add("listen");
+            if (service == null) missing.add("service");
+            if (proxy == null) missing.add("proxy");
+            if (agent == null) missing.add("agent");
+            if (key == null) missing.add("key");
+            if (!missing.isEmpty()) throw new IllegalStateException("a server needs " + String.join(", ", missing));
+            if (listen.getAddress().isAnyLocalAddress()) {
+                throw new IllegalArgumentException("listen on the backend address the proxy knows, not " + listen.getAddress());
+            }
+            if (peers.containsKey(id)) throw new IllegalArgumentException("server " + id + " lists itself as a peer");
+            ThreadFactory threads = namespace.threadFactory();
+            int listenerFd;
+            ServerSocketChannel agentListener = null;
+            HoldPlane plane = null;
+            try {
+                listenerFd = namespace.call(() -> {
+                    int fd = Libc.socket(listen.getAddress() instanceof java.net.Inet4Address ? Libc.AF_INET : Libc.AF_INET6,
+                            Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                    try {
+                        Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);
+                        Libc.bind(fd, listen);
+                        Libc.listen(fd, backlog);
+                        return fd;
+                    } catch (NativeException | RuntimeException e) {
+                        Libc.closeQuietly(fd);
+                        throw e;
+                    }
+                });
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException("cannot listen on " + listen + ": " + e.getMessage(), e);
+            }
+            try {
+                agentListener = namespace.call(() -> {
+                    ServerSocketChannel ch = ServerSocketChannel.open();
+                    try {
+                        ch.bind(agent);
+                        return ch;
+                    } catch (IOException | RuntimeException e) {
+                        ch.close();
+                        throw e;
+                    }
+                });
+                plane = HoldPlane.start(namespace, holdInterface, tunName);
+                return new LauncherServer(this, threads, listenerFd, agentListener, plane);
+            } catch (Exception e) {
+                Libc.closeQuietly(listenerFd);
+                if (agentListener != null) agentListener.close();
+                if (plane != null) plane.close();
+                if (e instanceof IOException io) throw io;
+                if (e instanceof RuntimeException re) throw re;
+                throw new IOException("cannot start server " + id + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,334 @@
+package io.socketlauncher.server.migration;
+
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.proxy.control.ControlChannel;
+import io.socketlauncher.proxy.control.ErrorCode;
+import io.socketlauncher.proxy.control.Frame;
+import io.socketlauncher.proxy.control.MessageType;
+import io.socketlauncher.proxy.control.ProtocolException;
+import io.socketlauncher.proxy.control.ServerMessages;
+import io.socketlauncher.repair.MalformedStateException;
+import io.socketlauncher.repair.TcpRepair;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The target's side: serves peers' migrations over authenticated channels (the proxy's control framing and
+ * handshake, the 0x02xx message types). Per migration: XFER_PREPARE starts the hold and is answered HOLDING;
+ * XFER_PART/XFER bring the state, which is restored here, the held segments released into the new socket, the
+ * connection handed to the application, and XFERED sent. XFER_ABORT stops a migration that has not committed.
+ *
+ * <p>A hold is never given up on the target's own initiative while the source may still need it, except after
+ * the guard timeout: segments of a flow the proxy sends here with neither a hold nor a socket would draw a
+ * reset. Connections are served on threads of {@code threads}, which must run in the server's namespace (the
+ * restored socket is created in the caller's namespace).
+ */
+public final class MigrationAgent implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(MigrationAgent.class.getName());
+    /** Larger than any socket buffer the kernel lets a connection have, with the application blob. */
+    public static final long MAX_TRANSFER_BYTES = 64L << 20;
+    private static final Duration IDLE = Duration.ofMinutes(10);
+
+    private final MigrationContext context;
+    private final ServerSocketChannel listener;
+    private final ThreadFactory threads;
+    private final Arrivals arrivals;
+    private final Predicate<ServerMessages.Prepare> admission;
+    private final Map<Long, Incoming> migrations = new ConcurrentHashMap<>();
+    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    /** One migration coming here; guarded by its own monitor. */
+    private final class Incoming {
+        final long id;
+        final ServerMessages.Prepare prepare;
+        final FlowTuple flow;
+        final ByteArrayOutputStream data = new ByteArrayOutputStream();
+        boolean committed, aborted, holding = true;
+        ScheduledFuture<?> guard;
+
+        Incoming(long id, ServerMessages.Prepare prepare, FlowTuple flow) {
+            this.id = id;
+            this.prepare = prepare;
+            this.flow = flow;
+        }
+
+        /** Ends the hold, dropping what it kept (the client retransmits it wherever the flow points now). */
+        synchronized void discard(String why) {
+            if (!holding) return;
+            holding = false;
+            aborted = true;
+            migrations.remove(id, this);
+            if (guard != null) guard.cancel(false);
+            try {
+                context.plane.discard(flow);
+            } catch (NativeException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "discarding the hold of " + flow + ": " + e.getMessage());
+            }
+            LOG.log(System.Logger.Level.DEBUG, () -> "migration " + Long.toHexString(id) + " of " + flow + " ended here: " + why);
+        }
+    }
+
+    private MigrationAgent(MigrationContext context, ServerSocketChannel listener, ThreadFactory threads, Arrivals arrivals,
+                           Predicate<ServerMessages.Prepare> admission) {
+        this.context = context;
+        this.listener = listener;
+        this.threads = threads;
+        this.arrivals = arrivals;
+        this.admission = admission;
+        this.acceptor = threads.newThread(this::acceptLoop);
+        acceptor.setName("sl-agent-accept-" + context.id);
+        acceptor.setDaemon(true);
+    }
+
+    /**
+     * Serves on {@code listener} (bound already, in the server's namespace). {@code admission} decides whether
+     * this server takes a connection at all (false: the source is refused and keeps it).
+     */
+    public static MigrationAgent start(MigrationContext context, ServerSocketChannel listener, ThreadFactory threads,
+                                       Arrivals arrivals, Predicate<ServerMessages.Prepare> admission) {
+        MigrationAgent agent = new MigrationAgent(context, listener, threads, arrivals, admission);
+        agent.acceptor.start();
+        return agent;
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            Socket socket;
+            try {
+                socket = listener.accept().socket();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (closed) return;
+                LOG.log(System.Logger.Level.WARNING, "agent accept failed: " + e.getMessage());
+                sleep(100);
+                continue;
+            }
+            connections.add(socket);
+            Thread t = threads.newThread(() -> {
+                try {
+                    serve(socket);
+                } finally {
+                    connections.remove(socket);
+                }
+            });
+            t.setName("sl-agent-" + socket.getRemoteSocketAddress());
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private void serve(Socket socket) {
+        try (socket) {
+            socket.setTcpNoDelay(true);
+            ControlChannel channel = ControlChannel.server(socket, context.timeouts.prepare(), context.timeouts.prepare());
+            try {
+                channel.acceptHandshake(context.key);
+                channel.idleTimeout(IDLE);
+                while (!closed) handle(channel, channel.receive());
+            } catch (ProtocolException e) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "agent peer " + socket.getRemoteSocketAddress() + " rejected: " + e.getMessage());
+                channel.sendError(e.code(), e.requestId(), e.getMessage());
+            }
+        } catch (EOFException e) {
+            // the peer closed between two frames
+        } catch (IOException e) {
+            if (!closed) LOG.log(System.Logger.Level.DEBUG, () -> "agent connection ended: " + e);
+        }
+    }
+
+    private void handle(ControlChannel channel, Frame frame) throws IOException {
+        MessageType type = frame.messageType();
+        int request = frame.requestId();
+        switch (type) {
+            case PING -> channel.send(MessageType.PONG, request, new byte[0]);
+            case XFER_PREPARE -> prepare(channel, request, ServerMessages.decodePrepare(frame.payload()));
+            case XFER_PART -> part(ServerMessages.decodePart(frame.payload()), false);
+            case XFER -> {
+                ServerMessages.Chunk last = ServerMessages.decodeLast(frame.payload());
+                Incoming in = part(last, true);
+                if (in != null) commit(channel, request, in, last.total());
+                else channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "no migration " + Long.toHexString(last.migration()) + " in progress here");
+            }
+            case XFER_ABORT -> abort(channel, request, ServerMessages.decodeAbort(frame.payload()));
+            default -> throw new ProtocolException(ErrorCode.UNEXPECTED_TYPE, request, type + " is not a request a migration agent answers");
+        }
+    }
+
+    private void prepare(ControlChannel channel, int request, ServerMessages.Prepare p) throws IOException {
+        if (closed || !admission.test(p)) {
+            channel.sendError(ErrorCode.OPERATION_FAILED, request, "server " + context.id + " takes no connections now");
+            return;
+        }
+        if (!p.vip().equals(context.service) || p.client().getAddress().getClass() != context.local.getAddress().getClass()) {
+            channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "server " + context.id + " serves " + context.service + ", not "
+                    + p.vip() + " for " + p.client());
+            return;
+        }
+        FlowTuple flow = new FlowTuple(p.client(), context.local);
+        // A stale migration of the same flow (its source gave up without telling us) makes way for this one.
+        for (Incoming old : migrations.values()) {
+            if (old.flow.equals(flow) && !old.committed) old.discard("superseded by " + Long.toHexString(p.migration()));
+        }
+        Incoming in = new Incoming(p.migration(), p, flow);
+        if (migrations.putIfAbsent(in.id, in) != null) {
+            channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "migration " + Long.toHexString(in.id) + " exists already");
+            return;
+        }
+        try {
+            context.hold(flow);
+        } catch (NativeException | RuntimeException | InterruptedException e) {
+            migrations.remove(in.id, in);
+            channel.sendError(ErrorCode.OPERATION_FAILED, request, "cannot hold " + flow + ": " + e.getMessage());
+            return;
+        }
+        synchronized (in) {
+            in.guard = context.scheduler.schedule(() -> guardExpired(in), context.timeouts.guard().toMillis(), TimeUnit.MILLISECONDS);
+        }
+        channel.send(MessageType.HOLDING, request, ServerMessages.holding(new ServerMessages.Holding(in.id, context.local)));
+    }
+
+    private void guardExpired(Incoming in) {
+        synchronized (in) {
+            if (in.committed) return;
+            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(in.id) + " from " + in.prepare.sourceId()
+                    + ": no word from the source in " + context.timeouts.guard().toSeconds() + " s; ending the hold of " + in.flow);
+            in.discard("guard timeout");
+        }
+    }
+
+    /** Appends a chunk; returns the migration, or null if there is none to append to (then nothing is kept). */
+    private Incoming part(ServerMessages.Chunk chunk, boolean last) throws ProtocolException {
+        Incoming in = migrations.get(chunk.migration());
+        if (in == null) return null;
+        synchronized (in) {
+            if (in.committed || in.aborted) return last ? null : in;
+            if (in.data.size() + (long) chunk.data().length > MAX_TRANSFER_BYTES) {
+                throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "transfer of migration " + Long.toHexString(in.id)
+                        + " exceeds " + MAX_TRANSFER_BYTES + " bytes");
+            }
+            in.data.writeBytes(chunk.data());
+        }
+        return in;
+    }
+
+    /** Restore, release, hand over, confirm. A failure leaves the hold in place: the source rolls back, then aborts. */
+    private void commit(ControlChannel channel, int request, Incoming in, long total) throws IOException {
+        int fd = -1;
+        TransferBlob blob = null;
+        synchronized (in) {
+            byte[] bytes = in.data.toByteArray();
+            in.data.reset();
+            if (bytes.length != total) {
+                channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "XFER says " + total + " bytes, " + bytes.length + " arrived");
+                return;
+            }
+            try {
+                blob = TransferBlob.decode(bytes);
+                TcpState arrived = blob.state();
+                if (!arrived.remote().equals(in.prepare.client())) {
+                    throw new MalformedStateException("state of " + arrived.remote() + " for the flow of " + in.prepare.client(), 0);
+                }
+                // The proxy sends the flow to this server's own address (NAT): the socket is bound to it here.
+                TcpState here = new TcpState(context.local, arrived.remote(), arrived.state(), arrived.sendSeq(),
+                        arrived.receiveSeq(), arrived.sendQueue(), arrived.unsentLength(), arrived.receiveQueue(),
+                        arrived.options(), arrived.window(), arrived.settings());
+                fd = TcpRepair.restore(here, true);
+                makeRoomForTheHeldBurst(fd);
+                context.plane.release(in.flow);
+            } catch (MalformedStateException | NativeException | RuntimeException e) {
+                if (fd >= 0) {
+                    // Released already or not, the socket can't serve: drop it silently, the source takes over again.
+                    silentClose(fd);
+                }
+                LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(in.id) + ": restore of " + in.flow
+                        + " failed: " + e.getMessage() + (blob != null ? "; state " + blob.state() : ""));
+                channel.sendError(ErrorCode.OPERATION_FAILED, request, "restore of " + in.flow + " failed: " + e.getMessage());
+                return;
+            }
+            in.committed = true;
+            in.holding = false;
+            if (in.guard != null) in.guard.cancel(false);
+            // Remembered for a while: a source that missed XFERED asks with XFER_ABORT and must hear "committed".
+            in.guard = context.scheduler.schedule(() -> migrations.remove(in.id, in), context.timeouts.guard().toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+        arrivals.arrived(fd, in.prepare.client(), context.local, blob.applicationState(), in.prepare.sourceId());
+        channel.send(MessageType.XFERED, request, ServerMessages.migration(in.id));
+    }
+
+    /**
+     * The source advertised a window by its own memory accounting; the held segments come back through the TUN,
+     * whose buffers cost the receive queue more per byte, all at once, before the application reads. With the
+     * same buffer the kernel drops some of them (TCPRcvQDrop) and the client has to send them again.
+     */
+    private static void makeRoomForTheHeldBurst(int fd) throws NativeException {
+        int current = Libc.getsockoptInt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF); // the kernel's (doubled) figure
+        Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, current); // doubled again by the kernel
+    }
+
+    private static void silentClose(int fd) {
+        try {
+            Libc.setsockopt(fd, Libc.SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
+        } catch (NativeException ignored) {
+            // closing normally then; the proxy drops this server's segments of a flow that points elsewhere
+        }
+        Libc.closeQuietly(fd);
+    }
+
+    private void abort(ControlChannel channel, int request, ServerMessages.Abort a) throws IOException {
+        Incoming in = migrations.get(a.migration());
+        if (in == null) {
+            // Unknown: never prepared here, or discarded already. Committed ones are remembered for the guard time.
+            channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), false)));
+            return;
+        }
+        boolean committed;
+        synchronized (in) {
+            committed = in.committed;
+            if (!committed) {
+                in.aborted = true;
+                if (a.discard()) in.discard(a.reason());
+            }
+        }
+        channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), committed)));
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        listener.close();
+        try {
+            acceptor.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Socket s : connections) s.close();
+        for (Incoming in : migrations.values()) in.discard("agent closed");
+    }
+}

@@ -1,0 +1,128 @@
+package io.socketlauncher.server.migration;
+
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.server.Peer;
+import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.sys.NativeException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What both sides of a migration share on one server: its identity, its data plane and its links to the proxy
+ * and the peers. The data plane's per-flow entry is either a hold (this server is the target) or forwarding
+ * (this server was the source); a flow that comes back while its forwarding still lingers gets a hold instead,
+ * and the pending end of the forwarding is cancelled, so one can never remove the other.
+ */
+public final class MigrationContext implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(MigrationContext.class.getName());
+
+    final String id;
+    final InetSocketAddress service;
+    final InetSocketAddress local;
+    final HoldPlane plane;
+    final byte[] key;
+    final MigrationTimeouts timeouts;
+    final ProxyLink proxy;
+    final ScheduledExecutorService scheduler;
+    private final Map<String, PeerLink> peers = new ConcurrentHashMap<>();
+    private final Map<FlowTuple, ScheduledFuture<?>> lingering = new ConcurrentHashMap<>();
+    private final Object dataPlane = new Object();
+    private final java.util.concurrent.atomic.AtomicLong forwarded = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * @param id       this server's id, which is also its backend id at the proxy
+     * @param service  the proxy's service address (VIP) the flows are known by there
+     * @param local    the address this server's sockets are bound to (its backend address at the proxy)
+     */
+    public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, HoldPlane plane,
+                            InetSocketAddress proxyControl, byte[] key, MigrationTimeouts timeouts,
+                            ScheduledExecutorService scheduler) {
+        this.id = id;
+        this.service = service;
+        this.local = local;
+        this.plane = plane;
+        this.key = key.clone();
+        this.timeouts = timeouts;
+        this.proxy = new ProxyLink(proxyControl, key, timeouts.redirect());
+        this.scheduler = scheduler;
+    }
+
+    PeerLink link(Peer peer) {
+        return peers.computeIfAbsent(peer.id(), p -> new PeerLink(peer, key, timeouts.prepare()));
+    }
+
+    /** Starts holding a flow that is coming here, replacing lingering forwarding of an earlier departure. */
+    void hold(FlowTuple flow) throws NativeException, InterruptedException {
+        // A release of the flow's previous arrival may still be handing over to the direct path.
+        long deadline = System.nanoTime() + timeouts.prepare().toNanos() / 2;
+        while (plane.held(flow).isPresent() && System.nanoTime() < deadline) Thread.sleep(1);
+        synchronized (dataPlane) {
+            ScheduledFuture<?> pending = lingering.remove(flow);
+            if (pending != null) {
+                pending.cancel(false);
+                // The proxy still sends the flow elsewhere (REDIRECT comes after HOLDING): nothing is due here now.
+                count(plane.stopForwarding(flow));
+            }
+            plane.hold(flow);
+        }
+    }
+
+    /** Sends the flow's late segments on to {@code target} from now on. */
+    void forward(FlowTuple flow, InetAddress target) throws NativeException {
+        synchronized (dataPlane) {
+            ScheduledFuture<?> pending = lingering.remove(flow);
+            if (pending != null) pending.cancel(false);
+            plane.forward(flow, Optional.of(target));
+        }
+    }
+
+    /** Ends forwarding now (the flow is staying here after all). */
+    void stopForwarding(FlowTuple flow) throws NativeException {
+        synchronized (dataPlane) {
+            ScheduledFuture<?> pending = lingering.remove(flow);
+            if (pending != null) pending.cancel(false);
+            count(plane.stopForwarding(flow));
+        }
+    }
+
+    private void count(long forwardedPackets) {
+        if (forwardedPackets > 0) forwarded.addAndGet(forwardedPackets);
+    }
+
+    /** Segments of departed flows that still arrived here and were sent on to their new server. */
+    public long lateSegmentsForwarded() {
+        return forwarded.get();
+    }
+
+    /** Ends forwarding after the linger time, unless the flow is held here again by then. */
+    void stopForwardingLater(FlowTuple flow) {
+        ScheduledFuture<?>[] self = new ScheduledFuture<?>[1];
+        synchronized (dataPlane) {
+            self[0] = scheduler.schedule(() -> {
+                synchronized (dataPlane) {
+                    if (!lingering.remove(flow, self[0])) return;
+                    try {
+                        count(plane.stopForwarding(flow));
+                    } catch (NativeException e) {
+                        LOG.log(System.Logger.Level.WARNING, "stop forwarding " + flow + ": " + e.getMessage());
+                    }
+                }
+            }, timeouts.forwardLinger().toMillis(), TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> previous = lingering.put(flow, self[0]);
+            if (previous != null) previous.cancel(false);
+        }
+    }
+
+    @Override
+    public void close() {
+        proxy.close();
+        peers.values().forEach(PeerLink::close);
+        lingering.values().forEach(f -> f.cancel(false));
+    }
+}

@@ -1,0 +1,253 @@
+package io.socketlauncher.server.migration;
+
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.proxy.control.ControlException;
+import io.socketlauncher.proxy.control.FlowKey;
+import io.socketlauncher.proxy.control.MessageType;
+import io.socketlauncher.proxy.control.ServerMessages;
+import io.socketlauncher.repair.TcpRepair;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.server.Peer;
+import io.socketlauncher.server.TransferException;
+import io.socketlauncher.server.TransferReport;
+import io.socketlauncher.server.TransferException.Stage;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The source's side of one migration, in the order that measured lossless (docs/migration.md):
+ * <ol>
+ *   <li>XFER_PREPARE to the target, which starts holding the flow and answers HOLDING;</li>
+ *   <li>REDIRECT to the proxy, answered by REDIRECTED: new segments now go to the target and wait there;</li>
+ *   <li>forwarding of the flow's late segments to the target, and a short drain of what is already in the stack;</li>
+ *   <li>capture of the socket in repair mode (it stays open, silent, until the target confirms);</li>
+ *   <li>XFER (state and application blob) to the target, which restores the socket, releases the held segments
+ *       into it and answers XFERED; only then is the source's socket closed, without FIN or RST.</li>
+ * </ol>
+ * Every failure rolls back so that the connection stays alive where it was (see {@link TransferException}).
+ * Runs on a thread inside the server's network namespace.
+ */
+public final class MigrationSource {
+    private static final System.Logger LOG = System.getLogger(MigrationSource.class.getName());
+
+    private final MigrationContext context;
+
+    public MigrationSource(MigrationContext context) {
+        this.context = context;
+    }
+
+    public TransferReport migrate(MovableSocket socket, Peer peer) throws TransferException {
+        long start = System.nanoTime();
+        int fd = socket.fd();
+        InetSocketAddress client, local;
+        try {
+            client = Libc.getpeername(fd);
+            local = Libc.getsockname(fd);
+        } catch (NativeException e) {
+            throw new TransferException(Stage.PREPARE, true, "the socket has no peer: " + e.getMessage(), e);
+        }
+        long migration = ThreadLocalRandom.current().nextLong();
+        FlowKey proxyFlow = new FlowKey(client, context.service);
+        FlowTuple here = new FlowTuple(client, local);
+        PeerLink link = context.link(peer);
+
+        // 1. The target holds the flow. Until the redirect nothing of the flow reaches it, so a failure here changes nothing.
+        PeerLink.Session session;
+        ServerMessages.Holding holding;
+        try {
+            session = link.acquire();
+        } catch (IOException e) {
+            throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
+        }
+        byte[] prepare = ServerMessages.prepare(new ServerMessages.Prepare(migration, context.id, client, context.service, local));
+        try {
+            try {
+                holding = ServerMessages.decodeHolding(session.call(MessageType.XFER_PREPARE, prepare, MessageType.HOLDING,
+                        context.timeouts.prepare()));
+            } catch (EOFException | SocketException e) {
+                if (!session.pooled) throw e;
+                // The pooled channel went stale while idle (the peer restarted): the request never arrived. Once more.
+                session.close();
+                session = link.open();
+                holding = ServerMessages.decodeHolding(session.call(MessageType.XFER_PREPARE, prepare, MessageType.HOLDING,
+                        context.timeouts.prepare()));
+            }
+        } catch (PeerRefusedException e) {
+            link.release(session);
+            throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            link.release(session);
+            abortQuietly(link, migration, "no HOLDING: " + e.getMessage());
+            throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
+        }
+        long prepared = System.nanoTime();
+
+        try {
+            // 2. The proxy re-points the flow: from REDIRECTED on, the client's segments go to the target and wait.
+            try {
+                context.proxy.redirect(proxyFlow, peer.id());
+            } catch (IllegalArgumentException | ControlException e) {
+                abortQuietly(link, migration, "redirect refused: " + e.getMessage());
+                throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
+            } catch (IOException | RuntimeException e) {
+                boolean back = pointBackHere(proxyFlow);
+                abortQuietly(link, migration, "redirect unconfirmed: " + e.getMessage());
+                throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
+                        + (back ? "; the flow points here again" : "; the proxy could not be told to point the flow back here"), e);
+            }
+            long redirected = System.nanoTime();
+
+            // 3. Late segments go on to the target; what is already in the stack lands in the socket.
+            try {
+                context.forward(here, holding.targetLocal().getAddress());
+                Drain.await(fd, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos());
+            } catch (NativeException | RuntimeException e) {
+                boolean back = rollBackBeforeCapture(here, proxyFlow, link, migration, e);
+                throw new TransferException(Stage.DRAIN, back, e.getMessage(), e);
+            }
+            long drained = System.nanoTime();
+
+            // 4. The state, with the socket silent in repair mode: nothing of the flow reaches it any more.
+            TcpState state;
+            byte[] blob;
+            try {
+                state = TcpRepair.capture(fd);
+            } catch (NativeException | RuntimeException e) {
+                boolean back = rollBackBeforeCapture(here, proxyFlow, link, migration, e);
+                throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
+            }
+            try {
+                blob = new TransferBlob(state, socket.applicationState()).encode();
+            } catch (RuntimeException e) {
+                boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, migration, e);
+                throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
+            }
+            long captured = System.nanoTime();
+
+            // 5. XFER: the target restores, releases and confirms; then the source lets go of its socket.
+            try {
+                transfer(session, migration, blob);
+            } catch (IOException | RuntimeException e) {
+                boolean committed = false;
+                if (!(e instanceof PeerRefusedException)) {
+                    session.broken = true;
+                    committed = askWhetherCommitted(link, migration, e);
+                }
+                if (!committed) {
+                    boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, migration, e);
+                    throw new TransferException(Stage.XFER, back, e.getMessage(), e);
+                }
+            }
+            Libc.closeQuietly(fd); // in repair mode: no FIN, no RST
+            context.stopForwardingLater(here);
+            long transferred = System.nanoTime();
+            return new TransferReport(peer.id(), prepared - start, redirected - start, drained - start, captured - start,
+                    transferred - start);
+        } finally {
+            link.release(session);
+        }
+    }
+
+    private void transfer(PeerLink.Session session, long migration, byte[] blob) throws IOException {
+        int offset = 0;
+        int chunk = ServerMessages.MAX_CHUNK;
+        while (blob.length - offset > chunk) {
+            session.send(MessageType.XFER_PART, ServerMessages.part(migration, blob, offset, chunk));
+            offset += chunk;
+        }
+        byte[] last = ServerMessages.last(migration, blob.length, blob, offset, blob.length - offset);
+        long id = ServerMessages.decodeMigration("XFERED",
+                session.call(MessageType.XFER, last, MessageType.XFERED, context.timeouts.transfer()));
+        if (id != migration) throw new IOException("XFERED for migration " + id + ", expected " + migration);
+    }
+
+    /**
+     * XFER's outcome is unknown (no reply in time, connection lost): ask on a fresh channel. The target answers
+     * that the connection is already its own, or stops the migration (keeping its hold until we discard it).
+     */
+    private boolean askWhetherCommitted(PeerLink link, long migration, Exception cause) {
+        try {
+            PeerLink.Session s = link.open();
+            try {
+                ServerMessages.Aborted a = ServerMessages.decodeAborted(s.call(MessageType.XFER_ABORT,
+                        ServerMessages.abort(new ServerMessages.Abort(migration, false, "no XFERED: " + cause.getMessage())),
+                        MessageType.XFER_ABORTED, context.timeouts.prepare()));
+                return a.committed();
+            } finally {
+                link.release(s);
+            }
+        } catch (IOException | RuntimeException e) {
+            // The target is gone: whatever it had is lost with it, and the source still has the socket.
+            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": target " + link.peer().id()
+                    + " unreachable after XFER (" + e.getMessage() + "); keeping the connection here");
+            return false;
+        }
+    }
+
+    /** Returns whether the proxy confirmed the flow points here again. */
+    private boolean rollBackBeforeCapture(FlowTuple here, FlowKey proxyFlow, PeerLink link, long migration, Exception cause) {
+        try {
+            context.stopForwarding(here);
+        } catch (NativeException e) {
+            cause.addSuppressed(e);
+        }
+        boolean back = pointBackHere(proxyFlow);
+        abortQuietly(link, migration, cause.getMessage());
+        return back;
+    }
+
+    /** The socket resumes here (or is restored from the state if it can't), the flow points back here, the hold ends. */
+    private boolean rollBackAfterCapture(MovableSocket socket, TcpState state, FlowTuple here, FlowKey proxyFlow,
+                                      PeerLink link, long migration, Exception cause) {
+        try {
+            TcpRepair.resume(socket.fd());
+        } catch (NativeException e) {
+            try {
+                Libc.closeQuietly(socket.fd());
+                socket.replaceFd(TcpRepair.restore(state, true));
+            } catch (NativeException | RuntimeException restoreFailure) {
+                cause.addSuppressed(restoreFailure);
+            }
+        }
+        try {
+            context.stopForwarding(here);
+        } catch (NativeException e) {
+            cause.addSuppressed(e);
+        }
+        boolean back = pointBackHere(proxyFlow);
+        abortQuietly(link, migration, cause.getMessage());
+        return back;
+    }
+
+    private boolean pointBackHere(FlowKey proxyFlow) {
+        try {
+            context.proxy.redirectUntilConfirmed(proxyFlow, context.id, context.timeouts.rollback());
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "cannot point " + proxyFlow + " back at " + context.id + ": " + e.getMessage());
+            return false;
+        }
+    }
+
+    /** Tells the target to drop its hold; if it can't be told, its guard timeout does it. */
+    private void abortQuietly(PeerLink link, long migration, String reason) {
+        String bounded = reason == null ? "aborted" : reason.length() > 500 ? reason.substring(0, 500) : reason;
+        try {
+            PeerLink.Session s = link.acquire();
+            try {
+                s.call(MessageType.XFER_ABORT, ServerMessages.abort(new ServerMessages.Abort(migration, true, bounded)),
+                        MessageType.XFER_ABORTED, context.timeouts.prepare());
+            } finally {
+                link.release(s);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": XFER_ABORT to "
+                    + link.peer().id() + " failed (" + e.getMessage() + "); its guard timeout ends the hold");
+        }
+    }
+}

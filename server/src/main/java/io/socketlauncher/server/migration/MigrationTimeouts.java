@@ -1,0 +1,33 @@
+package io.socketlauncher.server.migration;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The bound of every step of a migration.
+ *
+ * @param prepare   XFER_PREPARE until HOLDING
+ * @param redirect  REDIRECT until REDIRECTED
+ * @param transfer  XFER until XFERED (restore and release at the target included)
+ * @param rollback  how long the source keeps trying to point the flow back at itself after a failure
+ * @param guard     how long a target holds a flow without hearing from the source before it gives the hold up
+ * @param drainQuiet the drain ends once the socket received nothing for this long ...
+ * @param drainMax  ... or after this long in any case
+ * @param forwardLinger how long the source forwards a moved flow's late segments to the target
+ */
+public record MigrationTimeouts(Duration prepare, Duration redirect, Duration transfer, Duration rollback,
+                                Duration guard, Duration drainQuiet, Duration drainMax, Duration forwardLinger) {
+    public static final MigrationTimeouts DEFAULTS = new MigrationTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(2),
+            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofNanos(100_000),
+            Duration.ofMillis(10), Duration.ofSeconds(2));
+
+    public MigrationTimeouts {
+        for (Duration d : new Duration[] {prepare, redirect, transfer, rollback, guard, drainQuiet, drainMax, forwardLinger}) {
+            Objects.requireNonNull(d, "timeout");
+            if (d.isNegative() || d.isZero()) throw new IllegalArgumentException("timeouts must be positive: " + d);
+        }
+        if (guard.compareTo(prepare.plus(redirect).plus(transfer)) <= 0) {
+            throw new IllegalArgumentException("the target's guard (" + guard + ") must outlast prepare + redirect + transfer");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.socketlauncher.server.migration;
+
+import io.socketlauncher.proxy.control.ControlChannel;
+import io.socketlauncher.proxy.control.ErrorCode;
+import io.socketlauncher.proxy.control.Frame;
+import io.socketlauncher.proxy.control.MessageType;
+import io.socketlauncher.proxy.control.ProtocolException;
+import io.socketlauncher.proxy.control.ServerMessages;
+import io.socketlauncher.server.Peer;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * Authenticated channels to one peer's migration agent, kept open between migrations (a handshake costs two
+ * round trips and two HMAC keys). A channel carries one migration at a time; concurrent migrations to the same
+ * peer open more. Sockets are created on the calling thread, so in its network namespace.
+ */
+final class PeerLink implements Closeable {
+    private final Peer peer;
+    private final byte[] key;
+    private final Duration connectTimeout;
+    private final ConcurrentLinkedQueue<Session> idle = new ConcurrentLinkedQueue<>();
+    private volatile boolean closed;
+
+    PeerLink(Peer peer, byte[] key, Duration connectTimeout) {
+        this.peer = peer;
+        this.key = key.clone();
+        this.connectTimeout = connectTimeout;
+    }
+
+    Peer peer() {
+        return peer;
+    }
+
+    /** A pooled channel if there is one, else a new one. */
+    Session acquire() throws IOException {
+        Session s = idle.poll();
+        return s != null ? s : open();
+    }
+
+    Session open() throws IOException {
+        if (closed) throw new IOException("link to peer " + peer.id() + " is closed");
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.connect(peer.agent(), (int) connectTimeout.toMillis());
+            return new Session(ControlChannel.client(socket, key, connectTimeout), false);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw new IOException("cannot reach the agent of peer " + peer.id() + " at " + peer.agent() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Returns a channel whose last exchange completed cleanly; a broken one is closed. */
+    void release(Session s) {
+        if (s.broken || closed) {
+            s.close();
+        } else {
+            s.pooled = true;
+            idle.add(s);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Session s; (s = idle.poll()) != null; ) s.close();
+    }
+
+    /** One channel; after any failure but a refusal it is marked broken and must not be reused. */
+    final class Session {
+        private final ControlChannel channel;
+        /** It served a migration before: it may have gone stale while idle. */
+        boolean pooled;
+        private int lastRequest;
+        boolean broken;
+
+        private Session(ControlChannel channel, boolean pooled) {
+            this.channel = channel;
+            this.pooled = pooled;
+        }
+
+        /** Sends a frame that gets no reply of its own (XFER_PART). */
+        void send(MessageType type, byte[] payload) throws IOException {
+            try {
+                channel.send(type, ++lastRequest, payload);
+            } catch (IOException | RuntimeException e) {
+                broken = true;
+                throw e;
+            }
+        }
+
+        /** A request and its reply within {@code timeout}; an ERROR reply is a {@link PeerRefusedException}. */
+        byte[] call(MessageType type, byte[] payload, MessageType expected, Duration timeout) throws IOException {
+            int id = ++lastRequest;
+            try {
+                channel.send(type, id, payload);
+                channel.idleTimeout(timeout);
+                Frame reply = channel.receive();
+                if (reply.requestId() != id) {
+                    throw new ProtocolException(ErrorCode.MALFORMED, "reply to request " + reply.requestId() + " while waiting for " + id);
+                }
+                MessageType got = reply.messageType();
+                if (got == MessageType.ERROR) {
+                    ServerMessages.Refusal r = ServerMessages.decodeError(reply.payload());
+                    ErrorCode code = ErrorCode.of(r.code());
+                    if (code == null || code.closesConnection()) broken = true;
+                    throw new PeerRefusedException("peer " + peer.id() + " refused " + type + ": " + r.message()
+                            + " (" + (code != null ? code : "error " + r.code()) + ")");
+                }
+                if (got != expected) {
+                    throw new ProtocolException(ErrorCode.UNEXPECTED_TYPE, "expected " + expected + " in reply to " + type + ", got " + got);
+                }
+                return reply.payload();
+            } catch (PeerRefusedException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                broken = true;
+                throw e;
+            }
+        }
+
+        void close() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing left to do with a channel we drop
+            }
+        }
+    }
+}

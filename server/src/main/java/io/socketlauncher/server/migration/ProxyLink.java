@@ -1,0 +1,81 @@
+package io.socketlauncher.server.migration;
+
+import io.socketlauncher.proxy.control.ControlClient;
+import io.socketlauncher.proxy.control.ControlException;
+import io.socketlauncher.proxy.control.FlowInfo;
+import io.socketlauncher.proxy.control.FlowKey;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/** Control clients to the proxy, pooled; a client that failed (outcome unknown) is dropped. */
+final class ProxyLink implements Closeable {
+    private final InetSocketAddress address;
+    private final byte[] key;
+    private final Duration timeout;
+    private final ConcurrentLinkedQueue<ControlClient> idle = new ConcurrentLinkedQueue<>();
+
+    ProxyLink(InetSocketAddress address, byte[] key, Duration timeout) {
+        this.address = address;
+        this.key = key.clone();
+        this.timeout = timeout;
+    }
+
+    /**
+     * REDIRECT, answered by REDIRECTED. A refusal ({@link IllegalArgumentException}, {@link ControlException})
+     * means the flow was not touched; any other {@link IOException} leaves the outcome unknown.
+     */
+    FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
+        ControlClient client = idle.poll();
+        if (client == null) client = ControlClient.connect(address, key, timeout);
+        try {
+            FlowInfo info = client.redirect(flow, backendId);
+            idle.add(client);
+            return info;
+        } catch (IllegalArgumentException | ControlException e) {
+            idle.add(client);
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(client);
+            throw e;
+        }
+    }
+
+    /** Points the flow at {@code backendId}, retrying on fresh connections until confirmed or {@code within} ends. */
+    FlowInfo redirectUntilConfirmed(FlowKey flow, String backendId, Duration within) throws IOException {
+        long deadline = System.nanoTime() + within.toNanos();
+        IOException last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                return redirect(flow, backendId);
+            } catch (IOException e) {
+                last = e;
+                sleep(50);
+            }
+        }
+        throw new IOException("the proxy did not confirm " + flow + " -> " + backendId + " within " + within.toMillis() + " ms", last);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(ControlClient c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // dropping it is all we wanted
+        }
+    }
+
+    @Override
+    public void close() {
+        for (ControlClient c; (c = idle.poll()) != null; ) closeQuietly(c);
+    }
+}

@@ -1,0 +1,217 @@
+package io.socketlauncher.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.socketlauncher.proxy.control.FlowKey;
+import io.socketlauncher.server.StreamSession.MoveRequest;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Live migration end to end on the testbed with the real proxy: a client streams numbered bytes both ways through
+ * the VIP while its connection moves between s1 and s2 over and over; every byte is checked at both ends, and
+ * the client's kernel must see neither a reset nor a retransmission.
+ */
+class LiveMigrationTest {
+    private static final long MIGRATING_NANOS = 20_000_000_000L;
+    private static final long PAUSE_MILLIS = 10;
+
+    private static MigrationBed bed;
+    private static final Map<Integer, StreamSession> sessions = new ConcurrentHashMap<>();
+    private static StreamingApp app1, app2;
+
+    @BeforeAll
+    static void up() throws Exception {
+        bed = MigrationBed.start();
+        app1 = new StreamingApp(bed.s1, bed.client().address(), sessions);
+        app2 = new StreamingApp(bed.s2, bed.client().address(), sessions);
+        warmUp();
+    }
+
+    /** The first migrations run interpreted code (tens of ms): warm the JIT up before anything is measured. */
+    private static void warmUp() throws Exception {
+        StreamSession[] holder = new StreamSession[1];
+        try (StreamingClient client = connect(holder)) {
+            for (int i = 0; i < 30; i++) migrate(holder[0]);
+            client.finish(30_000);
+        }
+    }
+
+    /** Asks the serving handler to move the connection to the other server; returns the latency in nanoseconds. */
+    private static long migrate(StreamSession session) throws Exception {
+        String from = session.servedBy;
+        String to = from.equals("s1") ? "s2" : "s1";
+        MoveRequest move = new MoveRequest(from, to);
+        session.move.set(move);
+        long latency = move.done().get(30, TimeUnit.SECONDS);
+        await("the stream to go on at " + to, () -> to.equals(session.servedBy) || session.failure.get() != null);
+        return latency;
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        try {
+            if (app1 != null) app1.close();
+            if (app2 != null) app2.close();
+        } finally {
+            if (bed != null) bed.close();
+        }
+    }
+
+    /** A client connection whose session is registered and which is served (by whichever server the proxy chose). */
+    private static StreamingClient connect(StreamSession[] session) throws Exception {
+        StreamingClient client = new StreamingClient(bed.client(), bed.vip);
+        session[0] = new StreamSession(client.port);
+        sessions.put(client.port, session[0]);
+        client.start();
+        StreamSession s = session[0];
+        await("the stream to start", () -> s.progress > 0 && client.received > 0);
+        return client;
+    }
+
+    private static String backendOf(StreamingClient client) throws Exception {
+        FlowKey key = new FlowKey(new InetSocketAddress(bed.client().address(), client.port), bed.vip);
+        return bed.proxy.flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId();
+    }
+
+    @Test
+    void aStreamingConnectionMovesBackAndForthWithoutLossResetOrRetransmission() throws Exception {
+        StreamSession[] holder = new StreamSession[1];
+        KernelCounters before = KernelCounters.of(bed.client());
+        KernelCounters s1Before = KernelCounters.of(bed.tb.server(1)), s2Before = KernelCounters.of(bed.tb.server(2));
+        long migrations = 0;
+        java.util.List<String> rollbacks = new java.util.ArrayList<>();
+        try (StreamingClient client = connect(holder)) {
+            StreamSession session = holder[0];
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < MIGRATING_NANOS && session.failure.get() == null && client.failure.get() == null) {
+                String from = session.servedBy;
+                String to = from.equals("s1") ? "s2" : "s1";
+                MoveRequest move = new MoveRequest(from, to);
+                session.move.set(move);
+                long latency;
+                try {
+                    latency = move.done().get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TransferException t) || !t.stayedOnSource()) {
+                        throw new AssertionError("migration " + (migrations + 1) + " " + from + " -> " + to + " failed", e.getCause());
+                    }
+                    // Rolled back: the connection must go on at the source; counted, and failed on below.
+                    rollbacks.add(t.getMessage());
+                    continue;
+                }
+                session.latencyMicros.recordValue(Math.max(1, latency / 1000));
+                migrations++;
+                String now = to;
+                await("the stream to go on at " + to, () -> to.equals(session.servedBy) || session.failure.get() != null);
+                assertThat(backendOf(client)).as("backend at the proxy after migration " + migrations).isEqualTo(now);
+                Thread.sleep(PAUSE_MILLIS);
+            }
+            long elapsed = System.nanoTime() - start;
+            client.finish(30_000);
+            assertThat(session.serverDone.await(30, TimeUnit.SECONDS)).as("server saw the client's end").isTrue();
+            assertThat(session.failure.get()).as("server-side failure").isNull();
+            assertThat(client.failure.get()).as("client-side failure").isNull();
+            assertThat(session.serverReceived).as("client bytes checked by the servers").isEqualTo(client.sent);
+            assertThat(client.received).as("server bytes checked by the client").isEqualTo(session.serverSent);
+
+            KernelCounters after = KernelCounters.of(bed.client());
+            long socketRetrans = client.totalRetransmissions();
+            System.out.printf("live migration: %d migrations in %.1f s; %d bytes client->server, %d bytes server->client, all checked%n",
+                    migrations, elapsed / 1e9, client.sent, client.received);
+            System.out.printf("migration latency (transfer() to peer serving): p50 %d us, p90 %d us, p99 %d us, max %d us%n",
+                    session.latencyMicros.getValueAtPercentile(50), session.latencyMicros.getValueAtPercentile(90),
+                    session.latencyMicros.getValueAtPercentile(99), session.latencyMicros.getMaxValue());
+            System.out.printf("client segments held (REDIRECTED to XFERED): p50 %d us, p90 %d us, p99 %d us, max %d us; %d holds over 8 ms%n",
+                    session.holdMicros.getValueAtPercentile(50), session.holdMicros.getValueAtPercentile(90),
+                    session.holdMicros.getValueAtPercentile(99), session.holdMicros.getMaxValue(),
+                    session.holdMicros.getCountBetweenValues(8_000, Long.MAX_VALUE / 2));
+            System.out.printf("holds over 8 ms: %s%n", session.longHolds);
+            System.out.printf("client kernel: %s; socket tcpi_total_retrans %d%n", after.changesSince(before, "RetransSegs",
+                    "EstabResets", "InErrs", "TCPLossProbes", "TCPFastRetrans", "TCPTimeouts", "TCPSpuriousRTOs",
+                    "TCPDSACKRecv", "TCPSACKReorder", "TCPOFOQueue"), socketRetrans);
+            String[] serverSide = {"RetransSegs", "OutRsts", "InErrs", "TCPOFOQueue", "TCPOFODrop", "TCPRcvQDrop", "TCPBacklogDrop",
+                    "TCPZeroWindowDrop", "PAWSEstab", "TCPRcvPruned", "TCPOFOMerge", "TCPAbortOnData", "TCPDSACKOldSent",
+                    "TCPDSACKOfoSent", "TCPLossProbes", "TCPTimeouts", "TCPFastRetrans", "TCPSACKReneging", "TCPWinProbe"};
+            System.out.printf("s1 kernel: %s%ns2 kernel: %s%n", KernelCounters.of(bed.tb.server(1)).changesSince(s1Before, serverSide),
+                    KernelCounters.of(bed.tb.server(2)).changesSince(s2Before, serverSide));
+            System.out.printf("client kernel more: %s%n", after.changesSince(before, "TCPSACKReneging", "TCPDSACKOldSent",
+                    "TCPRenoRecovery", "TCPSackRecovery", "TCPLostRetransmit", "TCPSackFailures", "TCPLossFailures",
+                    "TCPRetransFail", "TCPSynRetrans", "TCPLossProbeRecovery", "TCPSpuriousRtxHostQueues", "TCPDSACKIgnoredOld",
+                    "TCPDSACKIgnoredNoUndo", "TCPSACKReorder", "TCPTSReorder", "TCPRenoReorder", "TcpTimeoutRehash", "TCPRcvCoalesce"));
+            System.out.printf("late segments forwarded: s1 %d, s2 %d%n", bed.s1.lateSegmentsForwarded(), bed.s2.lateSegmentsForwarded());
+            System.out.printf("hold planes: s1 hand-over timeouts %d, stragglers %d, dropped %d; s2 hand-over timeouts %d, stragglers %d, dropped %d%n",
+                    bed.s1.dataPlane().handoffTimeouts(), bed.s1.dataPlane().stragglers(), bed.s1.dataPlane().dropped(),
+                    bed.s2.dataPlane().handoffTimeouts(), bed.s2.dataPlane().stragglers(), bed.s2.dataPlane().dropped());
+
+            System.out.printf("rolled back: %d %s%n", rollbacks.size(), rollbacks);
+            assertThat(migrations).as("migrations").isGreaterThanOrEqualTo(100);
+            assertThat(after.since(before, "EstabResets")).as("client connections reset").isZero();
+            // Not one byte of the client's was lost: the ordering is lossless. A hold that outlasts the client's
+            // loss-probe timer (2 RTT + 2 jiffies) on a loaded machine still makes it send a tail-loss probe; such a
+            // retransmission is a duplicate, which the servers report back (DSACK). A real loss would not be.
+            long duplicatesSeen = KernelCounters.of(bed.tb.server(1)).since(s1Before, "TCPDSACKOldSent")
+                    + KernelCounters.of(bed.tb.server(2)).since(s2Before, "TCPDSACKOldSent");
+            assertThat(socketRetrans).as("the client socket's retransmissions (%d loss probes), each a duplicate the servers saw",
+                    after.since(before, "TCPLossProbes")).isLessThanOrEqualTo(duplicatesSeen);
+            assertThat(after.since(before, "TCPTimeouts")).as("client retransmission timeouts").isZero();
+            assertThat(after.since(before, "TCPSACKReneging")).as("client saw SACKed data forgotten").isZero();
+            assertThat(rollbacks).as("migrations rolled back").isEmpty();
+        }
+    }
+
+    @Test
+    void aTargetThatRefusesLeavesTheConnectionWorkingOnTheSource() throws Exception {
+        StreamSession[] holder = new StreamSession[1];
+        KernelCounters before = KernelCounters.of(bed.client());
+        try (StreamingClient client = connect(holder)) {
+            StreamSession session = holder[0];
+            String from = session.servedBy;
+            String to = from.equals("s1") ? "s2" : "s1";
+            bed.server(to).acceptTransfers(false);
+            try {
+                MoveRequest move = new MoveRequest(from, to);
+                session.move.set(move);
+                try {
+                    move.done().get(30, TimeUnit.SECONDS);
+                    fail("the transfer to a refusing " + to + " succeeded");
+                } catch (ExecutionException e) {
+                    assertThat(e.getCause()).isInstanceOf(TransferException.class).hasMessageContaining("takes no connections");
+                    TransferException t = (TransferException) e.getCause();
+                    assertThat(t.stage()).isEqualTo(TransferException.Stage.PREPARE);
+                    assertThat(t.stayedOnSource()).isTrue();
+                }
+            } finally {
+                bed.server(to).acceptTransfers(true);
+            }
+            assertThat(backendOf(client)).as("backend at the proxy").isEqualTo(from);
+            long clientSeen = client.received, serverSeen = session.progress;
+            await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024);
+            assertThat(session.servedBy).isEqualTo(from);
+            client.finish(30_000);
+            assertThat(session.serverDone.await(30, TimeUnit.SECONDS)).as("server saw the client's end").isTrue();
+            assertThat(session.failure.get()).as("server-side failure").isNull();
+            assertThat(client.failure.get()).as("client-side failure").isNull();
+            assertThat(session.serverReceived).isEqualTo(client.sent);
+            assertThat(client.received).isEqualTo(session.serverSent);
+            KernelCounters after = KernelCounters.of(bed.client());
+            assertThat(after.since(before, "EstabResets")).as("client connections reset").isZero();
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) fail("not within 20 s: " + what);
+            Thread.sleep(1);
+        }
+    }
+}

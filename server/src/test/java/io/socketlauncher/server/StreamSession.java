@@ -1,0 +1,47 @@
+package io.socketlauncher.server;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One client connection's two numbered streams as the servers see them, wherever the connection lives: the
+ * migration the test asks for, the first error either end found, the server's totals at the end.
+ */
+final class StreamSession {
+    /** A move the test asks the serving handler to make; completes with the transfer's latency in nanoseconds. */
+    record MoveRequest(String from, String to, CompletableFuture<Long> done) {
+        MoveRequest(String from, String to) {
+            this(from, to, new CompletableFuture<>());
+        }
+    }
+
+    final int clientPort;
+    final AtomicReference<MoveRequest> move = new AtomicReference<>();
+    final AtomicReference<String> failure = new AtomicReference<>();
+    final CountDownLatch serverDone = new CountDownLatch(1);
+    final Histogram latencyMicros = new Histogram(60_000_000L, 3);
+    /** REDIRECTED to XFERED at the source: how long the client's segments waited in the target's hold. */
+    final Histogram holdMicros = new Histogram(60_000_000L, 3);
+    /** Which migrations (1-based) held the client's segments longer than its loss-probe timer tolerates. */
+    final java.util.List<String> longHolds = new java.util.concurrent.CopyOnWriteArrayList<>();
+    volatile int migrations;
+    volatile long serverReceived, serverSent;
+    volatile long progress;
+    volatile String servedBy;
+
+    StreamSession(int clientPort) {
+        this.clientPort = clientPort;
+    }
+
+    void fail(String message) {
+        failure.compareAndSet(null, message);
+    }
+
+    void finished(long received, long sent) {
+        serverReceived = received;
+        serverSent = sent;
+        serverDone.countDown();
+    }
+}
