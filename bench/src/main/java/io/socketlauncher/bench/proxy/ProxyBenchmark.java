@@ -58,7 +58,7 @@ public final class ProxyBenchmark {
         try (Testbed tb = Testbed.builder().clients(1).servers(4).build()) {
             ProxyBenchmark b = new ProxyBenchmark(quick, tb);
             b.startServers();
-            for (Setup s : Setup.values()) b.measure(s);
+            b.measureAll();
             return b.report();
         }
     }
@@ -75,24 +75,57 @@ public final class ProxyBenchmark {
         }
     }
 
-    private void measure(Setup setup) throws Exception {
+    /**
+     * Per server count, {@link #rounds} rounds over all setups (reversed order every other round, so a
+     * drift of the shared machine does not favour one side); each figure is the median over the rounds.
+     */
+    private void measureAll() throws Exception {
         for (int servers : SERVERS) {
-            try (AutoCloseable balancer = balance(setup, servers)) {
-                for (int clients : CLIENTS) {
-                    Cell c = redis(setup, clients, servers);
-                    cells.add(c);
-                    System.err.printf("bench proxy: %-9s %3d connections %d servers: %8.0f rps, p50 %.3f ms, p99 %.3f ms%n",
-                            setup.name().toLowerCase(), clients, servers, c.rps(), c.p50Millis(), c.p99Millis());
-                }
-                if (servers == 1) {
-                    for (int clients : CLIENTS) {
-                        Throughput t = iperf(setup, Math.min(clients, 128));
-                        throughputs.add(t);
-                        System.err.printf("bench proxy: %-9s iperf3 %3d streams: %.2f Gbit/s%n", setup.name().toLowerCase(), t.streams(), t.gbitPerSecond());
+            Map<String, List<Cell>> redisSamples = new LinkedHashMap<>();
+            Map<String, List<Throughput>> iperfSamples = new LinkedHashMap<>();
+            for (int round = 0; round < rounds(); round++) {
+                List<Setup> order = new ArrayList<>(List.of(Setup.values()));
+                if (round % 2 == 1) java.util.Collections.reverse(order);
+                for (Setup setup : order) {
+                    try (AutoCloseable balancer = balance(setup, servers)) {
+                        for (int clients : CLIENTS) {
+                            Cell c = redis(setup, clients, servers);
+                            redisSamples.computeIfAbsent(setup + "/" + clients, k -> new ArrayList<>()).add(c);
+                            System.err.printf("bench proxy: round %d %-9s %3d connections %d servers: %8.0f rps, p50 %.3f ms, p99 %.3f ms%n",
+                                    round + 1, setup.name().toLowerCase(), clients, servers, c.rps(), c.p50Millis(), c.p99Millis());
+                        }
+                        if (servers == 1) {
+                            for (int clients : CLIENTS) {
+                                Throughput t = iperf(setup, Math.min(clients, 128));
+                                iperfSamples.computeIfAbsent(setup + "/" + t.streams(), k -> new ArrayList<>()).add(t);
+                                System.err.printf("bench proxy: round %d %-9s iperf3 %3d streams: %.2f Gbit/s%n",
+                                        round + 1, setup.name().toLowerCase(), t.streams(), t.gbitPerSecond());
+                            }
+                        }
                     }
                 }
             }
+            for (List<Cell> samples : redisSamples.values()) {
+                Cell first = samples.getFirst();
+                cells.add(new Cell(first.setup(), first.clients(), first.servers(), median(samples.stream().mapToDouble(Cell::rps).toArray()),
+                        median(samples.stream().mapToDouble(Cell::p50Millis).toArray()), median(samples.stream().mapToDouble(Cell::p99Millis).toArray())));
+            }
+            for (List<Throughput> samples : iperfSamples.values()) {
+                Throughput first = samples.getFirst();
+                throughputs.add(new Throughput(first.setup(), first.streams(), median(samples.stream().mapToDouble(Throughput::gbitPerSecond).toArray())));
+            }
         }
+    }
+
+    private int rounds() {
+        return quick ? 2 : 3;
+    }
+
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
     /** Puts a balancer for {@code servers} servers in front of the VIP; ROUTER needs none. */
@@ -225,6 +258,9 @@ public final class ProxyBenchmark {
         ObjectNode root = json.createObjectNode();
         root.put("benchmark", "proxy");
         root.put("quick", quick);
+        root.put("rounds", rounds());
+        root.put("note", "medians over the rounds; latency is redis-benchmark's PING round trip; ratios are oriented so that "
+                + "above 1 favours the proxy (rps and Gbit/s proxy/router, latency router/proxy)");
         ArrayNode rows = root.putArray("redis");
         for (Cell c : cells) {
             rows.addObject().put("setup", c.setup().name().toLowerCase()).put("clients", c.clients()).put("servers", c.servers())
