@@ -1,0 +1,146 @@
+package io.socketlauncher.server.agent;
+
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.UnixSockets;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The repair agent's protocol over a unix stream socket. Every message is one frame: a 12-byte header
+ * (magic "SLRA", version, type, flags 0, body length; big-endian) and the body. A frame that carries a
+ * socket has it attached (SCM_RIGHTS) to its first bytes. Each request gets one reply, in order.
+ *
+ * <pre>
+ * DUMP     (socket)  -> DUMPED   (TCP state, TcpStateCodec)   the socket stays in repair mode: close it
+ * RESTORE  (state)   -> RESTORED (socket)                     a new socket, out of repair mode
+ * RESUME   (socket)  -> RESUMED                               undoes a DUMP (repair mode off)
+ * any               -> ERROR    (u32 errno or 0, UTF-8 message)
+ * </pre>
+ */
+public final class AgentProtocol {
+    public static final int MAGIC = 0x534C5241; // "SLRA"
+    public static final int VERSION = 1;
+    public static final int HEADER_LENGTH = 12;
+    /** Large enough for a socket with full queues at generous buffer sizes; a bigger length is garbage. */
+    public static final int MAX_BODY = 64 << 20;
+    static final int MAX_ERROR_MESSAGE = 1024;
+
+    public enum Type {
+        DUMP(1, true), DUMPED(2, false), RESTORE(3, false), RESTORED(4, true), RESUME(5, true), RESUMED(6, false),
+        ERROR(127, false);
+
+        final int code;
+        /** Whether a frame of this type must carry a socket. */
+        final boolean carriesSocket;
+
+        Type(int code, boolean carriesSocket) {
+            this.code = code;
+            this.carriesSocket = carriesSocket;
+        }
+
+        static Type of(int code) throws AgentProtocolException {
+            for (Type t : values()) if (t.code == code) return t;
+            throw new AgentProtocolException("unknown frame type " + code);
+        }
+    }
+
+    /** A frame as received; {@code fd} is -1 unless the type carries a socket, and then the receiver owns it. */
+    public record Frame(Type type, byte[] body, int fd) {
+    }
+
+    /** Malformed input from the other side. */
+    public static final class AgentProtocolException extends IOException {
+        public AgentProtocolException(String message) {
+            super(message);
+        }
+    }
+
+    /** The other side reported a failure. */
+    public static final class AgentErrorException extends IOException {
+        private final int errno;
+
+        AgentErrorException(int errno, String message) {
+            super("repair agent: " + message);
+            this.errno = errno;
+        }
+
+        /** The errno of the agent's failed call, or 0 if it was not a system call. */
+        public int errno() {
+            return errno;
+        }
+    }
+
+    private AgentProtocol() {}
+
+    static void send(int socket, Type type, byte[] body, int passFd) throws NativeException {
+        if (body.length > MAX_BODY) throw new IllegalArgumentException(type + " body of " + body.length + " bytes exceeds " + MAX_BODY);
+        if (type.carriesSocket != (passFd >= 0)) throw new IllegalArgumentException(type + (type.carriesSocket ? " needs" : " takes no") + " socket");
+        byte[] frame = ByteBuffer.allocate(HEADER_LENGTH + body.length)
+                .putInt(MAGIC).put((byte) VERSION).put((byte) type.code).putShort((short) 0).putInt(body.length).put(body).array();
+        int done = UnixSockets.send(socket, frame, 0, frame.length, passFd);
+        while (done < frame.length) done += UnixSockets.send(socket, frame, done, frame.length - done, -1);
+    }
+
+    static void sendError(int socket, int errno, String message) throws NativeException {
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(text.length, MAX_ERROR_MESSAGE);
+        send(socket, Type.ERROR, ByteBuffer.allocate(4 + length).putInt(errno).put(text, 0, length).array(), -1);
+    }
+
+    /** Reads one frame; returns null at a clean end of stream (between frames). */
+    static Frame receive(int socket) throws IOException {
+        int[] fd = {-1};
+        try {
+            byte[] header = new byte[HEADER_LENGTH];
+            if (!readFully(socket, header, fd, true)) return null;
+            ByteBuffer h = ByteBuffer.wrap(header);
+            int magic = h.getInt(), version = h.get() & 0xff, code = h.get() & 0xff, flags = h.getShort() & 0xffff;
+            long length = h.getInt() & 0xffffffffL;
+            if (magic != MAGIC) throw new AgentProtocolException("bad magic 0x" + Integer.toHexString(magic) + ": not a repair agent frame");
+            if (version != VERSION) throw new AgentProtocolException("unsupported protocol version " + version + " (this side speaks " + VERSION + ")");
+            Type type = Type.of(code);
+            if (flags != 0) throw new AgentProtocolException("nonzero flags 0x" + Integer.toHexString(flags) + " in " + type);
+            if (length > MAX_BODY) throw new AgentProtocolException(type + " body of " + length + " bytes exceeds " + MAX_BODY);
+            if (type.carriesSocket ? fd[0] < 0 : fd[0] >= 0) {
+                throw new AgentProtocolException(type + (type.carriesSocket ? " came without its socket" : " came with a socket it must not carry"));
+            }
+            byte[] body = new byte[(int) length];
+            if (!readFully(socket, body, fd, false)) throw new AgentProtocolException("end of stream inside a " + type + " body");
+            Frame frame = new Frame(type, body, fd[0]);
+            fd[0] = -1;
+            return frame;
+        } finally {
+            Libc.closeQuietly(fd[0]);
+        }
+    }
+
+    private static boolean readFully(int socket, byte[] into, int[] fd, boolean endAllowed) throws IOException {
+        int[] received = {-1};
+        int done = 0;
+        while (done < into.length) {
+            int n = UnixSockets.receive(socket, into, done, Math.min(into.length - done, 256 * 1024), received);
+            if (received[0] >= 0) {
+                if (fd[0] >= 0) {
+                    Libc.closeQuietly(received[0]);
+                    throw new AgentProtocolException("more than one socket in a frame");
+                }
+                fd[0] = received[0];
+            }
+            if (n == 0) {
+                if (done == 0 && endAllowed) return false;
+                throw new AgentProtocolException("end of stream after " + done + " of " + into.length + " bytes");
+            }
+            done += n;
+        }
+        return true;
+    }
+
+    static AgentErrorException error(byte[] body) throws AgentProtocolException {
+        if (body.length < 4) throw new AgentProtocolException("ERROR frame of " + body.length + " bytes: too short");
+        ByteBuffer b = ByteBuffer.wrap(body);
+        int errno = b.getInt();
+        return new AgentErrorException(errno, new String(body, 4, body.length - 4, StandardCharsets.UTF_8));
+    }
+}

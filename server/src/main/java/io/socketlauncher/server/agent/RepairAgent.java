@@ -1,0 +1,175 @@
+package io.socketlauncher.server.agent;
+
+import io.socketlauncher.repair.MalformedStateException;
+import io.socketlauncher.repair.TcpRepair;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.repair.TcpStateCodec;
+import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
+import io.socketlauncher.server.agent.AgentProtocol.Frame;
+import io.socketlauncher.server.agent.AgentProtocol.Type;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.UnixSockets;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * The privileged half of the privilege split: a small process (or thread) with CAP_NET_ADMIN that does
+ * the TCP_REPAIR work for applications that lack it, as passt's helper does. Applications hand it their
+ * sockets over a unix socket (SCM_RIGHTS) and get restored sockets back; see {@link AgentProtocol}.
+ *
+ * <p>Who may ask is decided by the socket file's permissions. A client can only dump sockets it already
+ * holds, but a restore creates a connection with any addresses and sequence numbers the state names,
+ * so grant access only to the applications the host runs. Restored sockets live in the network
+ * namespace of the threads {@code threads} makes: the host's, normally.
+ */
+public final class RepairAgent implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(RepairAgent.class.getName());
+
+    private final Path path;
+    private final int listener;
+    private final ThreadFactory threads;
+    private final Set<Integer> connections = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+    private volatile boolean running = true;
+
+    private RepairAgent(Path path, int listener, ThreadFactory threads) {
+        this.path = path;
+        this.listener = listener;
+        this.threads = threads;
+        this.acceptor = threads.newThread(this::acceptLoop);
+    }
+
+    /** Listens at {@code path} (replacing a stale socket file) with the given file permissions. */
+    public static RepairAgent start(Path path, Set<PosixFilePermission> permissions, ThreadFactory threads) throws IOException {
+        Files.deleteIfExists(path);
+        int fd = UnixSockets.socket();
+        try {
+            UnixSockets.bind(fd, path.toString());
+            Files.setPosixFilePermissions(path, permissions);
+            Libc.listen(fd, 64);
+        } catch (IOException | RuntimeException e) {
+            Libc.closeQuietly(fd);
+            Files.deleteIfExists(path);
+            throw e;
+        }
+        RepairAgent agent = new RepairAgent(path, fd, threads);
+        agent.acceptor.start();
+        return agent;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    private void acceptLoop() {
+        while (running) {
+            try {
+                if ((Libc.poll(listener, Libc.POLLIN, 200) & Libc.POLLIN) == 0) continue;
+                int connection = Libc.accept(listener, Libc.SOCK_CLOEXEC);
+                connections.add(connection);
+                threads.newThread(() -> serve(connection)).start();
+            } catch (NativeException e) {
+                if (running) LOG.log(System.Logger.Level.WARNING, "repair agent: " + e.getMessage());
+            }
+        }
+    }
+
+    private void serve(int connection) {
+        try {
+            UnixSockets.PeerCredentials peer = UnixSockets.peerCredentials(connection);
+            LOG.log(System.Logger.Level.DEBUG, "repair agent: client pid " + peer.pid() + " uid " + peer.uid());
+            for (Frame request; running && (request = AgentProtocol.receive(connection)) != null; ) {
+                handle(connection, request);
+            }
+        } catch (AgentProtocolException e) {
+            // The stream can't be resynchronised after garbage: say why, then hang up.
+            try {
+                AgentProtocol.sendError(connection, 0, e.getMessage());
+                lingerForReply(connection);
+            } catch (NativeException ignored) {
+                // the client is gone already
+            }
+        } catch (IOException e) {
+            if (running) LOG.log(System.Logger.Level.DEBUG, "repair agent connection: " + e.getMessage());
+        } finally {
+            connections.remove(connection);
+            Libc.closeQuietly(connection);
+        }
+    }
+
+    /**
+     * Closing a unix socket with unread input resets the peer before it reads our last frame, so
+     * signal the end, then discard what the client still sends, for a bounded time and amount.
+     */
+    private static void lingerForReply(int connection) throws NativeException {
+        Libc.shutdown(connection, Libc.SHUT_WR);
+        byte[] discard = new byte[64 * 1024];
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        for (int total = 0; total < (1 << 20) && System.nanoTime() < deadline; ) {
+            if (Libc.poll(connection, Libc.POLLIN, 100) == 0) continue;
+            int n = Libc.recv(connection, discard, 0, discard.length, Libc.MSG_DONTWAIT);
+            if (n == 0) return;
+            if (n > 0) total += n;
+        }
+    }
+
+    private void handle(int connection, Frame request) throws IOException {
+        int fd = request.fd();
+        try {
+            switch (request.type()) {
+                case DUMP -> {
+                    // Our copy of the socket is closed right away; the socket stays in repair mode, so the
+                    // application's close is the silent one.
+                    TcpState state = TcpRepair.capture(fd);
+                    AgentProtocol.send(connection, Type.DUMPED, TcpStateCodec.encode(state), -1);
+                }
+                case RESUME -> {
+                    TcpRepair.resume(fd);
+                    AgentProtocol.send(connection, Type.RESUMED, new byte[0], -1);
+                }
+                case RESTORE -> {
+                    TcpState state = TcpStateCodec.decode(request.body());
+                    int restored = TcpRepair.restore(state);
+                    try {
+                        AgentProtocol.send(connection, Type.RESTORED, new byte[0], restored);
+                    } finally {
+                        Libc.closeQuietly(restored);
+                    }
+                }
+                default -> throw new AgentProtocolException(request.type() + " is a reply, not a request");
+            }
+        } catch (MalformedStateException e) {
+            AgentProtocol.sendError(connection, 0, "malformed TCP state: " + e.getMessage());
+        } catch (NativeException e) {
+            AgentProtocol.sendError(connection, e.errno(), request.type() + ": " + e.getMessage());
+        } finally {
+            Libc.closeQuietly(fd);
+        }
+    }
+
+    /** Stops accepting, hangs up on every client and removes the socket file. */
+    @Override
+    public void close() throws IOException {
+        running = false;
+        for (int c : connections) {
+            try {
+                Libc.shutdown(c, Libc.SHUT_RDWR);
+            } catch (NativeException ignored) {
+                // closed by its handler meanwhile
+            }
+        }
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Libc.closeQuietly(listener);
+        Files.deleteIfExists(path);
+    }
+}

@@ -1,0 +1,69 @@
+package io.socketlauncher.server.agent;
+
+import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
+import io.socketlauncher.server.agent.AgentProtocol.Frame;
+import io.socketlauncher.server.agent.AgentProtocol.Type;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.UnixSockets;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The unprivileged half of the privilege split: an application without CAP_NET_ADMIN moves its TCP
+ * connections through a {@link RepairAgent}. One request at a time per client.
+ */
+public final class RepairAgentClient implements AutoCloseable {
+    private final int socket;
+
+    private RepairAgentClient(int socket) {
+        this.socket = socket;
+    }
+
+    public static RepairAgentClient connect(Path agent) throws IOException {
+        int fd = UnixSockets.socket();
+        try {
+            UnixSockets.connect(fd, agent.toString());
+        } catch (IOException | RuntimeException e) {
+            Libc.closeQuietly(fd);
+            throw e;
+        }
+        return new RepairAgentClient(fd);
+    }
+
+    /**
+     * Has the agent put {@code fd} into repair mode and read its state (TcpStateCodec bytes). Close
+     * {@code fd} afterwards to drop the connection here silently, or {@link #resume} it.
+     */
+    public synchronized byte[] dump(int fd) throws IOException {
+        AgentProtocol.send(socket, Type.DUMP, new byte[0], fd);
+        return expect(Type.DUMPED).body();
+    }
+
+    /** Has the agent recreate a dumped connection here; returns the new socket's fd, now this process's. */
+    public synchronized int restore(byte[] state) throws IOException {
+        AgentProtocol.send(socket, Type.RESTORE, state, -1);
+        return expect(Type.RESTORED).fd();
+    }
+
+    /** Undoes a {@link #dump}: the connection goes on from this socket. */
+    public synchronized void resume(int fd) throws IOException {
+        AgentProtocol.send(socket, Type.RESUME, new byte[0], fd);
+        expect(Type.RESUMED);
+    }
+
+    private Frame expect(Type type) throws IOException {
+        Frame reply = AgentProtocol.receive(socket);
+        if (reply == null) throw new AgentProtocolException("the repair agent hung up before answering");
+        if (reply.type() == Type.ERROR) throw AgentProtocol.error(reply.body());
+        if (reply.type() != type) {
+            Libc.closeQuietly(reply.fd());
+            throw new AgentProtocolException("expected " + type + " from the repair agent, got " + reply.type());
+        }
+        return reply;
+    }
+
+    @Override
+    public void close() {
+        Libc.closeQuietly(socket);
+    }
+}

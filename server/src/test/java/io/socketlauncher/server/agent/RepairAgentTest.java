@@ -1,0 +1,202 @@
+package io.socketlauncher.server.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.UnixSockets;
+import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.Testbed;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class RepairAgentTest {
+    private static final int NOBODY = 65534;
+
+    private Path dir;
+
+    @BeforeEach
+    void makeDirectory() throws IOException {
+        dir = Files.createTempDirectory("sl-agent-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    @AfterEach
+    void removeDirectory() throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    @Test
+    void anUnprivilegedApplicationMovesItsConnectionThroughTheAgent() throws Exception {
+        try (Testbed testbed = Testbed.builder().clients(1).servers(1).build()) {
+            Host host = testbed.server(1);
+            Path socket = dir.resolve("agent.sock");
+            try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-rw-rw-"), host.namespace().threadFactory())) {
+                // The peer sits on the client host, so the connection crosses the testbed's veths (MSS 1448).
+                Host peerHost = testbed.client(1);
+                int listener = peerHost.namespace().call(() -> {
+                    int fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                    Libc.bind(fd, new InetSocketAddress(peerHost.address(), 0));
+                    Libc.listen(fd, 4);
+                    return fd;
+                });
+                int peer = -1;
+                Process app = null;
+                try {
+                    List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
+                            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                            "-XX:-UsePerfData", "-cp", readableClassPath(), UnprivilegedMover.class.getName(), socket.toString(),
+                            peerHost.address().getHostAddress(), Integer.toString(Libc.getsockname(listener).getPort())));
+                    app = host.startWithOutput(command.toArray(String[]::new));
+                    assertThat(Libc.poll(listener, Libc.POLLIN, 60_000)).as("the application connects within 60 s").isNotZero();
+                    peer = Libc.accept(listener, Libc.SOCK_CLOEXEC);
+
+                    int chunk = UnprivilegedMover.CHUNK;
+                    Libc.sendFully(peer, UnprivilegedMover.pattern(0, chunk, UnprivilegedMover.SERVER), 0, chunk);
+                    UnprivilegedMover.expect(peer, 0, chunk, UnprivilegedMover.CLIENT);
+                    // The application moves its socket now; the next bytes come from the restored one.
+                    UnprivilegedMover.expect(peer, chunk, chunk, UnprivilegedMover.CLIENT);
+                    Libc.sendFully(peer, UnprivilegedMover.pattern(chunk, chunk, UnprivilegedMover.SERVER), 0, chunk);
+                    Libc.shutdown(peer, Libc.SHUT_WR);
+
+                    assertThat(app.waitFor(60, TimeUnit.SECONDS)).as("the application finishes within 60 s").isTrue();
+                    String output = new String(app.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                            + new String(app.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                    System.out.println("unprivileged application:\n" + output);
+                    assertThat(output).contains("TCP_REPAIR EPERM").contains("MOVED").contains("OK");
+                    assertThat(app.exitValue()).as("exit status").isZero();
+                } finally {
+                    Libc.closeQuietly(peer);
+                    Libc.closeQuietly(listener);
+                    if (app != null && app.waitFor(10, TimeUnit.SECONDS) && app.exitValue() != 0) {
+                        System.out.println("unprivileged application failed:\n" + new String(app.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                                + new String(app.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+                    }
+                }
+            }
+            assertThat(socket).as("socket file after the agent closed").doesNotExist();
+        }
+    }
+
+    @Test
+    void garbageAndMisusedFramesGetAPreciseError() throws Exception {
+        Path socket = dir.resolve("agent.sock");
+        try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory())) {
+            assertThat(errorFor(socket, "GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).contains("bad magic");
+            byte[] huge = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) 1).put((byte) 3)
+                    .putShort((short) 0).putInt(-1).array();
+            assertThat(errorFor(socket, huge)).contains("exceeds");
+            byte[] future = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) 9).put((byte) 3)
+                    .putShort((short) 0).putInt(0).array();
+            assertThat(errorFor(socket, future)).contains("unsupported protocol version 9");
+            byte[] dumpWithoutSocket = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) 1).put((byte) 1)
+                    .putShort((short) 0).putInt(0).array();
+            assertThat(errorFor(socket, dumpWithoutSocket)).contains("DUMP came without its socket");
+
+            try (RepairAgentClient client = RepairAgentClient.connect(socket)) {
+                assertThatThrownBy(() -> client.restore(new byte[] {1, 2, 3})).hasMessageContaining("malformed TCP state");
+                // A socket that is no TCP connection: the agent reports the failed call and the client stays usable.
+                int udp = Libc.socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+                try {
+                    assertThatThrownBy(() -> client.dump(udp)).isInstanceOfSatisfying(AgentProtocol.AgentErrorException.class,
+                            e -> assertThat(e.errno()).isNotZero());
+                } finally {
+                    Libc.closeQuietly(udp);
+                }
+                assertThatThrownBy(() -> client.restore(new byte[] {1})).hasMessageContaining("malformed TCP state");
+            }
+        }
+    }
+
+    @Test
+    void aDumpedConnectionResumesWhereItWas() throws Exception {
+        Path socket = dir.resolve("agent.sock");
+        int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        int a = -1, b = -1;
+        try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory());
+             RepairAgentClient client = RepairAgentClient.connect(socket)) {
+            Libc.bind(listener, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            Libc.listen(listener, 1);
+            a = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            Libc.connect(a, Libc.getsockname(listener));
+            b = Libc.accept(listener, Libc.SOCK_CLOEXEC);
+            Libc.sendFully(b, UnprivilegedMover.pattern(0, 100, UnprivilegedMover.SERVER), 0, 100);
+            while (Libc.ioctlInt(a, Libc.SIOCINQ) < 100) Thread.sleep(1);
+
+            byte[] state = client.dump(a);
+            assertThat(state.length).as("state bytes").isGreaterThan(100);
+            client.resume(a);
+
+            UnprivilegedMover.expect(a, 0, 100, UnprivilegedMover.SERVER);
+            Libc.sendFully(a, UnprivilegedMover.pattern(0, 100, UnprivilegedMover.CLIENT), 0, 100);
+            UnprivilegedMover.expect(b, 0, 100, UnprivilegedMover.CLIENT);
+        } finally {
+            Libc.closeQuietly(a);
+            Libc.closeQuietly(b);
+            Libc.closeQuietly(listener);
+        }
+    }
+
+    /** Sends raw bytes to the agent and returns the message of its ERROR reply. */
+    private static String errorFor(Path socket, byte[] raw) throws Exception {
+        int fd = UnixSockets.socket();
+        try {
+            UnixSockets.connect(fd, socket.toString());
+            Libc.sendFully(fd, raw, 0, raw.length);
+            AgentProtocol.Frame reply = AgentProtocol.receive(fd);
+            assertThat(reply).isNotNull();
+            assertThat(reply.type()).isEqualTo(AgentProtocol.Type.ERROR);
+            String message = AgentProtocol.error(reply.body()).getMessage();
+            assertThat(AgentProtocol.receive(fd)).as("the agent hangs up after garbage").isNull();
+            return message;
+        } finally {
+            Libc.closeQuietly(fd);
+        }
+    }
+
+    /** The test's own classes and the project's jars, copied where an unprivileged user can read them. */
+    private String readableClassPath() throws IOException {
+        List<String> entries = new ArrayList<>();
+        Path classes = Files.createDirectories(dir.resolve("classpath"));
+        int n = 0;
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path source = Path.of(entry);
+            Path target = classes.resolve("cp" + n++ + (entry.endsWith(".jar") ? ".jar" : ""));
+            if (Files.isDirectory(source) && (entry.contains("server"))) {
+                try (Stream<Path> files = Files.walk(source)) {
+                    for (Path p : files.toList()) {
+                        Path copy = target.resolve(source.relativize(p).toString());
+                        if (Files.isDirectory(p)) Files.createDirectories(copy);
+                        else Files.copy(p, copy);
+                    }
+                }
+                entries.add(target.toString());
+            } else if (source.getFileName().toString().startsWith("launcher-") && entry.endsWith(".jar")) {
+                Files.copy(source, target);
+                entries.add(target.toString());
+            }
+        }
+        try (Stream<Path> files = Files.walk(classes)) {
+            for (Path p : files.toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+}
