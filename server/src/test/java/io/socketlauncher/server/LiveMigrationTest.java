@@ -207,6 +207,72 @@ class LiveMigrationTest {
         }
     }
 
+    /** A connection served by s1 (moved there first if the proxy chose s2). */
+    private static StreamingClient onS1(StreamSession[] holder) throws Exception {
+        StreamingClient client = connect(holder);
+        if (holder[0].servedBy.equals("s2")) migrate(holder[0]);
+        return client;
+    }
+
+    /** Fails the test unless the stream still flows both ways at s1, ends cleanly and every byte was right. */
+    private static void stillServedByS1(StreamingClient client, StreamSession session, KernelCounters before) throws Exception {
+        assertThat(backendOf(client)).as("backend at the proxy").isEqualTo("s1");
+        long clientSeen = client.received, serverSeen = session.progress;
+        await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024);
+        assertThat(session.servedBy).isEqualTo("s1");
+        client.finish(30_000);
+        assertThat(session.serverDone.await(30, TimeUnit.SECONDS)).as("server saw the client's end").isTrue();
+        assertThat(session.failure.get()).as("server-side failure").isNull();
+        assertThat(client.failure.get()).as("client-side failure").isNull();
+        assertThat(session.serverReceived).isEqualTo(client.sent);
+        assertThat(client.received).isEqualTo(session.serverSent);
+        assertThat(KernelCounters.of(bed.client()).since(before, "EstabResets")).as("client connections reset").isZero();
+    }
+
+    private static TransferException failedMove(StreamSession session, String to) throws Exception {
+        MoveRequest move = new MoveRequest("s1", to);
+        session.move.set(move);
+        try {
+            move.done().get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(TransferException.class);
+            return (TransferException) e.getCause();
+        }
+        throw new AssertionError("the transfer to " + to + " succeeded");
+    }
+
+    @Test
+    void aRedirectTheProxyRefusesLeavesTheConnectionOnTheSourceAndEndsTheTargetsHold() throws Exception {
+        StreamSession[] holder = new StreamSession[1];
+        KernelCounters before = KernelCounters.of(bed.client());
+        try (StreamingClient client = onS1(holder)) {
+            TransferException t = failedMove(holder[0], MigrationBed.GHOST);
+            assertThat(t.stage()).isEqualTo(TransferException.Stage.REDIRECT);
+            assertThat(t.stayedOnSource()).isTrue();
+            assertThat(t).hasMessageContaining("no backend " + MigrationBed.GHOST);
+            io.socketlauncher.bpf.hold.FlowTuple atS2 = new io.socketlauncher.bpf.hold.FlowTuple(
+                    new InetSocketAddress(bed.client().address(), client.port), bed.s2.listenAddress());
+            assertThat(bed.s2.dataPlane().held(atS2)).as("s2's hold after the abort").isEmpty();
+            stillServedByS1(client, holder[0], before);
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(FakeTarget.Failure.class)
+    void aTargetThatFailsAfterTheDumpGetsTheConnectionBackOnTheSource(FakeTarget.Failure failure) throws Exception {
+        StreamSession[] holder = new StreamSession[1];
+        KernelCounters before = KernelCounters.of(bed.client());
+        try (FakeTarget fake = new FakeTarget(bed.tb.server(2), bed.s2.dataPlane(),
+                new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.FAKE_AGENT_PORT), bed.s2.listenAddress(), failure);
+             StreamingClient client = onS1(holder)) {
+            TransferException t = failedMove(holder[0], MigrationBed.FAKE);
+            assertThat(t.stage()).isEqualTo(TransferException.Stage.XFER);
+            assertThat(t.stayedOnSource()).isTrue();
+            assertThat(fake.aborts.get()).as("XFER_ABORTs the fake target got").isPositive();
+            stillServedByS1(client, holder[0], before);
+        }
+    }
+
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (!condition.getAsBoolean()) {

@@ -20,7 +20,11 @@ import java.util.List;
  * Closes everything, servers first.
  */
 final class MigrationBed implements AutoCloseable {
-    static final int PORT = 7000, AGENT_PORT = 7400;
+    static final int PORT = 7000, AGENT_PORT = 7400, FAKE_AGENT_PORT = 7401;
+    /** A peer of s1 only: s2's real agent under an id the proxy has no backend for. */
+    static final String GHOST = "ghost";
+    /** A peer of s1 only: a backend at the proxy (s2's address, weight 0) whose agent is a test's {@link FakeTarget}. */
+    static final String FAKE = "s3";
     static final byte[] KEY = "socket-launcher-test-key-32bytes".getBytes(StandardCharsets.US_ASCII);
 
     final Testbed tb;
@@ -59,6 +63,7 @@ final class MigrationBed implements AutoCloseable {
                     List.of(new ServiceConfig(vip, Mode.NAT, Algorithm.MAGLEV, backends))).withHook(Hook.XDP).withControl(control, KEY));
             opened.add(proxy);
             for (Host h : tb.hosts()) if (h != tb.lb()) proxy.attachPeerPass(h.namespace(), h.linkToLb());
+            proxy.addBackend(vip, FAKE, new InetSocketAddress(tb.server(2).address(), PORT), 0);
             proxy.checkHealthNow();
             return new MigrationBed(tb, proxy, vip, s1, s2);
         } catch (Exception e) {
@@ -76,7 +81,12 @@ final class MigrationBed implements AutoCloseable {
 
     private static LauncherServer server(Testbed tb, int i, InetSocketAddress vip, InetSocketAddress control) throws Exception {
         int other = 3 - i;
-        return LauncherServer.builder()
+        LauncherServer.Builder b = LauncherServer.builder();
+        if (i == 1) {
+            b.peer(new Peer(GHOST, new InetSocketAddress(tb.server(2).address(), AGENT_PORT)));
+            b.peer(new Peer(FAKE, new InetSocketAddress(tb.server(2).address(), FAKE_AGENT_PORT)));
+        }
+        return b
                 .id("s" + i)
                 .namespace(tb.server(i).namespace())
                 .listen(new InetSocketAddress(tb.server(i).address(), PORT))

@@ -4,6 +4,7 @@ import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.bpf.hold.HoldAction;
 import io.socketlauncher.bpf.hold.HoldProgram;
 import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.Membarrier;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.NetworkNamespace;
 import io.socketlauncher.sys.Tun;
@@ -224,6 +225,17 @@ public final class HoldPlane implements AutoCloseable {
             }
         });
         program.flows().forward(flow, HoldAction.forward(newDestination));
+    }
+
+    /**
+     * Waits until no packet that the program handled before the latest map change can still be on its
+     * way into a local socket (an RCU grace period: about 10 ms on a busy 2-core host). Call it between
+     * {@link #forward} and dumping the socket: the dump must see a socket nothing arrives at any more,
+     * or what lands after it is acknowledged to the client and lost. Its cost lengthens the target's
+     * hold by as much.
+     */
+    public void fence() throws NativeException {
+        Membarrier.global();
     }
 
     /** Releases whose hand-over to the direct path ran out of time (a possible reordering each). */

@@ -82,7 +82,7 @@ public final class MigrationSource {
             throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             link.release(session);
-            abortQuietly(link, migration, "no HOLDING: " + e.getMessage());
+            abortQuietly(link, null, migration, "no HOLDING: " + e.getMessage());
             throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
         }
         long prepared = System.nanoTime();
@@ -92,11 +92,11 @@ public final class MigrationSource {
             try {
                 context.proxy.redirect(proxyFlow, peer.id());
             } catch (IllegalArgumentException | ControlException e) {
-                abortQuietly(link, migration, "redirect refused: " + e.getMessage());
+                abortQuietly(link, session, migration, "redirect refused: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
                 boolean back = pointBackHere(proxyFlow);
-                abortQuietly(link, migration, "redirect unconfirmed: " + e.getMessage());
+                abortQuietly(link, session, migration, "redirect unconfirmed: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
                         + (back ? "; the flow points here again" : "; the proxy could not be told to point the flow back here"), e);
             }
@@ -107,7 +107,7 @@ public final class MigrationSource {
                 context.forward(here, holding.targetLocal().getAddress());
                 Drain.await(fd, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos());
             } catch (NativeException | RuntimeException e) {
-                boolean back = rollBackBeforeCapture(here, proxyFlow, link, migration, e);
+                boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.DRAIN, back, e.getMessage(), e);
             }
             long drained = System.nanoTime();
@@ -118,13 +118,13 @@ public final class MigrationSource {
             try {
                 state = TcpRepair.capture(fd);
             } catch (NativeException | RuntimeException e) {
-                boolean back = rollBackBeforeCapture(here, proxyFlow, link, migration, e);
+                boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
             }
             try {
                 blob = new TransferBlob(state, socket.applicationState()).encode();
             } catch (RuntimeException e) {
-                boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, migration, e);
+                boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
             }
             long captured = System.nanoTime();
@@ -135,11 +135,11 @@ public final class MigrationSource {
             } catch (IOException | RuntimeException e) {
                 boolean committed = false;
                 if (!(e instanceof PeerRefusedException)) {
-                    session.broken = true;
+                    session.fail();
                     committed = askWhetherCommitted(link, migration, e);
                 }
                 if (!committed) {
-                    boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, migration, e);
+                    boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
                     throw new TransferException(Stage.XFER, back, e.getMessage(), e);
                 }
             }
@@ -190,20 +190,21 @@ public final class MigrationSource {
     }
 
     /** Returns whether the proxy confirmed the flow points here again. */
-    private boolean rollBackBeforeCapture(FlowTuple here, FlowKey proxyFlow, PeerLink link, long migration, Exception cause) {
+    private boolean rollBackBeforeCapture(FlowTuple here, FlowKey proxyFlow, PeerLink link, PeerLink.Session session,
+                                          long migration, Exception cause) {
         try {
             context.stopForwarding(here);
         } catch (NativeException e) {
             cause.addSuppressed(e);
         }
         boolean back = pointBackHere(proxyFlow);
-        abortQuietly(link, migration, cause.getMessage());
+        abortQuietly(link, session, migration, cause.getMessage());
         return back;
     }
 
     /** The socket resumes here (or is restored from the state if it can't), the flow points back here, the hold ends. */
     private boolean rollBackAfterCapture(MovableSocket socket, TcpState state, FlowTuple here, FlowKey proxyFlow,
-                                      PeerLink link, long migration, Exception cause) {
+                                         PeerLink link, PeerLink.Session session, long migration, Exception cause) {
         try {
             TcpRepair.resume(socket.fd());
         } catch (NativeException e) {
@@ -220,7 +221,7 @@ public final class MigrationSource {
             cause.addSuppressed(e);
         }
         boolean back = pointBackHere(proxyFlow);
-        abortQuietly(link, migration, cause.getMessage());
+        abortQuietly(link, session, migration, cause.getMessage());
         return back;
     }
 
@@ -234,14 +235,21 @@ public final class MigrationSource {
         }
     }
 
-    /** Tells the target to drop its hold; if it can't be told, its guard timeout does it. */
-    private void abortQuietly(PeerLink link, long migration, String reason) {
+    /**
+     * Tells the target to drop its hold, on the migration's own channel if it is still sound; if the target
+     * can't be told, its guard timeout ends the hold.
+     */
+    private void abortQuietly(PeerLink link, PeerLink.Session current, long migration, String reason) {
         String bounded = reason == null ? "aborted" : reason.length() > 500 ? reason.substring(0, 500) : reason;
+        byte[] abort = ServerMessages.abort(new ServerMessages.Abort(migration, true, bounded));
         try {
-            PeerLink.Session s = link.acquire();
+            if (current != null && !current.broken) {
+                current.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
+                return;
+            }
+            PeerLink.Session s = link.open();
             try {
-                s.call(MessageType.XFER_ABORT, ServerMessages.abort(new ServerMessages.Abort(migration, true, bounded)),
-                        MessageType.XFER_ABORTED, context.timeouts.prepare());
+                s.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
             } finally {
                 link.release(s);
             }

@@ -88,9 +88,15 @@ final class PeerLink implements Closeable {
             try {
                 channel.send(type, ++lastRequest, payload);
             } catch (IOException | RuntimeException e) {
-                broken = true;
+                fail();
                 throw e;
             }
+        }
+
+        /** A channel whose state is unknown is closed at once: the peer sees the end and stops waiting on it. */
+        void fail() {
+            broken = true;
+            close();
         }
 
         /** A request and its reply within {@code timeout}; an ERROR reply is a {@link PeerRefusedException}. */
@@ -107,7 +113,7 @@ final class PeerLink implements Closeable {
                 if (got == MessageType.ERROR) {
                     ServerMessages.Refusal r = ServerMessages.decodeError(reply.payload());
                     ErrorCode code = ErrorCode.of(r.code());
-                    if (code == null || code.closesConnection()) broken = true;
+                    if (code == null || code.closesConnection()) fail();
                     throw new PeerRefusedException("peer " + peer.id() + " refused " + type + ": " + r.message()
                             + " (" + (code != null ? code : "error " + r.code()) + ")");
                 }
@@ -118,7 +124,7 @@ final class PeerLink implements Closeable {
             } catch (PeerRefusedException e) {
                 throw e;
             } catch (IOException | RuntimeException e) {
-                broken = true;
+                fail();
                 throw e;
             }
         }

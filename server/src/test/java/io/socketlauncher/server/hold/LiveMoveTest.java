@@ -1,0 +1,149 @@
+package io.socketlauncher.server.hold;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.repair.TcpRepair;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.Testbed;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The measured-lossless ordering, assembled from the data plane and TCP_REPAIR: hold at the target,
+ * re-point at the "balancer" (the lb's route to the service address), forward at the source, fence,
+ * dump, restore, release. The service address is on both servers' loopback (direct routing), so the
+ * source bounces late segments back to the lb unchanged and the lb's new route delivers them to the
+ * target's hold. Bytes stream both ways throughout; every one is checked.
+ */
+class LiveMoveTest {
+    private static final int PORT = 7200;
+    private static final int CLIENT = 0x11, SERVER = 0x22;
+
+    @Test
+    void aStreamingConnectionMovesBackAndForthWithoutLossOrReset() throws Exception {
+        try (Testbed testbed = Testbed.builder().clients(1).servers(2).build()) {
+            Host client = testbed.client(1);
+            Host[] servers = {testbed.server(1), testbed.server(2)};
+            String vip = testbed.serviceAddress().getHostAddress();
+            for (Host s : servers) s.exec("ip", "addr", "add", vip + "/32", "dev", "lo");
+            testbed.lb().exec("ip", "route", "add", vip + "/32", "via", servers[0].address().getHostAddress());
+            HoldPlane[] planes = new HoldPlane[2];
+            int listener = -1, clientFd = -1, serverFd = -1;
+            ExecutorService threads = Executors.newFixedThreadPool(2);
+            AtomicBoolean sending = new AtomicBoolean(true);
+            try {
+                for (int i = 0; i < 2; i++) planes[i] = HoldPlane.start(servers[i].namespace(), servers[i].linkToLb(), "slhold");
+                listener = servers[0].namespace().call(() -> {
+                    int fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                    Libc.bind(fd, new InetSocketAddress(testbed.serviceAddress(), PORT));
+                    Libc.listen(fd, 4);
+                    return fd;
+                });
+                clientFd = client.namespace().call(() -> {
+                    int fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                    Libc.setsockopt(fd, Libc.SOL_TCP, Libc.TCP_NODELAY, 1);
+                    Libc.connect(fd, new InetSocketAddress(testbed.serviceAddress(), PORT));
+                    return fd;
+                });
+                serverFd = Libc.accept(listener, Libc.SOCK_CLOEXEC);
+                FlowTuple flow = new FlowTuple(Libc.getpeername(serverFd), Libc.getsockname(serverFd));
+                TcpCounters clientBefore = TcpCounters.of(client);
+                TcpCounters[] serversBefore = {TcpCounters.of(servers[0]), TcpCounters.of(servers[1])};
+
+                int c = clientFd;
+                Future<Long> sent = threads.submit(() -> {
+                    long position = 0;
+                    byte[] chunk = new byte[4096];
+                    while (sending.get()) {
+                        for (int i = 0; i < chunk.length; i++) chunk[i] = Streams.at(position + i, CLIENT);
+                        Libc.sendFully(c, chunk, 0, chunk.length);
+                        position += chunk.length;
+                        Thread.sleep(0, 200_000);
+                    }
+                    Libc.shutdown(c, Libc.SHUT_WR);
+                    return position;
+                });
+                Future<Long> clientReceived = threads.submit(() -> {
+                    long position = 0;
+                    byte[] buf = new byte[64 * 1024];
+                    while (true) {
+                        if (Libc.poll(c, Libc.POLLIN, 60_000) == 0) fail("client: nothing to read for 60 s at " + position);
+                        int n = Libc.recv(c, buf, 0, buf.length, 0);
+                        if (n == 0) return position;
+                        Streams.check(buf, n, position, SERVER);
+                        position += n;
+                    }
+                });
+
+                long received = 0, serverSent = 0;
+                byte[] buf = new byte[64 * 1024];
+                int moves = 10, at = 0;
+                long holdPackets = 0;
+                for (int m = 0; m < moves; m++) {
+                    // Some traffic both ways on the current server before each move.
+                    long goal = received + 64 * 1024;
+                    while (received < goal) {
+                        if (Libc.poll(serverFd, Libc.POLLIN, 30_000) == 0) fail("server: nothing to read for 30 s at " + received);
+                        int n = Libc.recv(serverFd, buf, 0, buf.length, Libc.MSG_DONTWAIT);
+                        if (n <= 0) continue;
+                        Streams.check(buf, n, received, CLIENT);
+                        received += n;
+                    }
+                    byte[] reply = Streams.pattern(serverSent, 8192, SERVER);
+                    Libc.sendFully(serverFd, reply, 0, reply.length);
+                    serverSent += reply.length;
+
+                    int to = 1 - at;
+                    planes[to].hold(flow);
+                    testbed.lb().exec("ip", "route", "replace", vip + "/32", "via", servers[to].address().getHostAddress());
+                    planes[at].forward(flow, Optional.empty());
+                    planes[at].fence();
+                    TcpState state = TcpRepair.capture(serverFd);
+                    Libc.close(serverFd);
+                    serverFd = servers[to].namespace().call(() -> TcpRepair.restore(state));
+                    holdPackets += planes[to].release(flow);
+                    at = to;
+                }
+                sending.set(false);
+                long total = sent.get();
+                while (true) {
+                    if (Libc.poll(serverFd, Libc.POLLIN, 30_000) == 0) fail("server: nothing to read for 30 s at " + received + " of " + total);
+                    int n = Libc.recv(serverFd, buf, 0, buf.length, 0);
+                    if (n == 0) break;
+                    Streams.check(buf, n, received, CLIENT);
+                    received += n;
+                }
+                Libc.shutdown(serverFd, Libc.SHUT_WR);
+                assertThat(received).as("bytes the servers read and checked").isEqualTo(total);
+                assertThat(clientReceived.get()).as("bytes the client read and checked").isEqualTo(serverSent);
+
+                TcpCounters clientAfter = TcpCounters.of(client);
+                long forwarded = planes[1 - at].stopForwarding(flow);
+                System.out.printf("live move: %d moves, %d bytes client->server, %d server->client, %d packets held, "
+                                + "%d forwarded by the last source, %d hand-over timeouts; client RetransSegs +%d%n",
+                        moves, total, serverSent, holdPackets, forwarded, planes[0].handoffTimeouts() + planes[1].handoffTimeouts(),
+                        clientAfter.since(clientBefore, "RetransSegs"));
+                assertThat(clientAfter.since(clientBefore, "EstabResets")).as("client connections reset").isZero();
+                for (int i = 0; i < 2; i++) {
+                    assertThat(TcpCounters.of(servers[i]).since(serversBefore[i], "OutRsts")).as("resets sent by s" + (i + 1)).isZero();
+                }
+            } finally {
+                sending.set(false);
+                Libc.closeQuietly(clientFd);
+                Libc.closeQuietly(serverFd);
+                Libc.closeQuietly(listener);
+                threads.shutdownNow();
+                for (HoldPlane p : planes) if (p != null) p.close();
+            }
+        }
+    }
+}
