@@ -243,12 +243,17 @@ public final class HoldPlane implements AutoCloseable {
         return handoffTimeouts.get();
     }
 
+    /** How many packets of the flow were forwarded so far, or -1 if it is not being forwarded. */
+    public long forwarded(FlowTuple flow) throws NativeException {
+        Optional<HoldAction> action = program.flows().get(flow);
+        return action.isPresent() && action.get().kind() == HoldAction.Kind.FORWARD ? action.get().packets() : -1;
+    }
+
     /** Stops forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
     public long stopForwarding(FlowTuple flow) throws NativeException {
-        Optional<HoldAction> action = program.flows().get(flow);
-        if (action.isEmpty() || action.get().kind() != HoldAction.Kind.FORWARD) return -1;
-        program.flows().remove(flow);
-        return action.get().packets();
+        long count = forwarded(flow);
+        if (count >= 0) program.flows().remove(flow);
+        return count;
     }
 
     /** Packets of flows no longer held that were still read from the TUN and written straight back. */

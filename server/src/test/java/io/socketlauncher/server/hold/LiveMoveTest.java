@@ -113,6 +113,20 @@ class LiveMoveTest {
                     holdPackets += planes[to].release(flow);
                     at = to;
                 }
+                // A late segment: one that reaches the last source after the move, as if it had been on
+                // its way there. It must be passed on to the target, not answered with a reset.
+                Host source = servers[1 - at];
+                TcpCounters sourceBefore = TcpCounters.of(source);
+                HoldPlane sourcePlane = planes[1 - at];
+                long forwardedBefore = sourcePlane.forwarded(flow);
+                injectFromLb(testbed.lb(), source, flow);
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (sourcePlane.forwarded(flow) == forwardedBefore) {
+                    if (System.nanoTime() > deadline) fail("the late segment was not forwarded within 20 s");
+                    Thread.sleep(1);
+                }
+                assertThat(TcpCounters.of(source).since(sourceBefore, "OutRsts")).as("resets from the source for a late segment").isZero();
+
                 sending.set(false);
                 long total = sent.get();
                 while (true) {
@@ -128,8 +142,9 @@ class LiveMoveTest {
 
                 TcpCounters clientAfter = TcpCounters.of(client);
                 long forwarded = planes[1 - at].stopForwarding(flow);
+                assertThat(forwarded).as("segments forwarded by the last source").isPositive();
                 System.out.printf("live move: %d moves, %d bytes client->server, %d server->client, %d packets held, "
-                                + "%d forwarded by the last source, %d hand-over timeouts; client RetransSegs +%d%n",
+                                + "%d forwarded by the last source (1 injected), %d hand-over timeouts; client RetransSegs +%d%n",
                         moves, total, serverSent, holdPackets, forwarded, planes[0].handoffTimeouts() + planes[1].handoffTimeouts(),
                         clientAfter.since(clientBefore, "RetransSegs"));
                 assertThat(clientAfter.since(clientBefore, "EstabResets")).as("client connections reset").isZero();
@@ -145,5 +160,40 @@ class LiveMoveTest {
                 for (HoldPlane p : planes) if (p != null) p.close();
             }
         }
+    }
+
+    /**
+     * Sends one TCP segment of the flow (a bare ACK, sequence numbers long acknowledged: the target
+     * answers it with a duplicate ACK at most) from the lb straight onto its link to {@code server},
+     * through a packet socket, whatever the lb's routes say.
+     */
+    private static void injectFromLb(Host lb, Host server, FlowTuple flow) throws Exception {
+        byte[] dstMac = mac(server.exec("cat", "/sys/class/net/" + server.linkToLb() + "/address").stdout());
+        byte[] srcMac = mac(lb.exec("cat", "/sys/class/net/" + server.lbSideInterface() + "/address").stdout());
+        byte[] src = flow.remote().getAddress().getAddress(), dst = flow.local().getAddress().getAddress();
+        java.nio.ByteBuffer tcp = java.nio.ByteBuffer.allocate(20)
+                .putShort((short) flow.remote().getPort()).putShort((short) flow.local().getPort())
+                .putInt(1).putInt(1).put((byte) 0x50).put((byte) 0x10).putShort((short) 0xffff).putShort((short) 0).putShort((short) 0);
+        java.nio.ByteBuffer pseudo = java.nio.ByteBuffer.allocate(12 + 20).put(src).put(dst).put((byte) 0).put((byte) 6).putShort((short) 20)
+                .put(tcp.array());
+        tcp.putShort(16, checksum(pseudo.array()));
+        java.nio.ByteBuffer ip = java.nio.ByteBuffer.allocate(20).put((byte) 0x45).put((byte) 0).putShort((short) 40).putShort((short) 0)
+                .putShort((short) 0x4000).put((byte) 64).put((byte) 6).putShort((short) 0).put(src).put(dst);
+        ip.putShort(10, checksum(ip.array()));
+        java.nio.ByteBuffer frame = java.nio.ByteBuffer.allocate(14 + 40).put(dstMac).put(srcMac).putShort((short) 0x0800)
+                .put(ip.array()).put(tcp.array());
+        lb.exec("python3", "-c", "import socket,sys; s=socket.socket(socket.AF_PACKET, socket.SOCK_RAW); "
+                + "s.bind((sys.argv[1], 0)); s.send(bytes.fromhex(sys.argv[2]))", server.lbSideInterface(), java.util.HexFormat.of().formatHex(frame.array()));
+    }
+
+    private static byte[] mac(String text) {
+        return java.util.HexFormat.ofDelimiter(":").parseHex(text.strip());
+    }
+
+    private static short checksum(byte[] data) {
+        long sum = 0;
+        for (int i = 0; i + 1 < data.length; i += 2) sum += ((data[i] & 0xff) << 8) | (data[i + 1] & 0xff);
+        while ((sum >>> 16) != 0) sum = (sum & 0xffff) + (sum >>> 16);
+        return (short) ~sum;
     }
 }
