@@ -247,7 +247,7 @@ public final class MigrationSource {
                 current.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
                 return;
             }
-            PeerLink.Session s = link.open();
+            PeerLink.Session s = link.acquire();
             try {
                 s.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
             } finally {
