@@ -146,6 +146,9 @@ class ProxyControlTest {
             assertThat(remote).extracting(BackendInfo::id, BackendInfo::weight).containsExactly(
                     org.assertj.core.groups.Tuple.tuple("s1", 3), org.assertj.core.groups.Tuple.tuple("s2", 1));
             assertThat(remote.getFirst().packets()).isPositive();
+            bed.proxy.removeBackend("s2");
+            assertThat(bed.proxy.scrape()).contains("backend=\"s1\"").doesNotContain("backend=\"s2\"");
+            assertThat(bed.proxy.flows(Integer.MAX_VALUE)).extracting(FlowInfo::backendId).doesNotContain("s2");
         }
     }
 }
