@@ -1,0 +1,96 @@
+package io.socketlauncher.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The application's view: a line-based server written against the blocking-streams adapter, whose per-connection
+ * state (a request counter) travels with the connection. The client, a plain JDK socket through the VIP, sees one
+ * conversation while it is served by s1, then s2, then s1 again.
+ */
+class LauncherServerApiTest {
+    /** Answers "id count line"; on "move", answers "moving", then hands the connection to the other server. */
+    private static void serve(LauncherServer server, Connection c, List<String> arrivals) {
+        try {
+            c.arrivedFrom().ifPresent(from -> arrivals.add(server.id() + "<-" + from));
+            byte[] state = c.applicationState();
+            long count = state.length == 8 ? ByteBuffer.wrap(state).getLong() : 0;
+            BufferedReader in = new BufferedReader(new InputStreamReader(c.inputStream(), StandardCharsets.US_ASCII));
+            OutputStream out = c.outputStream();
+            for (String line; (line = in.readLine()) != null; ) {
+                count++;
+                if (line.equals("move")) {
+                    out.write("moving\n".getBytes(StandardCharsets.US_ASCII));
+                    c.applicationState(ByteBuffer.allocate(8).putLong(count).array());
+                    String peer = server.peers().containsKey("s2") ? "s2" : "s1";
+                    server.transfer(c, peer).join();
+                    return;
+                }
+                out.write((server.id() + " " + count + " " + line + "\n").getBytes(StandardCharsets.US_ASCII));
+            }
+            c.close();
+        } catch (IOException | RuntimeException e) {
+            arrivals.add("failure at " + server.id() + ": " + e);
+        }
+    }
+
+    private static Thread app(LauncherServer server, List<String> arrivals) {
+        return Thread.ofPlatform().daemon().start(() -> {
+            try {
+                while (true) {
+                    Connection c = server.accept(Duration.ofMillis(200));
+                    if (c == null) continue;
+                    Thread.ofPlatform().daemon().start(() -> serve(server, c, arrivals));
+                }
+            } catch (IOException | InterruptedException e) {
+                // the server closed
+            }
+        });
+    }
+
+    @Test
+    void aLineProtocolOverBlockingStreamsKeepsItsConversationAndStateAcrossMoves() throws Exception {
+        List<String> arrivals = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (MigrationBed bed = MigrationBed.start()) {
+            Thread a1 = app(bed.s1, arrivals), a2 = app(bed.s2, arrivals);
+            try (Socket socket = bed.client().namespace().call(() -> new Socket(bed.vip.getAddress(), bed.vip.getPort()))) {
+                socket.setSoTimeout(20_000);
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+                List<String> servedBy = new ArrayList<>();
+                long expected = 0;
+                for (int round = 0; round < 3; round++) {
+                    for (int i = 0; i < 3; i++) {
+                        out.println("hello " + round + "." + i);
+                        String reply = in.readLine();
+                        String[] parts = reply.split(" ", 3);
+                        assertThat(parts[1]).as("request count in '%s'", reply).isEqualTo(Long.toString(++expected));
+                        assertThat(parts[2]).isEqualTo("hello " + round + "." + i);
+                        servedBy.add(parts[0]);
+                    }
+                    out.println("move");
+                    expected++;
+                    assertThat(in.readLine()).isEqualTo("moving");
+                }
+                assertThat(servedBy.subList(0, 3)).as("served by one server at a time").containsOnly(servedBy.get(0));
+                assertThat(servedBy.get(3)).isNotEqualTo(servedBy.get(0));
+                assertThat(servedBy.get(6)).isEqualTo(servedBy.get(0));
+                assertThat(arrivals).as("arrivals (and failures)").hasSize(3).allMatch(s -> s.contains("<-"));
+            }
+            a1.interrupt();
+            a2.interrupt();
+        }
+    }
+}
