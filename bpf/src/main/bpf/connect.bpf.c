@@ -22,23 +22,27 @@ struct {
 	__type(value, struct vs_service);
 } vs_services SEC(".maps");
 
+/* Sized for every service at its limits, allocated only as used (no preallocation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, VS_MAX_SERVICES * 8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VS_MAX_SERVICES * VS_MAX_REALS);
 	__type(key, struct vs_real_key);
 	__type(value, struct vs_real);
 } vs_reals SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VS_MAX_SERVICES * VS_MAX_RING);
 	__type(key, struct vs_ring_key);
 	__type(value, __u32);
 } vs_ring SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, VS_MAX_SERVICES * 8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VS_MAX_SERVICES * VS_MAX_REALS);
 	__type(key, __u32);
 	__type(value, struct vs_stats);
 } vs_stats SEC(".maps");

@@ -36,6 +36,7 @@ public final class ConnectBenchmark {
     enum Way { DIRECT, IPTABLES, NFTABLES, HOOKS }
 
     private static final int PORT = 6379;
+    private static final Path BPF_STATS = Path.of("/proc/sys/kernel/bpf_stats_enabled");
     private final boolean quick;
     private final PrintStream log;
 
@@ -54,6 +55,7 @@ public final class ConnectBenchmark {
         Path pinDir = Path.of("/sys/fs/bpf", prefix + "-bench-connect");
         Path cgroup = Path.of("/sys/fs/cgroup/unified", prefix + "-bench-connect");
         Map<Way, List<Double>> rps = new EnumMap<>(Way.class), cps = new EnumMap<>(Way.class);
+        ObjectNode hookCost;
         for (Way w : Way.values()) {
             rps.put(w, new ArrayList<>());
             cps.put(w, new ArrayList<>());
@@ -74,7 +76,11 @@ public final class ConnectBenchmark {
             tb.client(3).exec("nft", "add table ip sl_bench; add chain ip sl_bench out { type nat hook output priority -100; }; "
                     + "add rule ip sl_bench out ip daddr " + vip + " tcp dport " + PORT + " dnat to " + real + ":" + PORT);
             Files.createDirectories(cgroup);
+            String statsBefore = Files.readString(BPF_STATS).strip();
             try (ConnectBalancer vs = ConnectBalancer.openOrInstall(pinDir, cgroup)) {
+                // The hooks' own CPU time, a figure the machine's noise barely moves: kernel BPF run-time
+                // statistics, on for this run only (they cost every BPF program two clock reads).
+                Files.writeString(BPF_STATS, "1");
                 Service service = new Service(Protocol.TCP, new InetSocketAddress(tb.serviceAddress(), PORT), tb.client(1).name());
                 vs.addService(service, Scheduler.RR);
                 vs.addReal(service, new InetSocketAddress(server.address(), PORT), 1);
@@ -98,12 +104,47 @@ public final class ConnectBenchmark {
                         log.printf("round %d %-8s cps %10.0f%n", round, w, c);
                     }
                 }
+                hookCost = hookCost(pinDir, vs.list().getFirst().connections());
             } finally {
+                Files.writeString(BPF_STATS, statsBefore);
                 Installation.uninstall(pinDir);
                 removeCgroup(cgroup);
             }
         }
-        return report(rounds, requests, connections, rps, cps);
+        ObjectNode out = report(rounds, requests, connections, rps, cps);
+        out.set("hook_cost", hookCost);
+        double nsPerConnection = hookCost.path("ns_per_connection").asDouble();
+        ((ObjectNode) out.get("headline")).put("hook_ns_per_connection", nsPerConnection);
+        // The share of one CPU the hooks take at the direct connection rate: their cost, free of noise.
+        ((ObjectNode) out.get("headline")).put("hook_cpu_share_at_direct_cps",
+                Math.round(nsPerConnection * out.path("cps").path("direct").asDouble() / 1e9 * 10000) / 10000.0);
+        return out;
+    }
+
+    /** Run time per balanced connection of each hook, from the kernel's BPF statistics. */
+    private static ObjectNode hookCost(Path pinDir, long connections) throws IOException, InterruptedException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode out = json.createObjectNode();
+        out.put("connections", connections);
+        double total = 0;
+        for (String program : List.of("vs_connect4", "vs_sock_release")) {
+            var link = json.readTree(runTool("bpftool", "-j", "link", "show", "pinned", pinDir.resolve("link_" + program).toString()));
+            var prog = json.readTree(runTool("bpftool", "-j", "prog", "show", "id", link.path("prog_id").asText()));
+            long runTime = prog.path("run_time_ns").asLong(), runs = prog.path("run_cnt").asLong();
+            ObjectNode p = out.putObject(program);
+            p.put("runs", runs);
+            p.put("ns_per_run", runs == 0 ? 0 : Math.round((double) runTime / runs));
+            total += connections == 0 ? 0 : (double) runTime / connections;
+        }
+        out.put("ns_per_connection", Math.round(total));
+        return out;
+    }
+
+    private static String runTool(String... argv) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) throw new IOException(String.join(" ", argv) + " exited " + p.exitValue());
+        return out;
     }
 
     private ObjectNode report(int rounds, int requests, int connections, Map<Way, List<Double>> rps, Map<Way, List<Double>> cps) {
