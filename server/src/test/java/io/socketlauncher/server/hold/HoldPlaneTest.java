@@ -111,6 +111,42 @@ class HoldPlaneTest {
     }
 
     @Test
+    void anIpv6FlowIsHeldAndReleasedToo() throws Exception {
+        InetSocketAddress address = new InetSocketAddress(server.address6(), PORT + 6);
+        int listener6 = server.namespace().call(() -> {
+            int fd = Libc.socket(Libc.AF_INET6, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            Libc.bind(fd, address);
+            Libc.listen(fd, 4);
+            return fd;
+        });
+        int c = -1, s = -1;
+        try {
+            c = client.namespace().call(() -> {
+                int fd = Libc.socket(Libc.AF_INET6, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                Libc.setsockopt(fd, Libc.SOL_TCP, Libc.TCP_NODELAY, 1);
+                Libc.connect(fd, address);
+                return fd;
+            });
+            s = Libc.accept(listener6, Libc.SOCK_CLOEXEC);
+            FlowTuple flow = flowAtServer(s);
+            TcpCounters serverBefore = TcpCounters.of(server);
+
+            plane.hold(flow);
+            int length = 5_000;
+            Libc.sendFully(c, Streams.pattern(0, length, CLIENT), 0, length);
+            await(() -> "all " + length + " bytes held, not " + plane.held(flow), () -> plane.held(flow).orElseThrow().payloadBytes() >= length);
+            assertThat(Libc.ioctlInt(s, Libc.SIOCINQ)).as("bytes in the server socket while held").isZero();
+            assertThat(plane.release(flow)).as("packets released").isPositive();
+            Streams.expect(s, 0, length, CLIENT);
+            assertThat(TcpCounters.of(server).since(serverBefore, "OutRsts")).as("resets sent by the server").isZero();
+        } finally {
+            Libc.closeQuietly(c);
+            Libc.closeQuietly(s);
+            Libc.closeQuietly(listener6);
+        }
+    }
+
+    @Test
     void aStreamHeldAndReleasedManyTimesArrivesWhole() throws Exception {
         int[] pair = connect();
         ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
