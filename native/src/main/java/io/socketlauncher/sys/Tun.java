@@ -19,9 +19,18 @@ import java.nio.charset.StandardCharsets;
  * packet the stack (or a BPF redirect) sent out of the device, every write injects one IP packet as if
  * the device had received it. The device lives in the network namespace of the thread that creates it
  * and disappears when the fd is closed.
+ *
+ * <p>With offloads on ({@link #VNET_HEADER} bytes of {@code struct virtio_net_hdr} before each packet),
+ * the kernel neither segments large (GSO) packets nor completes partial checksums on their way out of
+ * the device: a read returns a whole 64 KB burst as one packet, and writing it back, header included,
+ * hands the stack the same burst. That cuts the syscalls per byte by the segment count.
  */
 public final class Tun implements AutoCloseable {
-    private static final int IFF_TUN = 0x0001, IFF_NO_PI = 0x1000, IFF_UP = 0x1;
+    /** Length of the {@code struct virtio_net_hdr} that precedes each packet when offloads are on. */
+    public static final int VNET_HEADER = 10;
+    private static final int IFF_TUN = 0x0001, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000, IFF_UP = 0x1;
+    private static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04, TUN_F_TSO_ECN = 0x08;
+    private static final long TUNSETOFFLOAD = 0x400454d0L;
     private static final long TUNSETIFF = 0x400454caL, SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914,
             SIOCSIFTXQLEN = 0x8943;
     private static final int O_RDWR = 2, O_NONBLOCK = 0x800;
@@ -36,11 +45,13 @@ public final class Tun implements AutoCloseable {
 
     private final int fd;
     private final String name;
+    private final boolean offloads;
     private boolean closed;
 
-    private Tun(int fd, String name) {
+    private Tun(int fd, String name, boolean offloads) {
         this.fd = fd;
         this.name = name;
+        this.offloads = offloads;
     }
 
     private static MethodHandle critical(String name, MemoryLayout result, MemoryLayout... args) {
@@ -51,16 +62,22 @@ public final class Tun implements AutoCloseable {
     /**
      * Creates the device {@code name} in the calling thread's namespace, brings it up and gives it a
      * transmit queue of {@code txQueueLength} packets: the packets waiting for {@link #read} live there,
-     * so it bounds how far the reader may fall behind before the kernel drops.
+     * so it bounds how far the reader may fall behind before the kernel drops. With {@code offloads},
+     * packets carry a virtio_net_hdr (see the class comment).
      */
-    public static Tun create(String name, int txQueueLength) throws NativeException {
+    public static Tun create(String name, int txQueueLength, boolean offloads) throws NativeException {
         byte[] raw = name.getBytes(StandardCharsets.US_ASCII);
         if (raw.length == 0 || raw.length >= IFNAMSIZ) throw new IllegalArgumentException("bad interface name '" + name + "'");
         int fd = Libc.open("/dev/net/tun", O_RDWR | O_NONBLOCK | Libc.O_CLOEXEC);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ifreq = ifreq(arena, raw);
-            ifreq.set(JAVA_SHORT, IFNAMSIZ, (short) (IFF_TUN | IFF_NO_PI));
+            ifreq.set(JAVA_SHORT, IFNAMSIZ, (short) (IFF_TUN | IFF_NO_PI | (offloads ? IFF_VNET_HDR : 0)));
             ioctl(fd, TUNSETIFF, ifreq, "ioctl(TUNSETIFF " + name + ")");
+            if (offloads) {
+                // The argument is the flag word itself, not a pointer to it.
+                ioctl(fd, TUNSETOFFLOAD, MemorySegment.ofAddress(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN),
+                        "ioctl(TUNSETOFFLOAD " + name + ")");
+            }
             int control = Libc.socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
             try {
                 ifreq = ifreq(arena, raw);
@@ -73,7 +90,7 @@ public final class Tun implements AutoCloseable {
             } finally {
                 Libc.closeQuietly(control);
             }
-            return new Tun(fd, name);
+            return new Tun(fd, name, offloads);
         } catch (NativeException | RuntimeException e) {
             Libc.closeQuietly(fd);
             throw e;
@@ -99,6 +116,11 @@ public final class Tun implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** Whether each packet read or written starts with a {@link #VNET_HEADER}-byte virtio_net_hdr. */
+    public boolean offloads() {
+        return offloads;
     }
 
     /** For {@link Libc#poll}. */

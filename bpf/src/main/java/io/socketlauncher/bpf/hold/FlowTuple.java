@@ -46,21 +46,21 @@ public record FlowTuple(InetSocketAddress remote, InetSocketAddress local) {
     }
 
     /**
-     * The flow an IP packet belongs to, read from its headers (as a TUN device delivers it: no link
-     * header), or null for anything but a complete IPv4/IPv6 TCP header.
+     * The flow of the IP packet of {@code length} bytes at {@code offset}, read from its headers (as a
+     * TUN device delivers it: no link header), or null for anything but a complete IPv4/IPv6 TCP header.
      */
-    public static FlowTuple ofPacket(byte[] packet, int length) {
+    public static FlowTuple ofPacket(byte[] packet, int offset, int length) {
         if (length < 1) return null;
-        int version = (packet[0] & 0xf0) >>> 4;
+        int version = (packet[offset] & 0xf0) >>> 4;
         int l4, addressLength, srcOffset, dstOffset;
         if (version == 4) {
-            if (length < 20 || (packet[9] & 0xff) != IPPROTO_TCP) return null;
-            l4 = (packet[0] & 0x0f) * 4;
+            if (length < 20 || (packet[offset + 9] & 0xff) != IPPROTO_TCP) return null;
+            l4 = (packet[offset] & 0x0f) * 4;
             addressLength = 4;
             srcOffset = 12;
             dstOffset = 16;
         } else if (version == 6) {
-            if (length < 40 || (packet[6] & 0xff) != IPPROTO_TCP) return null;
+            if (length < 40 || (packet[offset + 6] & 0xff) != IPPROTO_TCP) return null;
             l4 = 40;
             addressLength = 16;
             srcOffset = 8;
@@ -70,18 +70,18 @@ public record FlowTuple(InetSocketAddress remote, InetSocketAddress local) {
         }
         if (l4 < 20 || length < l4 + 20) return null;
         try {
-            InetAddress src = InetAddress.getByAddress(Arrays.copyOfRange(packet, srcOffset, srcOffset + addressLength));
-            InetAddress dst = InetAddress.getByAddress(Arrays.copyOfRange(packet, dstOffset, dstOffset + addressLength));
-            return new FlowTuple(new InetSocketAddress(src, port(packet, l4)), new InetSocketAddress(dst, port(packet, l4 + 2)));
+            InetAddress src = InetAddress.getByAddress(Arrays.copyOfRange(packet, offset + srcOffset, offset + srcOffset + addressLength));
+            InetAddress dst = InetAddress.getByAddress(Arrays.copyOfRange(packet, offset + dstOffset, offset + dstOffset + addressLength));
+            return new FlowTuple(new InetSocketAddress(src, port(packet, offset + l4)), new InetSocketAddress(dst, port(packet, offset + l4 + 2)));
         } catch (UnknownHostException e) {
             throw new AssertionError("raw address of fixed length rejected", e);
         }
     }
 
     /** TCP payload bytes of a packet {@link #ofPacket} accepted. */
-    public static int payloadLength(byte[] packet, int length) {
-        int l4 = (packet[0] & 0xf0) == 0x40 ? (packet[0] & 0x0f) * 4 : 40;
-        int tcpHeader = ((packet[l4 + 12] & 0xf0) >>> 4) * 4;
+    public static int payloadLength(byte[] packet, int offset, int length) {
+        int l4 = (packet[offset] & 0xf0) == 0x40 ? (packet[offset] & 0x0f) * 4 : 40;
+        int tcpHeader = ((packet[offset + l4 + 12] & 0xf0) >>> 4) * 4;
         return Math.max(0, length - l4 - tcpHeader);
     }
 

@@ -52,7 +52,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class HoldPlane implements AutoCloseable {
     /** Packets the kernel queues towards the reader before it drops: a burst of a few fast flows. */
     private static final int TUN_QUEUE = 16_384;
-    private static final int MAX_PACKET = 65_536;
+    private static final int MAX_PACKET = Tun.VNET_HEADER + 65_536;
     /** Held bytes over all flows, beyond which packets are dropped (and later retransmitted by the client). */
     private static final long MAX_HELD_BYTES = 64L << 20;
     private static final int BATCH = 64;
@@ -94,7 +94,7 @@ public final class HoldPlane implements AutoCloseable {
         HoldPlane plane;
         try {
             plane = namespace.call(() -> {
-                Tun tun = Tun.create(tunName, TUN_QUEUE);
+                Tun tun = Tun.create(tunName, TUN_QUEUE, true);
                 try {
                     acceptForeignSources(tunName);
                     int tunIndex = Libc.ifNameToIndex(tunName);
@@ -301,7 +301,8 @@ public final class HoldPlane implements AutoCloseable {
     }
 
     private void dispatch(byte[] packet, int length) {
-        FlowTuple flow = FlowTuple.ofPacket(packet, length);
+        int ip = tun.offloads() ? Tun.VNET_HEADER : 0;
+        FlowTuple flow = FlowTuple.ofPacket(packet, ip, length - ip);
         if (flow == null) return; // the kernel's own traffic out of the TUN (IPv6 solicitations): not a client's
         HeldFlow h = held.get(flow);
         if (h != null && !h.releasing) {
@@ -309,15 +310,28 @@ public final class HoldPlane implements AutoCloseable {
                 dropped.incrementAndGet();
                 return;
             }
-            h.add(java.util.Arrays.copyOf(packet, length), FlowTuple.payloadLength(packet, length));
+            h.add(java.util.Arrays.copyOf(packet, length), FlowTuple.payloadLength(packet, ip, length - ip));
             return;
         }
         if (h != null) {
-            h.written++;
+            h.written += segments(packet, length);
         } else {
             stragglers.incrementAndGet();
         }
         inject(packet, 0, length);
+    }
+
+    /**
+     * How many segments the program counted for this packet: a GSO burst (read whole, thanks to the
+     * offloads) is {@code ceil(payload / gso_size)} of them, as the kernel's {@code gso_segs} says.
+     */
+    private int segments(byte[] packet, int length) {
+        if (!tun.offloads()) return 1;
+        int gsoType = packet[1] & 0xff;
+        int gsoSize = (packet[4] & 0xff) | (packet[5] & 0xff) << 8; // virtio_net_hdr is little-endian here
+        if (gsoType == 0 || gsoSize == 0) return 1;
+        int payload = FlowTuple.payloadLength(packet, Tun.VNET_HEADER, length - Tun.VNET_HEADER);
+        return Math.max(1, (payload + gsoSize - 1) / gsoSize);
     }
 
     private void inject(byte[] packet, int offset, int length) {
@@ -356,8 +370,10 @@ public final class HoldPlane implements AutoCloseable {
         int flush() {
             releasing = true;
             int count = 0;
-            for (byte[] p; (p = queue.poll()) != null; count++) inject(p, 0, p.length);
-            written += count;
+            for (byte[] p; (p = queue.poll()) != null; count++) {
+                inject(p, 0, p.length);
+                written += segments(p, p.length);
+            }
             heldBytes.addAndGet(-queuedBytes);
             queuedBytes = 0;
             return count;
