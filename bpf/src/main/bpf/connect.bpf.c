@@ -75,23 +75,39 @@ struct {
 	__type(value, struct vs_udp_value);
 } vs_udp_reverse SEC(".maps");
 
-static __always_inline void read_user_addr(struct bpf_sock_addr *ctx, __u8 family, __u32 addr[4])
+/* The destination (or source) address of the call; returns its family. An IPv6 socket's IPv4-mapped
+ * address (::ffff:a.b.c.d, what dual-stack clients such as Java use for IPv4) counts as IPv4, so IPv4
+ * services apply to it. */
+static __always_inline __u8 read_user_addr(struct bpf_sock_addr *ctx, __u8 sock_family, __u32 addr[4])
 {
-	if (family == 4) {
+	if (sock_family == 4) {
 		addr[0] = ctx->user_ip4;
 		addr[1] = addr[2] = addr[3] = 0;
-	} else {
-		addr[0] = ctx->user_ip6[0];
-		addr[1] = ctx->user_ip6[1];
-		addr[2] = ctx->user_ip6[2];
-		addr[3] = ctx->user_ip6[3];
+		return 4;
 	}
+	__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2], a3 = ctx->user_ip6[3];
+	if (a0 == 0 && a1 == 0 && a2 == bpf_htonl(0x0000ffff)) {
+		addr[0] = a3;
+		addr[1] = addr[2] = addr[3] = 0;
+		return 4;
+	}
+	addr[0] = a0;
+	addr[1] = a1;
+	addr[2] = a2;
+	addr[3] = a3;
+	return 6;
 }
 
-static __always_inline void write_user_addr(struct bpf_sock_addr *ctx, __u8 family, const __u32 addr[4], __u16 port)
+static __always_inline void write_user_addr(struct bpf_sock_addr *ctx, __u8 sock_family, __u8 addr_family,
+					    const __u32 addr[4], __u16 port)
 {
-	if (family == 4) {
+	if (sock_family == 4) {
 		ctx->user_ip4 = addr[0];
+	} else if (addr_family == 4) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+		ctx->user_ip6[3] = addr[0];
 	} else {
 		ctx->user_ip6[0] = addr[0];
 		ctx->user_ip6[1] = addr[1];
@@ -198,10 +214,9 @@ static __always_inline struct vs_service *lookup_service(struct bpf_sock_addr *c
 {
 	__builtin_memset(key, 0, sizeof(*key));
 	key->netns = bpf_get_netns_cookie(ctx);
-	read_user_addr(ctx, family, key->addr);
+	key->family = read_user_addr(ctx, family, key->addr);
 	key->port = (__u16)ctx->user_port;
 	key->proto = (__u8)ctx->protocol;
-	key->family = family;
 	return bpf_map_lookup_elem(&vs_services, key);
 }
 
@@ -270,7 +285,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, __u8 family)
 	    state->vaddr[2] == key.addr[2] && state->vaddr[3] == key.addr[3]) {
 		__u32 id = state->real_id;
 		if (bpf_map_lookup_elem(&vs_stats, &id)) {
-			write_user_addr(ctx, family, state->raddr, state->rport);
+			write_user_addr(ctx, family, key.family, state->raddr, state->rport);
 			return 1;
 		}
 	}
@@ -283,7 +298,7 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, __u8 family)
 
 	__builtin_memcpy(state->vaddr, key.addr, sizeof(state->vaddr));
 	state->vport = key.port;
-	state->family = family;
+	state->family = key.family;
 	state->service = svc->id;
 	state->real_id = real->id;
 	__builtin_memcpy(state->raddr, real->addr, sizeof(state->raddr));
@@ -291,8 +306,8 @@ static __always_inline int do_connect(struct bpf_sock_addr *ctx, __u8 family)
 	state->counted = 1;
 	count_connection(real->id, 1);
 	if (ctx->type != SOCK_STREAM)
-		remember_udp(ctx, family, &key, real);
-	write_user_addr(ctx, family, real->addr, real->port);
+		remember_udp(ctx, key.family, &key, real);
+	write_user_addr(ctx, family, key.family, real->addr, real->port);
 	return 1;
 }
 
@@ -305,13 +320,13 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, __u8 family)
 
 	/* The socket's datagrams to one virtual address stick to one real server while it exists,
 	 * so a request/response exchange over an unconnected socket stays with one server. */
-	struct vs_udp_key fk = { .cookie = bpf_get_socket_cookie(ctx), .port = key.port, .family = family };
+	struct vs_udp_key fk = { .cookie = bpf_get_socket_cookie(ctx), .port = key.port, .family = key.family };
 	__builtin_memcpy(fk.addr, key.addr, sizeof(fk.addr));
 	struct vs_udp_value *sticky = bpf_map_lookup_elem(&vs_udp_forward, &fk);
 	if (sticky) {
 		__u32 id = sticky->real_id;
 		if (bpf_map_lookup_elem(&vs_stats, &id)) {
-			write_user_addr(ctx, family, sticky->addr, sticky->port);
+			write_user_addr(ctx, family, key.family, sticky->addr, sticky->port);
 			return 1;
 		}
 	}
@@ -320,18 +335,18 @@ static __always_inline int do_sendmsg(struct bpf_sock_addr *ctx, __u8 family)
 	if (!real)
 		return refuse();
 	count_connection(real->id, 0);
-	remember_udp(ctx, family, &key, real);
-	write_user_addr(ctx, family, real->addr, real->port);
+	remember_udp(ctx, key.family, &key, real);
+	write_user_addr(ctx, family, key.family, real->addr, real->port);
 	return 1;
 }
 
 static __always_inline int do_recvmsg(struct bpf_sock_addr *ctx, __u8 family)
 {
-	struct vs_udp_key rk = { .cookie = bpf_get_socket_cookie(ctx), .port = (__u16)ctx->user_port, .family = family };
-	read_user_addr(ctx, family, rk.addr);
+	struct vs_udp_key rk = { .cookie = bpf_get_socket_cookie(ctx), .port = (__u16)ctx->user_port };
+	rk.family = read_user_addr(ctx, family, rk.addr);
 	struct vs_udp_value *vip = bpf_map_lookup_elem(&vs_udp_reverse, &rk);
 	if (vip)
-		write_user_addr(ctx, family, vip->addr, vip->port);
+		write_user_addr(ctx, family, rk.family, vip->addr, vip->port);
 	return 1;
 }
 
@@ -341,8 +356,8 @@ static __always_inline int do_getpeername(struct bpf_sock_addr *ctx, __u8 family
 	if (!sk)
 		return 1;
 	struct vs_sock *state = bpf_sk_storage_get(&vs_socks, sk, 0, 0);
-	if (state && state->family == family)
-		write_user_addr(ctx, family, state->vaddr, state->vport);
+	if (state && (state->family == 4 || family == 6))
+		write_user_addr(ctx, family, state->family, state->vaddr, state->vport);
 	return 1;
 }
 

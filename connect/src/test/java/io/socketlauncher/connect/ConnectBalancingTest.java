@@ -13,6 +13,7 @@ import java.io.Writer;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -129,6 +130,26 @@ class ConnectBalancingTest {
                 throw new IOException(e);
             }
         }
+    }
+
+    @Test
+    void dualStackClientsUsingIpv4MappedAddressesAreBalancedToo() throws Exception {
+        vs.addService(tcp, Scheduler.RR);
+        vs.addReal(tcp, net.real(2, ConnectTestNet.REDIS_PORT), 1);
+        Service udp = new Service(Protocol.UDP, new InetSocketAddress(ConnectTestNet.VIP.getAddress(), 53), net.client);
+        vs.addService(udp, Scheduler.RR);
+        vs.addReal(udp, net.real(1, ConnectTestNet.UDP_PORT), 1);
+
+        JsonNode tcpResult = runJson(net.inScope(net.client("spread", "5", "::ffff:10.77.200.1", "6379")));
+        assertThat(count(tcpResult, "s2")).isEqualTo(5);
+        assertThat(tcpResult.path("peers").toString()).isEqualTo("[\"[::ffff:10.77.200.1]:6379\"]");
+        JsonNode udpResult = runJson(net.inScope(net.client("udp", "3", "::ffff:10.77.200.1", "53", "unconnected")));
+        assertThat(count(udpResult, "s1")).isEqualTo(3);
+        assertThat(udpResult.path("sources").toString()).isEqualTo("[\"[::ffff:10.77.200.1]:53\"]");
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String source = Path.of(ConnectBalancingTest.class.getResource("/JavaClient.java").toURI()).toString();
+        assertThat(Shell.run(net.inScope(java, source, "10.77.200.1", "6379")).strip()).isEqualTo("s2");
     }
 
     @Test
