@@ -137,6 +137,7 @@ class LiveMigrationTest {
                     session.holdMicros.getValueAtPercentile(99), session.holdMicros.getMaxValue(),
                     session.holdMicros.getCountBetweenValues(8_000, Long.MAX_VALUE / 2));
             System.out.printf("holds over 8 ms: %s%n", session.longHolds);
+            System.out.printf("steps: %s%n", session.steps());
             System.out.printf("client kernel: %s; socket tcpi_total_retrans %d%n", after.changesSince(before, "RetransSegs",
                     "EstabResets", "InErrs", "TCPLossProbes", "TCPFastRetrans", "TCPTimeouts", "TCPSpuriousRTOs",
                     "TCPDSACKRecv", "TCPSACKReorder", "TCPOFOQueue"), socketRetrans);

@@ -27,6 +27,24 @@ final class StreamSession {
     /** Which migrations (1-based) held the client's segments longer than its loss-probe timer tolerates. */
     final java.util.List<String> longHolds = new java.util.concurrent.CopyOnWriteArrayList<>();
     volatile int migrations;
+    /** Per step of the protocol (see TransferReport): PREPARE, REDIRECT, drain, capture, XFER. */
+    final Histogram[] stepMicros = {new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3),
+            new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3)};
+
+    void record(TransferReport r) {
+        long[] at = {0, r.preparedNanos(), r.redirectedNanos(), r.drainedNanos(), r.capturedNanos(), r.transferredNanos()};
+        for (int i = 0; i < stepMicros.length; i++) stepMicros[i].recordValue(Math.max(1, (at[i + 1] - at[i]) / 1000));
+    }
+
+    String steps() {
+        String[] names = {"PREPARE->HOLDING", "REDIRECT->REDIRECTED", "drain", "capture", "XFER->XFERED"};
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            b.append(names[i]).append(" p50 ").append(stepMicros[i].getValueAtPercentile(50)).append(" us / p99 ")
+                    .append(stepMicros[i].getValueAtPercentile(99)).append(" us; ");
+        }
+        return b.toString();
+    }
     volatile long serverReceived, serverSent;
     volatile long progress;
     volatile String servedBy;

@@ -77,6 +77,7 @@ final class StreamingApp implements AutoCloseable {
                         TransferReport report = server.transfer(c, m.to()).get(60, TimeUnit.SECONDS);
                         long latency = System.nanoTime() - start;
                         session.holdMicros.recordValue(Math.max(1, report.holdNanos() / 1000));
+                        session.record(report);
                         int index = ++session.migrations;
                         if (report.holdNanos() > 8_000_000) session.longHolds.add("#" + index + " " + report.holdNanos() / 1000 + "us");
                         m.done().complete(latency);
