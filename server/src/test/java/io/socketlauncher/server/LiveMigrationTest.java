@@ -276,6 +276,22 @@ class LiveMigrationTest {
         }
     }
 
+    @Test
+    void aRedirectedReplyThatIsLostMakesTheSourcePointTheFlowBackAndKeepIt() throws Exception {
+        StreamSession[] holder = new StreamSession[1];
+        KernelCounters before = KernelCounters.of(bed.client());
+        try (StreamingClient client = onS1(holder)) {
+            bed.s1Control.loseNextRedirected();
+            TransferException t = failedMove(holder[0], "s2");
+            assertThat(t.stage()).isEqualTo(TransferException.Stage.REDIRECT);
+            assertThat(t.stayedOnSource()).as("stayed on the source: " + t.getMessage()).isTrue();
+            io.socketlauncher.bpf.hold.FlowTuple atS2 = new io.socketlauncher.bpf.hold.FlowTuple(
+                    new InetSocketAddress(bed.client().address(), client.port), bed.s2.listenAddress());
+            assertThat(bed.s2.dataPlane().held(atS2)).as("s2's hold after the abort").isEmpty();
+            stillServedByS1(client, holder[0], before);
+        }
+    }
+
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (!condition.getAsBoolean()) {

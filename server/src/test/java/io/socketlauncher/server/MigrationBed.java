@@ -9,7 +9,9 @@ import io.socketlauncher.proxy.ProxyConfig.Mode;
 import io.socketlauncher.proxy.ProxyConfig.ServiceConfig;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.Testbed;
+import io.socketlauncher.proxy.control.ControlServer;
 import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,13 +33,19 @@ final class MigrationBed implements AutoCloseable {
     final Proxy proxy;
     final InetSocketAddress vip;
     final LauncherServer s1, s2;
+    /** s1 talks to the proxy through this (the other servers directly): a test can make it lose a REDIRECTED. */
+    final LossyControl s1Control;
+    private final ControlServer lossyServer;
 
-    private MigrationBed(Testbed tb, Proxy proxy, InetSocketAddress vip, LauncherServer s1, LauncherServer s2) {
+    private MigrationBed(Testbed tb, Proxy proxy, InetSocketAddress vip, LauncherServer s1, LauncherServer s2,
+                         LossyControl s1Control, ControlServer lossyServer) {
         this.tb = tb;
         this.proxy = proxy;
         this.vip = vip;
         this.s1 = s1;
         this.s2 = s2;
+        this.s1Control = s1Control;
+        this.lossyServer = lossyServer;
     }
 
     static MigrationBed start() throws Exception {
@@ -53,7 +61,8 @@ final class MigrationBed implements AutoCloseable {
             List<BackendConfig> backends = List.of(
                     new BackendConfig("s1", new InetSocketAddress(tb.server(1).address(), PORT), 1),
                     new BackendConfig("s2", new InetSocketAddress(tb.server(2).address(), PORT), 1));
-            LauncherServer s1 = server(tb, 1, vip, control);
+            InetSocketAddress lossyAddress = new InetSocketAddress(tb.server(1).gateway(), 7391);
+            LauncherServer s1 = server(tb, 1, vip, lossyAddress);
             opened.add(s1);
             LauncherServer s2 = server(tb, 2, vip, control);
             opened.add(s2);
@@ -65,7 +74,12 @@ final class MigrationBed implements AutoCloseable {
             for (Host h : tb.hosts()) if (h != tb.lb()) proxy.attachPeerPass(h.namespace(), h.linkToLb());
             proxy.addBackend(vip, FAKE, new InetSocketAddress(tb.server(2).address(), PORT), 0);
             proxy.checkHealthNow();
-            return new MigrationBed(tb, proxy, vip, s1, s2);
+            // Longer than the servers' redirect timeout (2 s by default): the asking server gives up first.
+            LossyControl lossy = new LossyControl(proxy, 3_000);
+            ServerSocketChannel bound = tb.lb().namespace().call(() -> ServerSocketChannel.open().bind(lossyAddress));
+            ControlServer lossyServer = ControlServer.start(bound, KEY, lossy);
+            opened.add(lossyServer);
+            return new MigrationBed(tb, proxy, vip, s1, s2, lossy, lossyServer);
         } catch (Exception e) {
             for (int i = opened.size() - 1; i >= 0; i--) {
                 try {
@@ -109,7 +123,7 @@ final class MigrationBed implements AutoCloseable {
     @Override
     public void close() throws Exception {
         Exception failure = null;
-        for (AutoCloseable c : new AutoCloseable[] {s1, s2, proxy}) {
+        for (AutoCloseable c : new AutoCloseable[] {s1, s2, lossyServer, proxy}) {
             try {
                 c.close();
             } catch (Exception e) {
