@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -114,7 +115,7 @@ public final class Connection implements MovableSocket, AutoCloseable {
 
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
-                java.util.Objects.checkFromIndexSize(off, len, b.length);
+                Objects.checkFromIndexSize(off, len, b.length);
                 if (len == 0) return 0;
                 int n = Libc.recv(checkedFd(), b, off, len, 0);
                 return n == 0 ? -1 : n;
@@ -137,7 +138,7 @@ public final class Connection implements MovableSocket, AutoCloseable {
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
-                java.util.Objects.checkFromIndexSize(off, len, b.length);
+                Objects.checkFromIndexSize(off, len, b.length);
                 Libc.sendFully(checkedFd(), b, off, len);
             }
 

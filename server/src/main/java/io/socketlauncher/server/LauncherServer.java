@@ -10,6 +10,7 @@ import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.NetworkNamespace;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
@@ -166,7 +167,7 @@ public final class LauncherServer implements AutoCloseable {
         return acceptingTransfers && !closed;
     }
 
-    /** Segments held for flows no longer held that were still written back, and similar data-plane figures. */
+    /** This server's packet hold and forwarding, for its figures (stragglers, hand-over timeouts, drops). */
     public HoldPlane dataPlane() {
         return plane;
     }
@@ -346,7 +347,7 @@ public final class LauncherServer implements AutoCloseable {
             HoldPlane plane = null;
             try {
                 listenerFd = namespace.call(() -> {
-                    int fd = Libc.socket(listen.getAddress() instanceof java.net.Inet4Address ? Libc.AF_INET : Libc.AF_INET6,
+                    int fd = Libc.socket(listen.getAddress() instanceof Inet4Address ? Libc.AF_INET : Libc.AF_INET6,
                             Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
                     try {
                         Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);

@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -62,7 +63,7 @@ class LauncherServerApiTest {
 
     @Test
     void aLineProtocolOverBlockingStreamsKeepsItsConversationAndStateAcrossMoves() throws Exception {
-        List<String> arrivals = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> arrivals = Collections.synchronizedList(new ArrayList<>());
         try (MigrationBed bed = MigrationBed.start()) {
             Thread a1 = app(bed.s1, arrivals), a2 = app(bed.s2, arrivals);
             try (Socket socket = bed.client().namespace().call(() -> new Socket(bed.vip.getAddress(), bed.vip.getPort()))) {

@@ -3,9 +3,12 @@ package io.socketlauncher.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.StreamSession.MoveRequest;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -14,6 +17,8 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Live migration end to end on the testbed with the real proxy: a client streams numbered bytes both ways through
@@ -90,7 +95,7 @@ class LiveMigrationTest {
         KernelCounters before = KernelCounters.of(bed.client());
         KernelCounters s1Before = KernelCounters.of(bed.tb.server(1)), s2Before = KernelCounters.of(bed.tb.server(2));
         long migrations = 0;
-        java.util.List<String> rollbacks = new java.util.ArrayList<>();
+        List<String> rollbacks = new ArrayList<>();
         try (StreamingClient client = connect(holder)) {
             StreamSession session = holder[0];
             long start = System.nanoTime();
@@ -189,8 +194,8 @@ class LiveMigrationTest {
                 } catch (ExecutionException e) {
                     assertThat(e.getCause()).isInstanceOf(TransferException.class).hasMessageContaining("takes no connections");
                     TransferException t = (TransferException) e.getCause();
-                    assertThat(t.stage()).isEqualTo(TransferException.Stage.PREPARE);
-                    assertThat(t.stayedOnSource()).isTrue();
+                    assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.PREPARE);
+                    assertThat(t.stayedOnSource()).as(t.getMessage()).isTrue();
                 }
             } finally {
                 bed.server(to).acceptTransfers(true);
@@ -250,18 +255,18 @@ class LiveMigrationTest {
         KernelCounters before = KernelCounters.of(bed.client());
         try (StreamingClient client = onS1(holder)) {
             TransferException t = failedMove(holder[0], MigrationBed.GHOST);
-            assertThat(t.stage()).isEqualTo(TransferException.Stage.REDIRECT);
-            assertThat(t.stayedOnSource()).isTrue();
+            assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.REDIRECT);
+            assertThat(t.stayedOnSource()).as(t.getMessage()).isTrue();
             assertThat(t).hasMessageContaining("no backend " + MigrationBed.GHOST);
-            io.socketlauncher.bpf.hold.FlowTuple atS2 = new io.socketlauncher.bpf.hold.FlowTuple(
+            FlowTuple atS2 = new FlowTuple(
                     new InetSocketAddress(bed.client().address(), client.port), bed.s2.listenAddress());
             assertThat(bed.s2.dataPlane().held(atS2)).as("s2's hold after the abort").isEmpty();
             stillServedByS1(client, holder[0], before);
         }
     }
 
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.EnumSource(FakeTarget.Failure.class)
+    @ParameterizedTest
+    @EnumSource(FakeTarget.Failure.class)
     void aTargetThatFailsAfterTheDumpGetsTheConnectionBackOnTheSource(FakeTarget.Failure failure) throws Exception {
         StreamSession[] holder = new StreamSession[1];
         KernelCounters before = KernelCounters.of(bed.client());
@@ -269,8 +274,8 @@ class LiveMigrationTest {
                 new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.FAKE_AGENT_PORT), bed.s2.listenAddress(), failure);
              StreamingClient client = onS1(holder)) {
             TransferException t = failedMove(holder[0], MigrationBed.FAKE);
-            assertThat(t.stage()).isEqualTo(TransferException.Stage.XFER);
-            assertThat(t.stayedOnSource()).isTrue();
+            assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.XFER);
+            assertThat(t.stayedOnSource()).as(t.getMessage()).isTrue();
             assertThat(fake.aborts.get()).as("XFER_ABORTs the fake target got").isPositive();
             stillServedByS1(client, holder[0], before);
         }
@@ -283,9 +288,9 @@ class LiveMigrationTest {
         try (StreamingClient client = onS1(holder)) {
             bed.s1Control.loseNextRedirected();
             TransferException t = failedMove(holder[0], "s2");
-            assertThat(t.stage()).isEqualTo(TransferException.Stage.REDIRECT);
+            assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.REDIRECT);
             assertThat(t.stayedOnSource()).as("stayed on the source: " + t.getMessage()).isTrue();
-            io.socketlauncher.bpf.hold.FlowTuple atS2 = new io.socketlauncher.bpf.hold.FlowTuple(
+            FlowTuple atS2 = new FlowTuple(
                     new InetSocketAddress(bed.client().address(), client.port), bed.s2.listenAddress());
             assertThat(bed.s2.dataPlane().held(atS2)).as("s2's hold after the abort").isEmpty();
             stillServedByS1(client, holder[0], before);

@@ -10,9 +10,11 @@ import io.socketlauncher.proxy.ProxyConfig.ServiceConfig;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.Testbed;
 import io.socketlauncher.proxy.control.ControlServer;
+import io.socketlauncher.server.migration.MigrationTimeouts;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,6 +29,10 @@ final class MigrationBed implements AutoCloseable {
     static final String GHOST = "ghost";
     /** A peer of s1 only: a backend at the proxy (s2's address, weight 0) whose agent is a test's {@link FakeTarget}. */
     static final String FAKE = "s3";
+    /** Longer than the defaults: a 2-core machine shared with other suites stalls for seconds now and then. */
+    static final MigrationTimeouts TIMEOUTS = new MigrationTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5),
+            Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(60), Duration.ofNanos(100_000),
+            Duration.ofMillis(10), Duration.ofSeconds(2));
     static final byte[] KEY = "socket-launcher-test-key-32bytes".getBytes(StandardCharsets.US_ASCII);
 
     final Testbed tb;
@@ -74,8 +80,8 @@ final class MigrationBed implements AutoCloseable {
             for (Host h : tb.hosts()) if (h != tb.lb()) proxy.attachPeerPass(h.namespace(), h.linkToLb());
             proxy.addBackend(vip, FAKE, new InetSocketAddress(tb.server(2).address(), PORT), 0);
             proxy.checkHealthNow();
-            // Longer than the servers' redirect timeout (2 s by default): the asking server gives up first.
-            LossyControl lossy = new LossyControl(proxy, 3_000);
+            // Longer than the servers' redirect timeout: the asking server gives up first.
+            LossyControl lossy = new LossyControl(proxy, TIMEOUTS.redirect().toMillis() + 2_000);
             ServerSocketChannel bound = tb.lb().namespace().call(() -> ServerSocketChannel.open().bind(lossyAddress));
             ControlServer lossyServer = ControlServer.start(bound, KEY, lossy);
             opened.add(lossyServer);
@@ -107,6 +113,7 @@ final class MigrationBed implements AutoCloseable {
                 .service(vip)
                 .proxy(control)
                 .key(KEY)
+                .timeouts(TIMEOUTS)
                 .agent(new InetSocketAddress(tb.server(i).address(), AGENT_PORT))
                 .peer(new Peer("s" + other, new InetSocketAddress(tb.server(other).address(), AGENT_PORT)))
                 .build();

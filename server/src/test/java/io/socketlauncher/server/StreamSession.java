@@ -1,6 +1,8 @@
 package io.socketlauncher.server;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.HdrHistogram.Histogram;
@@ -25,7 +27,7 @@ final class StreamSession {
     /** REDIRECTED to XFERED at the source: how long the client's segments waited in the target's hold. */
     final Histogram holdMicros = new Histogram(60_000_000L, 3);
     /** Which migrations (1-based) held the client's segments longer than its loss-probe timer tolerates. */
-    final java.util.List<String> longHolds = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<String> longHolds = new CopyOnWriteArrayList<>();
     volatile int migrations;
     /** Per step of the protocol (see TransferReport): PREPARE, REDIRECT, drain, capture, XFER. */
     final Histogram[] stepMicros = {new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3),

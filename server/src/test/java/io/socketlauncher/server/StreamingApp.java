@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The application the tests run on each {@link LauncherServer}: for each client connection, it checks every byte
@@ -112,7 +113,7 @@ final class StreamingApp implements AutoCloseable {
                     nextSend = Math.max(nextSend + SEND_PERIOD_NANOS, now - 100 * SEND_PERIOD_NANOS);
                 }
             }
-        } catch (NativeException | RuntimeException | InterruptedException | java.util.concurrent.TimeoutException e) {
+        } catch (NativeException | RuntimeException | InterruptedException | TimeoutException e) {
             session.fail(server.id() + ": " + e);
         }
     }

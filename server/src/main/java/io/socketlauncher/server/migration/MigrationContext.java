@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What both sides of a migration share on one server: its identity, its data plane and its links to the proxy
@@ -33,7 +34,7 @@ public final class MigrationContext implements AutoCloseable {
     private final Map<String, PeerLink> peers = new ConcurrentHashMap<>();
     private final Map<FlowTuple, ScheduledFuture<?>> lingering = new ConcurrentHashMap<>();
     private final Object dataPlane = new Object();
-    private final java.util.concurrent.atomic.AtomicLong forwarded = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong forwarded = new AtomicLong();
 
     /**
      * @param id       this server's id, which is also its backend id at the proxy
