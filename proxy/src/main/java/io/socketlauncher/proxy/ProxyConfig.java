@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.socketlauncher.bpf.proxy.Service.Algorithm;
 import io.socketlauncher.proxy.control.BackendIds;
+import io.socketlauncher.proxy.control.ControlKeys;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -171,9 +172,8 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
         ProxyConfig base = of(f.namespace(), f.interfaces(), services);
         byte[] key = null;
         if (f.controlKeyFile() != null) {
-            Path keyFile = Path.of(f.controlKeyFile());
-            if (Files.size(keyFile) > 4096) throw new IllegalArgumentException(keyFile + ": a key file holds at most 4096 bytes");
-            key = Files.readAllBytes(keyFile);
+            // The same reading as the CLI's --key-file, so both ends derive the same key from a keygen file.
+            key = ControlKeys.fromFile(Path.of(f.controlKeyFile()), System.err::println);
         }
         return new ProxyConfig(base.namespace(), base.interfaces(), f.hook(), services,
                 f.maxFlows() == null ? base.maxFlows() : f.maxFlows(),

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.socketlauncher.bpf.proxy.Service.Algorithm;
+import io.socketlauncher.proxy.control.ControlKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,6 +37,15 @@ class ProxyConfigTest {
         assertThat(c.services().getFirst().backends().get(1).weight()).isEqualTo(1);
         assertThat(c.services().get(1).mode()).isEqualTo(ProxyConfig.Mode.NAT);
         assertThat(c.services().get(1).vip().getAddress().getHostAddress()).isEqualTo("fd77:0:200:0:0:0:0:1");
+    }
+
+    @Test
+    void aKeygenKeyFileGivesTheProxyTheKeyTheCliUses() throws Exception {
+        Path key = dir.resolve("control.key");
+        ControlKeys.generate(key);
+        ProxyConfig c = ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [], \"control\": \"127.0.0.1:7390\","
+                + " \"controlKeyFile\": \"" + key + "\"}"));
+        assertThat(c.controlKey()).hasSize(32).isEqualTo(ControlKeys.fromFile(key, warning -> {}));
     }
 
     @Test
