@@ -68,7 +68,7 @@ public final class ProxyCommand implements Callable<Integer> {
     @Option(names = "--algorithm", paramLabel = "ALG", description = "MAGLEV, ROUND_ROBIN or LEAST_CONNECTIONS (default: MAGLEV).")
     Algorithm algorithm;
 
-    @Option(names = "--hook", paramLabel = "HOOK", description = "AUTO, XDP or TC (default: AUTO: XDP, falling back to TC).")
+    @Option(names = "--hook", paramLabel = "HOOK", description = "AUTO, XDP or TC (default: AUTO: TC on veth interfaces, where XDP loses GSO; XDP elsewhere, falling back to TC).")
     Hook hook;
 
     @Option(names = "--max-flows", paramLabel = "N", description = "Flow table size.")
