@@ -4,6 +4,7 @@ import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.TcpCounters;
 import io.socketlauncher.testbed.Testbed;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -176,9 +177,9 @@ public final class LiveMoveDemo {
                     failure.compareAndSet(null, "client got " + clientReceived.get() + " of " + serverTotal + " bytes");
                 }
                 boolean open = stillEstablished(clientFd) && stillEstablished(serverFd);
-                TcpCounters delta = TcpCounters.of(client).minus(before);
-                return new Report(moves, app.received, clientReceived.get(), Math.max(resets.get(), delta.establishedResets()),
-                        delta.retransmittedSegments(), open, failure.get(), maxDump, maxRestore);
+                TcpCounters after = TcpCounters.of(client);
+                return new Report(moves, app.received, clientReceived.get(), Math.max(resets.get(), after.since(before, "EstabResets")),
+                        after.since(before, "RetransSegs"), open, failure.get(), maxDump, maxRestore);
             } finally {
                 stopClient = true;
                 reader.interrupt();

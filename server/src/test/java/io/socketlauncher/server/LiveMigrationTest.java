@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.StreamSession.MoveRequest;
+import io.socketlauncher.testbed.TcpCounters;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,8 +93,8 @@ class LiveMigrationTest {
     @Test
     void aStreamingConnectionMovesBackAndForthWithoutLossOrReset() throws Exception {
         StreamSession[] holder = new StreamSession[1];
-        KernelCounters before = KernelCounters.of(bed.client());
-        KernelCounters s1Before = KernelCounters.of(bed.tb.server(1)), s2Before = KernelCounters.of(bed.tb.server(2));
+        TcpCounters before = TcpCounters.of(bed.client());
+        TcpCounters s1Before = TcpCounters.of(bed.tb.server(1)), s2Before = TcpCounters.of(bed.tb.server(2));
         long migrations = 0;
         List<String> rollbacks = new ArrayList<>();
         try (StreamingClient client = connect(holder)) {
@@ -130,7 +131,7 @@ class LiveMigrationTest {
             assertThat(session.serverReceived).as("client bytes checked by the servers").isEqualTo(client.sent);
             assertThat(client.received).as("server bytes checked by the client").isEqualTo(session.serverSent);
 
-            KernelCounters after = KernelCounters.of(bed.client());
+            TcpCounters after = TcpCounters.of(bed.client());
             long socketRetrans = client.totalRetransmissions();
             System.out.printf("live migration: %d migrations in %.1f s; %d bytes client->server, %d bytes server->client, all checked%n",
                     migrations, elapsed / 1e9, client.sent, client.received);
@@ -143,15 +144,15 @@ class LiveMigrationTest {
                     session.holdMicros.getCountBetweenValues(8_000, Long.MAX_VALUE / 2));
             System.out.printf("holds over 8 ms: %s%n", session.longHolds);
             System.out.printf("steps: %s%n", session.steps());
-            System.out.printf("client kernel: %s; socket tcpi_total_retrans %d%n", after.changesSince(before, "RetransSegs",
+            System.out.printf("client kernel: %s; socket tcpi_total_retrans %d%n", after.describe(before, "RetransSegs",
                     "EstabResets", "InErrs", "TCPLossProbes", "TCPFastRetrans", "TCPTimeouts", "TCPSpuriousRTOs",
                     "TCPDSACKRecv", "TCPSACKReorder", "TCPOFOQueue"), socketRetrans);
             String[] serverSide = {"RetransSegs", "OutRsts", "InErrs", "TCPOFOQueue", "TCPOFODrop", "TCPRcvQDrop", "TCPBacklogDrop",
-                    "TCPZeroWindowDrop", "PAWSEstab", "TCPRcvPruned", "TCPOFOMerge", "TCPAbortOnData", "TCPDSACKOldSent",
+                    "TCPZeroWindowDrop", "PAWSEstab", "RcvPruned", "TCPOFOMerge", "TCPAbortOnData", "TCPDSACKOldSent",
                     "TCPDSACKOfoSent", "TCPLossProbes", "TCPTimeouts", "TCPFastRetrans", "TCPSACKReneging", "TCPWinProbe"};
-            System.out.printf("s1 kernel: %s%ns2 kernel: %s%n", KernelCounters.of(bed.tb.server(1)).changesSince(s1Before, serverSide),
-                    KernelCounters.of(bed.tb.server(2)).changesSince(s2Before, serverSide));
-            System.out.printf("client kernel more: %s%n", after.changesSince(before, "TCPSACKReneging", "TCPDSACKOldSent",
+            System.out.printf("s1 kernel: %s%ns2 kernel: %s%n", TcpCounters.of(bed.tb.server(1)).describe(s1Before, serverSide),
+                    TcpCounters.of(bed.tb.server(2)).describe(s2Before, serverSide));
+            System.out.printf("client kernel more: %s%n", after.describe(before, "TCPSACKReneging", "TCPDSACKOldSent",
                     "TCPRenoRecovery", "TCPSackRecovery", "TCPLostRetransmit", "TCPSackFailures", "TCPLossFailures",
                     "TCPRetransFail", "TCPSynRetrans", "TCPLossProbeRecovery", "TCPSpuriousRtxHostQueues", "TCPDSACKIgnoredOld",
                     "TCPDSACKIgnoredNoUndo", "TCPSACKReorder", "TCPTSReorder", "TCPRenoReorder", "TcpTimeoutRehash", "TCPRcvCoalesce"));
@@ -167,8 +168,8 @@ class LiveMigrationTest {
             // loss-probe timer (2 RTT + 2 jiffies), or even its retransmission timer when a loaded machine stalls a
             // migration for hundreds of ms, still makes it retransmit; such a retransmission is a duplicate, which the
             // servers report back (DSACK). A lost segment would not be.
-            long duplicatesSeen = KernelCounters.of(bed.tb.server(1)).since(s1Before, "TCPDSACKOldSent")
-                    + KernelCounters.of(bed.tb.server(2)).since(s2Before, "TCPDSACKOldSent");
+            long duplicatesSeen = TcpCounters.of(bed.tb.server(1)).since(s1Before, "TCPDSACKOldSent")
+                    + TcpCounters.of(bed.tb.server(2)).since(s2Before, "TCPDSACKOldSent");
             assertThat(socketRetrans).as("the client socket's retransmissions (%d loss probes), each a duplicate the servers saw",
                     after.since(before, "TCPLossProbes")).isLessThanOrEqualTo(duplicatesSeen);
             assertThat(after.since(before, "TCPSACKReneging")).as("client saw SACKed data forgotten").isZero();
@@ -179,7 +180,7 @@ class LiveMigrationTest {
     @Test
     void aTargetThatRefusesLeavesTheConnectionWorkingOnTheSource() throws Exception {
         StreamSession[] holder = new StreamSession[1];
-        KernelCounters before = KernelCounters.of(bed.client());
+        TcpCounters before = TcpCounters.of(bed.client());
         try (StreamingClient client = connect(holder)) {
             StreamSession session = holder[0];
             String from = session.servedBy;
@@ -210,7 +211,7 @@ class LiveMigrationTest {
             assertThat(client.failure.get()).as("client-side failure").isNull();
             assertThat(session.serverReceived).isEqualTo(client.sent);
             assertThat(client.received).isEqualTo(session.serverSent);
-            KernelCounters after = KernelCounters.of(bed.client());
+            TcpCounters after = TcpCounters.of(bed.client());
             assertThat(after.since(before, "EstabResets")).as("client connections reset").isZero();
         }
     }
@@ -223,7 +224,7 @@ class LiveMigrationTest {
     }
 
     /** Fails the test unless the stream still flows both ways at s1, ends cleanly and every byte was right. */
-    private static void stillServedByS1(StreamingClient client, StreamSession session, KernelCounters before) throws Exception {
+    private static void stillServedByS1(StreamingClient client, StreamSession session, TcpCounters before) throws Exception {
         assertThat(backendOf(client)).as("backend at the proxy").isEqualTo("s1");
         long clientSeen = client.received, serverSeen = session.progress;
         await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024);
@@ -234,7 +235,7 @@ class LiveMigrationTest {
         assertThat(client.failure.get()).as("client-side failure").isNull();
         assertThat(session.serverReceived).isEqualTo(client.sent);
         assertThat(client.received).isEqualTo(session.serverSent);
-        assertThat(KernelCounters.of(bed.client()).since(before, "EstabResets")).as("client connections reset").isZero();
+        assertThat(TcpCounters.of(bed.client()).since(before, "EstabResets")).as("client connections reset").isZero();
     }
 
     private static TransferException failedMove(StreamSession session, String to) throws Exception {
@@ -252,7 +253,7 @@ class LiveMigrationTest {
     @Test
     void aRedirectTheProxyRefusesLeavesTheConnectionOnTheSourceAndEndsTheTargetsHold() throws Exception {
         StreamSession[] holder = new StreamSession[1];
-        KernelCounters before = KernelCounters.of(bed.client());
+        TcpCounters before = TcpCounters.of(bed.client());
         try (StreamingClient client = onS1(holder)) {
             TransferException t = failedMove(holder[0], MigrationBed.GHOST);
             assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.REDIRECT);
@@ -269,7 +270,7 @@ class LiveMigrationTest {
     @EnumSource(FakeTarget.Failure.class)
     void aTargetThatFailsAfterTheDumpGetsTheConnectionBackOnTheSource(FakeTarget.Failure failure) throws Exception {
         StreamSession[] holder = new StreamSession[1];
-        KernelCounters before = KernelCounters.of(bed.client());
+        TcpCounters before = TcpCounters.of(bed.client());
         try (FakeTarget fake = new FakeTarget(bed.tb.server(2), bed.s2.dataPlane(),
                 new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.FAKE_AGENT_PORT), bed.s2.listenAddress(), failure);
              StreamingClient client = onS1(holder)) {
@@ -284,7 +285,7 @@ class LiveMigrationTest {
     @Test
     void aRedirectedReplyThatIsLostMakesTheSourcePointTheFlowBackAndKeepIt() throws Exception {
         StreamSession[] holder = new StreamSession[1];
-        KernelCounters before = KernelCounters.of(bed.client());
+        TcpCounters before = TcpCounters.of(bed.client());
         try (StreamingClient client = onS1(holder)) {
             bed.s1Control.loseNextRedirected();
             TransferException t = failedMove(holder[0], "s2");

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.TcpCounters;
 import io.socketlauncher.testbed.Testbed;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;

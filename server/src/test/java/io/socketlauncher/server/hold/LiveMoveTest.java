@@ -8,6 +8,7 @@ import io.socketlauncher.repair.TcpRepair;
 import io.socketlauncher.repair.TcpState;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.TcpCounters;
 import io.socketlauncher.testbed.Testbed;
 import java.net.InetSocketAddress;
 import java.util.Optional;
