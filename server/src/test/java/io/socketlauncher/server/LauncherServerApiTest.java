@@ -85,6 +85,11 @@ class LauncherServerApiTest {
                     expected++;
                     assertThat(in.readLine()).isEqualTo("moving");
                 }
+                // The last "moving" may reach us before the third transfer completes: a reply to one more
+                // request can only come from the new server, after it recorded the arrival.
+                out.println("after the last move");
+                String last = in.readLine();
+                assertThat(last).isEqualTo(servedBy.get(3) + " " + (++expected) + " after the last move");
                 assertThat(servedBy.subList(0, 3)).as("served by one server at a time").containsOnly(servedBy.get(0));
                 assertThat(servedBy.get(3)).isNotEqualTo(servedBy.get(0));
                 assertThat(servedBy.get(6)).isEqualTo(servedBy.get(0));
