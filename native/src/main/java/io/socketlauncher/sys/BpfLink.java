@@ -3,7 +3,10 @@ package io.socketlauncher.sys;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** An attachment of a program (e.g. to a cgroup). Destroying it detaches, unless it was pinned and disconnected. */
+/**
+ * An attachment of a program (e.g. to a cgroup). The kernel keeps a link while an fd or a bpffs pin refers to
+ * it: closing an unpinned link detaches the program, closing a pinned one only releases this handle.
+ */
 public final class BpfLink implements AutoCloseable {
     private final MemorySegment link;
     private final String name;
@@ -39,17 +42,7 @@ public final class BpfLink implements AutoCloseable {
         }
     }
 
-    /** Releases this handle but leaves the attachment in place (it must be pinned to survive). */
-    public void disconnect() {
-        try {
-            Libbpf.LINK_DISCONNECT.invokeExact(link);
-            int ignored = (int) Libbpf.LINK_DESTROY.invokeExact(link);
-        } catch (Throwable t) {
-            throw Libc.linkageFailure(t);
-        }
-    }
-
-    /** Detaches the program and frees the handle. */
+    /** Closes this handle: detaches the program unless the link is pinned. */
     @Override
     public void close() {
         try {

@@ -38,7 +38,6 @@ final class Libbpf {
     static final MethodHandle PROGRAM_ATTACH_CGROUP = pointer("bpf_program__attach_cgroup", ADDRESS, ADDRESS, JAVA_INT);
     static final MethodHandle LINK_PIN = plain("bpf_link__pin", JAVA_INT, ADDRESS, ADDRESS);
     static final MethodHandle LINK_DESTROY = plain("bpf_link__destroy", JAVA_INT, ADDRESS);
-    static final MethodHandle LINK_DISCONNECT = plain("bpf_link__disconnect", null, ADDRESS);
     static final MethodHandle LINK_OPEN = pointer("bpf_link__open", ADDRESS, ADDRESS);
     static final MethodHandle XDP_ATTACH = plain("bpf_xdp_attach", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     static final MethodHandle XDP_DETACH = plain("bpf_xdp_detach", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
