@@ -4,6 +4,7 @@ import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.TcpCounters;
 import io.socketlauncher.testbed.Testbed;
 import java.io.PrintStream;

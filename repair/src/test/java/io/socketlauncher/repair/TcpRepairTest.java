@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.testbed.NumberedStream;
 
 /** Real connections on the testbed, moved between s1 and s2 with TCP_REPAIR; every byte checked. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -35,10 +36,10 @@ class TcpRepairTest {
 
     /** Both directions at once: the client and the server each send {@code n} more bytes and check the other's. */
     static void exchange(MoveBed.Flow flow, long clientSent, long serverSent, int n) throws Exception {
-        Future<?> a = pool.submit(() -> { Streams.send(flow.clientFd, clientSent, n, Streams.CLIENT); return null; });
-        Future<?> b = pool.submit(() -> { Streams.expect(flow.serverFd, clientSent, n, Streams.CLIENT); return null; });
-        Future<?> c = pool.submit(() -> { Streams.send(flow.serverFd, serverSent, n, Streams.SERVER); return null; });
-        Future<?> d = pool.submit(() -> { Streams.expect(flow.clientFd, serverSent, n, Streams.SERVER); return null; });
+        Future<?> a = pool.submit(() -> { NumberedStream.send(flow.clientFd, clientSent, n, NumberedStream.CLIENT_TO_SERVER); return null; });
+        Future<?> b = pool.submit(() -> { NumberedStream.expect(flow.serverFd, clientSent, n, NumberedStream.CLIENT_TO_SERVER); return null; });
+        Future<?> c = pool.submit(() -> { NumberedStream.send(flow.serverFd, serverSent, n, NumberedStream.SERVER_TO_CLIENT); return null; });
+        Future<?> d = pool.submit(() -> { NumberedStream.expect(flow.clientFd, serverSent, n, NumberedStream.SERVER_TO_CLIENT); return null; });
         for (Future<?> f : new Future<?>[] {a, b, c, d}) f.get(60, TimeUnit.SECONDS);
     }
 
@@ -46,17 +47,17 @@ class TcpRepairTest {
     void establishedConnectionWithQueuesMovesBothWaysAndGoesOn() throws Exception {
         MoveBed.Flow flow = bed.connect();
         try {
-            Streams.send(flow.clientFd, 0, 1000, Streams.CLIENT);
-            Streams.send(flow.serverFd, 0, 1500, Streams.SERVER);
+            NumberedStream.send(flow.clientFd, 0, 1000, NumberedStream.CLIENT_TO_SERVER);
+            NumberedStream.send(flow.serverFd, 0, 1500, NumberedStream.SERVER_TO_CLIENT);
             TcpInfo.awaitInq(flow.serverFd, 1000);
 
             TcpState state = bed.move(flow);
 
             assertThat(state.state()).isEqualTo(TcpConnectionState.ESTABLISHED);
-            assertThat(state.receiveQueue()).isEqualTo(Streams.pattern(0, 1000, Streams.CLIENT));
+            assertThat(state.receiveQueue()).isEqualTo(NumberedStream.pattern(0, 1000, NumberedStream.CLIENT_TO_SERVER));
             assertThat(flow.server).isSameAs(bed.s2);
-            Streams.expect(flow.serverFd, 0, 1000, Streams.CLIENT);
-            Streams.expect(flow.clientFd, 0, 1500, Streams.SERVER);
+            NumberedStream.expect(flow.serverFd, 0, 1000, NumberedStream.CLIENT_TO_SERVER);
+            NumberedStream.expect(flow.clientFd, 0, 1500, NumberedStream.SERVER_TO_CLIENT);
             exchange(flow, 1000, 1500, 300_000);
 
             TcpState back = bed.move(flow);
@@ -169,8 +170,8 @@ class TcpRepairTest {
         };
         MoveBed.Flow flow = bed.connect(smallBuffers, largeBuffers);
         try {
-            Future<Long> clientFill = pool.submit(() -> Streams.fill(flow.clientFd, 0, Streams.CLIENT));
-            long serverSent = Streams.fill(flow.serverFd, 0, Streams.SERVER);
+            Future<Long> clientFill = pool.submit(() -> Streams.fill(flow.clientFd, 0, NumberedStream.CLIENT_TO_SERVER));
+            long serverSent = Streams.fill(flow.serverFd, 0, NumberedStream.SERVER_TO_CLIENT);
             long clientSent = clientFill.get();
 
             TcpState state = bed.move(flow);
@@ -183,8 +184,8 @@ class TcpRepairTest {
             assertThat(state.unsentLength()).as("unsent part of the send queue").isPositive();
             assertThat(state.window().rcvWnd()).as("advertised receive window (zero window)").isLessThan(state.options().mss());
 
-            Future<?> serverReads = pool.submit(() -> { Streams.expect(flow.serverFd, 0, clientSent, Streams.CLIENT); return null; });
-            Streams.expect(flow.clientFd, 0, serverSent, Streams.SERVER);
+            Future<?> serverReads = pool.submit(() -> { NumberedStream.expect(flow.serverFd, 0, clientSent, NumberedStream.CLIENT_TO_SERVER); return null; });
+            NumberedStream.expect(flow.clientFd, 0, serverSent, NumberedStream.SERVER_TO_CLIENT);
             serverReads.get(60, TimeUnit.SECONDS);
             exchange(flow, clientSent, serverSent, 100_000);
         } finally {
@@ -199,7 +200,7 @@ class TcpRepairTest {
     void closeWaitMovesWithThePeersFinAfterItsData() throws Exception {
         MoveBed.Flow flow = bed.connect();
         try {
-            Streams.send(flow.clientFd, 0, 5000, Streams.CLIENT);
+            NumberedStream.send(flow.clientFd, 0, 5000, NumberedStream.CLIENT_TO_SERVER);
             Libc.shutdown(flow.clientFd, Libc.SHUT_WR);
             TcpInfo.awaitState(flow.serverFd, TcpConnectionState.CLOSE_WAIT);
             TcpInfo.awaitInq(flow.serverFd, 5000);
@@ -208,10 +209,10 @@ class TcpRepairTest {
 
             assertThat(state.state()).isEqualTo(TcpConnectionState.CLOSE_WAIT);
             assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.CLOSE_WAIT.kernelValue());
-            Streams.expect(flow.serverFd, 0, 5000, Streams.CLIENT);
+            NumberedStream.expect(flow.serverFd, 0, 5000, NumberedStream.CLIENT_TO_SERVER);
             Streams.expectEnd(flow.serverFd);
-            Future<?> reads = pool.submit(() -> { Streams.expect(flow.clientFd, 0, 300_000, Streams.SERVER); return null; });
-            Streams.send(flow.serverFd, 0, 300_000, Streams.SERVER);
+            Future<?> reads = pool.submit(() -> { NumberedStream.expect(flow.clientFd, 0, 300_000, NumberedStream.SERVER_TO_CLIENT); return null; });
+            NumberedStream.send(flow.serverFd, 0, 300_000, NumberedStream.SERVER_TO_CLIENT);
             reads.get(60, TimeUnit.SECONDS);
             Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
             Streams.expectEnd(flow.clientFd);
@@ -224,11 +225,11 @@ class TcpRepairTest {
     void finWait2MovesAndStillReceives() throws Exception {
         MoveBed.Flow flow = bed.connect();
         try {
-            Streams.send(flow.serverFd, 0, 2000, Streams.SERVER);
+            NumberedStream.send(flow.serverFd, 0, 2000, NumberedStream.SERVER_TO_CLIENT);
             Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
-            Streams.expect(flow.clientFd, 0, 2000, Streams.SERVER);
+            NumberedStream.expect(flow.clientFd, 0, 2000, NumberedStream.SERVER_TO_CLIENT);
             Streams.expectEnd(flow.clientFd);
-            Streams.send(flow.clientFd, 0, 4000, Streams.CLIENT);
+            NumberedStream.send(flow.clientFd, 0, 4000, NumberedStream.CLIENT_TO_SERVER);
             TcpInfo.awaitState(flow.serverFd, TcpConnectionState.FIN_WAIT2);
             TcpInfo.awaitInq(flow.serverFd, 4000);
 
@@ -236,8 +237,8 @@ class TcpRepairTest {
 
             assertThat(state.state()).isEqualTo(TcpConnectionState.FIN_WAIT2);
             assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.FIN_WAIT2.kernelValue());
-            Future<?> reads = pool.submit(() -> { Streams.expect(flow.serverFd, 0, 304_000, Streams.CLIENT); return null; });
-            Streams.send(flow.clientFd, 4000, 300_000, Streams.CLIENT);
+            Future<?> reads = pool.submit(() -> { NumberedStream.expect(flow.serverFd, 0, 304_000, NumberedStream.CLIENT_TO_SERVER); return null; });
+            NumberedStream.send(flow.clientFd, 4000, 300_000, NumberedStream.CLIENT_TO_SERVER);
             reads.get(60, TimeUnit.SECONDS);
             Libc.shutdown(flow.clientFd, Libc.SHUT_WR);
             Streams.expectEnd(flow.serverFd);
@@ -253,7 +254,7 @@ class TcpRepairTest {
         bed.drop(bed.s1, flow, true);
         bed.drop(bed.s2, flow, true);
         try {
-            Streams.send(flow.serverFd, 0, 1000, Streams.SERVER);
+            NumberedStream.send(flow.serverFd, 0, 1000, NumberedStream.SERVER_TO_CLIENT);
             Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
             Thread.sleep(50);
             assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.FIN_WAIT1.kernelValue());
@@ -261,7 +262,7 @@ class TcpRepairTest {
             TcpState state = bed.moveHeld(flow, bed.s2);
 
             assertThat(state.state()).isEqualTo(TcpConnectionState.FIN_WAIT1);
-            assertThat(state.sendQueue()).isEqualTo(Streams.pattern(0, 1000, Streams.SERVER));
+            assertThat(state.sendQueue()).isEqualTo(NumberedStream.pattern(0, 1000, NumberedStream.SERVER_TO_CLIENT));
             assertThat(state.unsentLength()).as("sent but unacknowledged, none unsent").isZero();
             assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.FIN_WAIT1.kernelValue());
         } finally {
@@ -269,11 +270,11 @@ class TcpRepairTest {
             bed.drop(bed.s1, flow, false);
         }
         try {
-            Streams.expect(flow.clientFd, 0, 1000, Streams.SERVER);
+            NumberedStream.expect(flow.clientFd, 0, 1000, NumberedStream.SERVER_TO_CLIENT);
             Streams.expectEnd(flow.clientFd);
             TcpInfo.awaitState(flow.serverFd, TcpConnectionState.FIN_WAIT2);
-            Future<?> reads = pool.submit(() -> { Streams.expect(flow.serverFd, 0, 200_000, Streams.CLIENT); return null; });
-            Streams.send(flow.clientFd, 0, 200_000, Streams.CLIENT);
+            Future<?> reads = pool.submit(() -> { NumberedStream.expect(flow.serverFd, 0, 200_000, NumberedStream.CLIENT_TO_SERVER); return null; });
+            NumberedStream.send(flow.clientFd, 0, 200_000, NumberedStream.CLIENT_TO_SERVER);
             reads.get(60, TimeUnit.SECONDS);
         } finally {
             flow.close();
@@ -288,7 +289,7 @@ class TcpRepairTest {
         bed.drop(bed.s1, flow, true);
         bed.drop(bed.s2, flow, true);
         try {
-            Streams.send(flow.serverFd, 0, 800, Streams.SERVER);
+            NumberedStream.send(flow.serverFd, 0, 800, NumberedStream.SERVER_TO_CLIENT);
             Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
             Thread.sleep(50);
             assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.LAST_ACK.kernelValue());
@@ -302,7 +303,7 @@ class TcpRepairTest {
             bed.drop(bed.s1, flow, false);
         }
         try {
-            Streams.expect(flow.clientFd, 0, 800, Streams.SERVER);
+            NumberedStream.expect(flow.clientFd, 0, 800, NumberedStream.SERVER_TO_CLIENT);
             Streams.expectEnd(flow.clientFd);
             Streams.expectEnd(flow.serverFd);
         } finally {
@@ -319,8 +320,8 @@ class TcpRepairTest {
         bed.s1.exec(concat("iptables", "-I", holdFin));
         bed.drop(bed.s2, flow, true);
         try {
-            Streams.send(flow.serverFd, 0, 700, Streams.SERVER);
-            Streams.expect(flow.clientFd, 0, 700, Streams.SERVER);
+            NumberedStream.send(flow.serverFd, 0, 700, NumberedStream.SERVER_TO_CLIENT);
+            NumberedStream.expect(flow.clientFd, 0, 700, NumberedStream.SERVER_TO_CLIENT);
             Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
             TcpInfo.awaitState(flow.serverFd, TcpConnectionState.FIN_WAIT1);
             Libc.shutdown(flow.clientFd, Libc.SHUT_WR);
@@ -357,12 +358,12 @@ class TcpRepairTest {
         MoveBed.Flow flow = bed.connect(true, fd -> {}, fd -> {});
         try {
             exchange(flow, 0, 0, 100_000);
-            Streams.send(flow.clientFd, 100_000, 3000, Streams.CLIENT);
+            NumberedStream.send(flow.clientFd, 100_000, 3000, NumberedStream.CLIENT_TO_SERVER);
             TcpInfo.awaitInq(flow.serverFd, 3000);
             TcpState state = bed.move(flow);
             assertThat(state.local().getAddress()).isEqualTo(bed.testbed.serviceAddress6());
-            assertThat(state.receiveQueue()).isEqualTo(Streams.pattern(100_000, 3000, Streams.CLIENT));
-            Streams.expect(flow.serverFd, 100_000, 3000, Streams.CLIENT);
+            assertThat(state.receiveQueue()).isEqualTo(NumberedStream.pattern(100_000, 3000, NumberedStream.CLIENT_TO_SERVER));
+            NumberedStream.expect(flow.serverFd, 100_000, 3000, NumberedStream.CLIENT_TO_SERVER);
             exchange(flow, 103_000, 100_000, 200_000);
 
             Libc.shutdown(flow.clientFd, Libc.SHUT_WR);
@@ -371,8 +372,8 @@ class TcpRepairTest {
             assertThat(closeWait.state()).isEqualTo(TcpConnectionState.CLOSE_WAIT);
             assertThat(TcpInfo.state(flow.serverFd)).isEqualTo(TcpConnectionState.CLOSE_WAIT.kernelValue());
             Streams.expectEnd(flow.serverFd);
-            Streams.send(flow.serverFd, 300_000, 5000, Streams.SERVER);
-            Streams.expect(flow.clientFd, 300_000, 5000, Streams.SERVER);
+            NumberedStream.send(flow.serverFd, 300_000, 5000, NumberedStream.SERVER_TO_CLIENT);
+            NumberedStream.expect(flow.clientFd, 300_000, 5000, NumberedStream.SERVER_TO_CLIENT);
             Libc.shutdown(flow.serverFd, Libc.SHUT_WR);
             Streams.expectEnd(flow.clientFd);
         } finally {

@@ -1,5 +1,6 @@
 package io.socketlauncher.repair;
 
+import io.socketlauncher.testbed.NumberedStream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -19,7 +20,7 @@ class TcpStateCodecTest {
     static TcpState sample(String local, String remote, int sendLength, int unsent, int receiveLength) throws Exception {
         return new TcpState(new InetSocketAddress(InetAddress.getByName(local), 8080),
                 new InetSocketAddress(InetAddress.getByName(remote), 45123), TcpConnectionState.LAST_ACK,
-                0xfedcba98, 0x12345678, Streams.pattern(0, sendLength, 1), unsent, Streams.pattern(0, receiveLength, 2),
+                0xfedcba98, 0x12345678, NumberedStream.pattern(0, sendLength, 1), unsent, NumberedStream.pattern(0, receiveLength, 2),
                 new TcpOptions(1460, 1448, true, true, true, 7, 9, 0x80000001, 1_763_900_000_123L),
                 new RepairWindow(1, 0xffffffff, 3, 4, 0x80000000),
                 new SocketSettings(true, true, 77, 13, 5, "cubic", 2_626_560, 131_072, 12_345, 0xffffffff, 42));

@@ -2,6 +2,7 @@ package io.socketlauncher.server;
 
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.testbed.NumberedStream;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -98,7 +99,7 @@ final class StreamingApp implements AutoCloseable {
                     return;
                 }
                 if (n > 0) {
-                    long bad = Pattern.firstMismatch(in, n, received, Pattern.CLIENT);
+                    long bad = NumberedStream.firstMismatch(in, n, received, NumberedStream.CLIENT_TO_SERVER);
                     if (bad >= 0) {
                         session.fail(server.id() + ": client byte " + bad + " differs");
                         return;
@@ -107,7 +108,7 @@ final class StreamingApp implements AutoCloseable {
                     session.progress = received;
                 }
                 if (sendDue) {
-                    Pattern.fill(out, CHUNK, sent, Pattern.SERVER);
+                    NumberedStream.fill(out, CHUNK, sent, NumberedStream.SERVER_TO_CLIENT);
                     int k = Libc.send(fd, out, 0, CHUNK, Libc.MSG_DONTWAIT);
                     if (k > 0) sent += k;
                     nextSend = Math.max(nextSend + SEND_PERIOD_NANOS, now - 100 * SEND_PERIOD_NANOS);

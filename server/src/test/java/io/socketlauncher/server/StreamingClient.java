@@ -2,6 +2,7 @@ package io.socketlauncher.server;
 
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.NumberedStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -47,7 +48,7 @@ final class StreamingClient implements AutoCloseable {
                     continue;
                 }
                 if ((Libc.poll(fd, Libc.POLLOUT, 10) & Libc.POLLOUT) == 0) continue;
-                Pattern.fill(chunk, chunk.length, sent, Pattern.CLIENT);
+                NumberedStream.fill(chunk, chunk.length, sent, NumberedStream.CLIENT_TO_SERVER);
                 int n = Libc.send(fd, chunk, 0, chunk.length, Libc.MSG_DONTWAIT);
                 if (n > 0) sent += n;
                 nextSend = Math.max(nextSend + StreamingApp.SEND_PERIOD_NANOS, now - 100 * StreamingApp.SEND_PERIOD_NANOS);
@@ -69,7 +70,7 @@ final class StreamingClient implements AutoCloseable {
                     return;
                 }
                 if (n < 0) continue;
-                long bad = Pattern.firstMismatch(buf, n, received, Pattern.SERVER);
+                long bad = NumberedStream.firstMismatch(buf, n, received, NumberedStream.SERVER_TO_CLIENT);
                 if (bad >= 0) {
                     failure.compareAndSet(null, "client: server byte " + bad + " differs");
                     return;

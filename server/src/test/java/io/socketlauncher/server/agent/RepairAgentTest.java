@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.Testbed;
 import java.io.File;
 import java.io.IOException;
@@ -68,11 +69,11 @@ class RepairAgentTest {
                     peer = Libc.accept(listener, Libc.SOCK_CLOEXEC);
 
                     int chunk = UnprivilegedMover.CHUNK;
-                    Libc.sendFully(peer, UnprivilegedMover.pattern(0, chunk, UnprivilegedMover.SERVER), 0, chunk);
-                    UnprivilegedMover.expect(peer, 0, chunk, UnprivilegedMover.CLIENT);
+                    Libc.sendFully(peer, NumberedStream.pattern(0, chunk, NumberedStream.SERVER_TO_CLIENT), 0, chunk);
+                    NumberedStream.expect(peer, 0, chunk, NumberedStream.CLIENT_TO_SERVER);
                     // The application moves its socket now; the next bytes come from the restored one.
-                    UnprivilegedMover.expect(peer, chunk, chunk, UnprivilegedMover.CLIENT);
-                    Libc.sendFully(peer, UnprivilegedMover.pattern(chunk, chunk, UnprivilegedMover.SERVER), 0, chunk);
+                    NumberedStream.expect(peer, chunk, chunk, NumberedStream.CLIENT_TO_SERVER);
+                    Libc.sendFully(peer, NumberedStream.pattern(chunk, chunk, NumberedStream.SERVER_TO_CLIENT), 0, chunk);
                     Libc.shutdown(peer, Libc.SHUT_WR);
 
                     assertThat(app.waitFor(60, TimeUnit.SECONDS)).as("the application finishes within 60 s").isTrue();
@@ -136,16 +137,16 @@ class RepairAgentTest {
             a = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
             Libc.connect(a, Libc.getsockname(listener));
             b = Libc.accept(listener, Libc.SOCK_CLOEXEC);
-            Libc.sendFully(b, UnprivilegedMover.pattern(0, 100, UnprivilegedMover.SERVER), 0, 100);
+            Libc.sendFully(b, NumberedStream.pattern(0, 100, NumberedStream.SERVER_TO_CLIENT), 0, 100);
             while (Libc.ioctlInt(a, Libc.SIOCINQ) < 100) Thread.sleep(1);
 
             byte[] state = client.dump(a);
             assertThat(state.length).as("state bytes").isGreaterThan(100);
             client.resume(a);
 
-            UnprivilegedMover.expect(a, 0, 100, UnprivilegedMover.SERVER);
-            Libc.sendFully(a, UnprivilegedMover.pattern(0, 100, UnprivilegedMover.CLIENT), 0, 100);
-            UnprivilegedMover.expect(b, 0, 100, UnprivilegedMover.CLIENT);
+            NumberedStream.expect(a, 0, 100, NumberedStream.SERVER_TO_CLIENT);
+            Libc.sendFully(a, NumberedStream.pattern(0, 100, NumberedStream.CLIENT_TO_SERVER), 0, 100);
+            NumberedStream.expect(b, 0, 100, NumberedStream.CLIENT_TO_SERVER);
         } finally {
             Libc.closeQuietly(a);
             Libc.closeQuietly(b);

@@ -3,10 +3,10 @@ package io.socketlauncher.server.agent;
 import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.testbed.NumberedStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * Run by {@link RepairAgentTest} as an unprivileged process: connects to the test's peer, shows that it
@@ -15,7 +15,7 @@ import java.util.Arrays;
  * if every byte checked out.
  */
 public final class UnprivilegedMover {
-    static final int CLIENT = 0x11, SERVER = 0x22, CHUNK = 1000;
+    static final int CHUNK = 1000;
 
     public static void main(String[] args) throws Exception {
         Path agent = Path.of(args[0]);
@@ -29,8 +29,8 @@ public final class UnprivilegedMover {
             System.out.println("TCP_REPAIR " + Errno.name(e.errno()));
         }
 
-        Libc.sendFully(fd, pattern(0, CHUNK, CLIENT), 0, CHUNK);
-        expect(fd, 0, CHUNK / 2, SERVER);
+        Libc.sendFully(fd, NumberedStream.pattern(0, CHUNK, NumberedStream.CLIENT_TO_SERVER), 0, CHUNK);
+        NumberedStream.expect(fd, 0, CHUNK / 2, NumberedStream.SERVER_TO_CLIENT);
         // Nothing may be in flight either way while the socket is dumped: all our bytes acknowledged,
         // all the peer's bytes here (the peer then waits for us).
         while (Libc.ioctlInt(fd, Libc.SIOCOUTQ) > 0 || Libc.ioctlInt(fd, Libc.SIOCINQ) < CHUNK / 2) Thread.sleep(1);
@@ -40,37 +40,13 @@ public final class UnprivilegedMover {
             Libc.close(fd);
             int moved = client.restore(state);
             System.out.println("MOVED " + state.length + " state bytes");
-            expect(moved, CHUNK / 2, CHUNK / 2, SERVER);
-            Libc.sendFully(moved, pattern(CHUNK, CHUNK, CLIENT), 0, CHUNK);
-            expect(moved, CHUNK, CHUNK, SERVER);
+            NumberedStream.expect(moved, CHUNK / 2, CHUNK / 2, NumberedStream.SERVER_TO_CLIENT);
+            Libc.sendFully(moved, NumberedStream.pattern(CHUNK, CHUNK, NumberedStream.CLIENT_TO_SERVER), 0, CHUNK);
+            NumberedStream.expect(moved, CHUNK, CHUNK, NumberedStream.SERVER_TO_CLIENT);
             byte[] end = new byte[1];
             if (Libc.recv(moved, end, 0, 1, 0) != 0) throw new IllegalStateException("expected the end of the stream");
             Libc.close(moved);
         }
         System.out.println("OK");
-    }
-
-    static byte at(long i, int salt) {
-        long x = (i + salt) * 0x9E3779B97F4A7C15L;
-        x ^= x >>> 29;
-        return (byte) (x >>> 32);
-    }
-
-    static byte[] pattern(long from, int length, int salt) {
-        byte[] b = new byte[length];
-        for (int i = 0; i < length; i++) b[i] = at(from + i, salt);
-        return b;
-    }
-
-    static void expect(int fd, long from, int length, int salt) throws NativeException {
-        byte[] buf = new byte[length];
-        int done = 0;
-        while (done < length) {
-            if (Libc.poll(fd, Libc.POLLIN, 30_000) == 0) throw new IllegalStateException("nothing to read for 30 s after " + (from + done) + " bytes");
-            int n = Libc.recv(fd, buf, done, length - done, 0);
-            if (n == 0) throw new IllegalStateException("end of stream after " + (from + done) + " bytes");
-            done += n;
-        }
-        if (!Arrays.equals(buf, pattern(from, length, salt))) throw new IllegalStateException("bytes " + from + ".." + (from + length) + " differ");
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.TcpCounters;
 import io.socketlauncher.testbed.Testbed;
 import java.net.InetSocketAddress;
@@ -24,7 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 class HoldPlaneTest {
     private static final int PORT = 7100;
-    private static final int CLIENT = 0x11, SERVER = 0x22;
 
     private static Testbed testbed;
     private static Host client, server;
@@ -84,7 +84,7 @@ class HoldPlaneTest {
 
             plane.hold(flow);
             int length = 10_000; // within the initial congestion window: all of it leaves the client at once
-            Libc.sendFully(pair[0], Streams.pattern(0, length, CLIENT), 0, length);
+            Libc.sendFully(pair[0], NumberedStream.pattern(0, length, NumberedStream.CLIENT_TO_SERVER), 0, length);
             await(() -> "all " + length + " bytes held, not " + plane.held(flow),
                     () -> plane.held(flow).orElseThrow().payloadBytes() >= length);
 
@@ -94,10 +94,10 @@ class HoldPlaneTest {
 
             int released = plane.release(flow);
             await(() -> "hand-over to the direct path", () -> plane.held(flow).isEmpty());
-            Streams.expect(pair[1], 0, length, CLIENT);
-            byte[] reply = Streams.pattern(0, 1000, SERVER);
+            NumberedStream.expect(pair[1], 0, length, NumberedStream.CLIENT_TO_SERVER);
+            byte[] reply = NumberedStream.pattern(0, 1000, NumberedStream.SERVER_TO_CLIENT);
             Libc.sendFully(pair[1], reply, 0, reply.length);
-            Streams.expect(pair[0], 0, reply.length, SERVER);
+            NumberedStream.expect(pair[0], 0, reply.length, NumberedStream.SERVER_TO_CLIENT);
 
             TcpCounters clientAfter = TcpCounters.of(client), serverAfter = TcpCounters.of(server);
             System.out.printf("hold: %d packets held, %d released; client RetransSegs +%d%n", held, released,
@@ -134,11 +134,11 @@ class HoldPlaneTest {
 
             plane.hold(flow);
             int length = 5_000;
-            Libc.sendFully(c, Streams.pattern(0, length, CLIENT), 0, length);
+            Libc.sendFully(c, NumberedStream.pattern(0, length, NumberedStream.CLIENT_TO_SERVER), 0, length);
             await(() -> "all " + length + " bytes held, not " + plane.held(flow), () -> plane.held(flow).orElseThrow().payloadBytes() >= length);
             assertThat(Libc.ioctlInt(s, Libc.SIOCINQ)).as("bytes in the server socket while held").isZero();
             assertThat(plane.release(flow)).as("packets released").isPositive();
-            Streams.expect(s, 0, length, CLIENT);
+            NumberedStream.expect(s, 0, length, NumberedStream.CLIENT_TO_SERVER);
             assertThat(TcpCounters.of(server).since(serverBefore, "OutRsts")).as("resets sent by the server").isZero();
         } finally {
             Libc.closeQuietly(c);
@@ -159,7 +159,7 @@ class HoldPlaneTest {
                 long position = 0;
                 byte[] chunk = new byte[16 * 1024];
                 while (sending.get()) {
-                    for (int i = 0; i < chunk.length; i++) chunk[i] = Streams.at(position + i, CLIENT);
+                    NumberedStream.fill(chunk, chunk.length, position, NumberedStream.CLIENT_TO_SERVER);
                     Libc.sendFully(pair[0], chunk, 0, chunk.length);
                     position += chunk.length;
                     // Paced (about 50 MB/s): flat out, this testbed's veths lose segments by themselves,
@@ -175,7 +175,7 @@ class HoldPlaneTest {
                 while (true) {
                     int n = Libc.recv(pair[1], buf, 0, buf.length, 0);
                     if (n == 0) return position;
-                    Streams.check(buf, n, position, CLIENT);
+                    assertThat(NumberedStream.firstMismatch(buf, n, position, NumberedStream.CLIENT_TO_SERVER)).as("first byte that differs").isEqualTo(-1);
                     position += n;
                 }
             });

@@ -8,6 +8,7 @@ import io.socketlauncher.repair.TcpRepair;
 import io.socketlauncher.repair.TcpState;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.TcpCounters;
 import io.socketlauncher.testbed.Testbed;
 import java.net.InetSocketAddress;
@@ -27,7 +28,6 @@ import org.junit.jupiter.api.Test;
  */
 class LiveMoveTest {
     private static final int PORT = 7200;
-    private static final int CLIENT = 0x11, SERVER = 0x22;
 
     @Test
     void aStreamingConnectionMovesBackAndForthWithoutLossOrReset() throws Exception {
@@ -65,7 +65,7 @@ class LiveMoveTest {
                     long position = 0;
                     byte[] chunk = new byte[4096];
                     while (sending.get()) {
-                        for (int i = 0; i < chunk.length; i++) chunk[i] = Streams.at(position + i, CLIENT);
+                        NumberedStream.fill(chunk, chunk.length, position, NumberedStream.CLIENT_TO_SERVER);
                         Libc.sendFully(c, chunk, 0, chunk.length);
                         position += chunk.length;
                         Thread.sleep(0, 200_000);
@@ -80,7 +80,7 @@ class LiveMoveTest {
                         if (Libc.poll(c, Libc.POLLIN, 60_000) == 0) fail("client: nothing to read for 60 s at " + position);
                         int n = Libc.recv(c, buf, 0, buf.length, 0);
                         if (n == 0) return position;
-                        Streams.check(buf, n, position, SERVER);
+                        assertThat(NumberedStream.firstMismatch(buf, n, position, NumberedStream.SERVER_TO_CLIENT)).as("first byte that differs").isEqualTo(-1);
                         position += n;
                     }
                 });
@@ -96,10 +96,10 @@ class LiveMoveTest {
                         if (Libc.poll(serverFd, Libc.POLLIN, 30_000) == 0) fail("server: nothing to read for 30 s at " + received);
                         int n = Libc.recv(serverFd, buf, 0, buf.length, Libc.MSG_DONTWAIT);
                         if (n <= 0) continue;
-                        Streams.check(buf, n, received, CLIENT);
+                        assertThat(NumberedStream.firstMismatch(buf, n, received, NumberedStream.CLIENT_TO_SERVER)).as("first byte that differs").isEqualTo(-1);
                         received += n;
                     }
-                    byte[] reply = Streams.pattern(serverSent, 8192, SERVER);
+                    byte[] reply = NumberedStream.pattern(serverSent, 8192, NumberedStream.SERVER_TO_CLIENT);
                     Libc.sendFully(serverFd, reply, 0, reply.length);
                     serverSent += reply.length;
 
@@ -134,7 +134,7 @@ class LiveMoveTest {
                     if (Libc.poll(serverFd, Libc.POLLIN, 30_000) == 0) fail("server: nothing to read for 30 s at " + received + " of " + total);
                     int n = Libc.recv(serverFd, buf, 0, buf.length, 0);
                     if (n == 0) break;
-                    Streams.check(buf, n, received, CLIENT);
+                    assertThat(NumberedStream.firstMismatch(buf, n, received, NumberedStream.CLIENT_TO_SERVER)).as("first byte that differs").isEqualTo(-1);
                     received += n;
                 }
                 Libc.shutdown(serverFd, Libc.SHUT_WR);
