@@ -1,4 +1,4 @@
-package io.socketlauncher.server;
+package io.socketlauncher.cluster;
 
 import io.socketlauncher.proxy.control.BackendInfo;
 import io.socketlauncher.proxy.control.FlowInfo;

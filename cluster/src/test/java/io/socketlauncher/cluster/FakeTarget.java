@@ -1,4 +1,4 @@
-package io.socketlauncher.server;
+package io.socketlauncher.cluster;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.proxy.control.ControlChannel;
@@ -31,8 +31,10 @@ final class FakeTarget implements AutoCloseable {
     final AtomicInteger aborts = new AtomicInteger();
     private volatile FlowTuple held;
     private volatile Socket current;
+    private final byte[] key;
 
-    FakeTarget(Host host, HoldPlane plane, InetSocketAddress listen, InetSocketAddress local, Failure failure) throws Exception {
+    FakeTarget(Host host, HoldPlane plane, byte[] key, InetSocketAddress listen, InetSocketAddress local, Failure failure) throws Exception {
+        this.key = key.clone();
         this.listener = host.namespace().call(() -> ServerSocketChannel.open().bind(listen));
         this.plane = plane;
         this.local = local;
@@ -45,7 +47,7 @@ final class FakeTarget implements AutoCloseable {
             try (Socket s = listener.accept().socket()) {
                 current = s;
                 ControlChannel ch = ControlChannel.server(s, Duration.ofSeconds(5), Duration.ofSeconds(5));
-                ch.acceptHandshake(MigrationBed.KEY);
+                ch.acceptHandshake(key);
                 ch.idleTimeout(Duration.ofSeconds(30));
                 while (true) {
                     Frame f = ch.receive();

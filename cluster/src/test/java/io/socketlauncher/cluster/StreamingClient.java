@@ -1,4 +1,4 @@
-package io.socketlauncher.server;
+package io.socketlauncher.cluster;
 
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;

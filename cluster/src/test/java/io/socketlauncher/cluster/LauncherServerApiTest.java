@@ -1,5 +1,7 @@
-package io.socketlauncher.server;
+package io.socketlauncher.cluster;
 
+import io.socketlauncher.server.LauncherServer;
+import io.socketlauncher.server.Connection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;

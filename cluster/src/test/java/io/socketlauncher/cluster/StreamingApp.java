@@ -1,5 +1,8 @@
-package io.socketlauncher.server;
+package io.socketlauncher.cluster;
 
+import io.socketlauncher.server.LauncherServer;
+import io.socketlauncher.server.Connection;
+import io.socketlauncher.server.TransferReport;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.testbed.NumberedStream;

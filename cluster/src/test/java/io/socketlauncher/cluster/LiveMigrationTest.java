@@ -1,11 +1,12 @@
-package io.socketlauncher.server;
+package io.socketlauncher.cluster;
 
+import io.socketlauncher.server.TransferException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.proxy.control.FlowKey;
-import io.socketlauncher.server.StreamSession.MoveRequest;
+import io.socketlauncher.cluster.StreamSession.MoveRequest;
 import io.socketlauncher.testbed.TcpCounters;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -271,7 +272,7 @@ class LiveMigrationTest {
     void aTargetThatFailsAfterTheDumpGetsTheConnectionBackOnTheSource(FakeTarget.Failure failure) throws Exception {
         StreamSession[] holder = new StreamSession[1];
         TcpCounters before = TcpCounters.of(bed.client());
-        try (FakeTarget fake = new FakeTarget(bed.tb.server(2), bed.s2.dataPlane(),
+        try (FakeTarget fake = new FakeTarget(bed.tb.server(2), bed.s2.dataPlane(), bed.cluster.key(),
                 new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.FAKE_AGENT_PORT), bed.s2.listenAddress(), failure);
              StreamingClient client = onS1(holder)) {
             TransferException t = failedMove(holder[0], MigrationBed.FAKE);

@@ -1,5 +1,6 @@
-package io.socketlauncher.server;
+package io.socketlauncher.cluster;
 
+import io.socketlauncher.server.TransferReport;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,0 +1,98 @@
+package io.socketlauncher.cluster;
+
+import io.socketlauncher.proxy.Proxy;
+import io.socketlauncher.proxy.control.ControlServer;
+import io.socketlauncher.server.LauncherServer;
+import io.socketlauncher.server.Peer;
+import io.socketlauncher.server.migration.MigrationTimeouts;
+import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.Testbed;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+
+/**
+ * A {@link Cluster} of one client and two servers, with what the fault-injection tests need besides: s1 knows two
+ * extra peers that fail in known ways, and talks to the proxy through a control server that can lose a reply.
+ */
+final class MigrationBed implements AutoCloseable {
+    static final int PORT = Cluster.SERVICE_PORT, AGENT_PORT = Cluster.AGENT_PORT, FAKE_AGENT_PORT = 7401;
+    /** A peer of s1 only: s2's real agent under an id the proxy has no backend for. */
+    static final String GHOST = "ghost";
+    /** A peer of s1 only: a backend at the proxy (s2's address, weight 0) whose agent is a test's {@link FakeTarget}. */
+    static final String FAKE = "s3";
+    static final MigrationTimeouts TIMEOUTS = Cluster.Builder.TESTBED_TIMEOUTS;
+
+    final Cluster cluster;
+    final Testbed tb;
+    final Proxy proxy;
+    final InetSocketAddress vip;
+    final LauncherServer s1, s2;
+    /** s1 talks to the proxy through this (the other servers directly): a test can make it lose a REDIRECTED. */
+    final LossyControl s1Control;
+    private final ControlServer lossyServer;
+
+    private MigrationBed(Cluster cluster, LossyControl s1Control, ControlServer lossyServer) {
+        this.cluster = cluster;
+        this.tb = cluster.testbed();
+        this.proxy = cluster.proxy();
+        this.vip = cluster.service();
+        this.s1 = cluster.server(1);
+        this.s2 = cluster.server(2);
+        this.s1Control = s1Control;
+        this.lossyServer = lossyServer;
+    }
+
+    static MigrationBed start() throws Exception {
+        Cluster cluster = Cluster.builder().clients(1).servers(2).customize((tb, i, b) -> {
+            if (i != 1) return;
+            b.proxy(lossyAddress(tb));
+            b.peer(new Peer(GHOST, new InetSocketAddress(tb.server(2).address(), AGENT_PORT)));
+            b.peer(new Peer(FAKE, new InetSocketAddress(tb.server(2).address(), FAKE_AGENT_PORT)));
+        }).build();
+        try {
+            Testbed tb = cluster.testbed();
+            cluster.proxy().addBackend(cluster.service(), FAKE, new InetSocketAddress(tb.server(2).address(), PORT), 0);
+            // Longer than the servers' redirect timeout: the asking server gives up first.
+            LossyControl lossy = new LossyControl(cluster.proxy(), TIMEOUTS.redirect().toMillis() + 2_000);
+            ServerSocketChannel bound = tb.lb().namespace().call(() -> ServerSocketChannel.open().bind(lossyAddress(tb)));
+            ControlServer lossyServer = ControlServer.start(bound, cluster.key(), lossy);
+            return new MigrationBed(cluster, lossy, lossyServer);
+        } catch (Exception e) {
+            try {
+                cluster.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private static InetSocketAddress lossyAddress(Testbed tb) {
+        return new InetSocketAddress(tb.server(1).gateway(), Cluster.CONTROL_PORT + 1);
+    }
+
+    LauncherServer server(String id) {
+        return cluster.server(id);
+    }
+
+    Host client() {
+        return tb.client(1);
+    }
+
+    @Override
+    public void close() throws Exception {
+        Exception failure = null;
+        try {
+            lossyServer.close();
+        } catch (Exception e) {
+            failure = e;
+        }
+        try {
+            cluster.close();
+        } catch (Exception e) {
+            if (failure == null) failure = e;
+            else failure.addSuppressed(e);
+        }
+        if (failure != null) throw failure;
+    }
+}
