@@ -63,7 +63,7 @@ public final class ControlChannel implements Closeable {
         byte[] clientNonce = nonce();
         Mac handshake = mac(key);
         channel.write(MessageType.AUTH_INIT.code(), 0, 0, clientNonce, handshake);
-        Raw reply = channel.readRaw();
+        Raw reply = channel.readRaw(false);
         if (reply.type == MessageType.ERROR.code() && MessageDigest.isEqual(reply.mac, NO_MAC)) {
             // Before the handshake the server cannot authenticate its refusal; it is only ever a reason to stop.
             Messages.Error error = Messages.decodeError(reply.payload);
@@ -92,7 +92,7 @@ public final class ControlChannel implements Closeable {
     /** Runs the server side of the handshake; until it returns, every frame but AUTH_INIT is refused. */
     public void acceptHandshake(byte[] key) throws IOException {
         Wire.checkKey(key);
-        Raw init = readRaw();
+        Raw init = readRaw(false);
         if (init.type != MessageType.AUTH_INIT.code()) {
             throw new ProtocolException(ErrorCode.NOT_AUTHENTICATED, init.requestId,
                     MessageType.describe(init.type) + " before authentication: the first frame must be AUTH_INIT");
@@ -150,7 +150,22 @@ public final class ControlChannel implements Closeable {
         if (!authenticated) {
             throw new IllegalStateException("receive before the handshake");
         }
-        Raw raw = readRaw();
+        return check(readRaw(false));
+    }
+
+    /**
+     * Like {@link #receive}, but null if no frame began to arrive within the idle timeout; the channel stays
+     * usable (nothing of a frame was consumed). For a peer that listens for pushes and must notice silence.
+     */
+    public Frame poll() throws IOException {
+        if (!authenticated) {
+            throw new IllegalStateException("receive before the handshake");
+        }
+        Raw raw = readRaw(true);
+        return raw == null ? null : check(raw);
+    }
+
+    private Frame check(Raw raw) throws ProtocolException {
         if (!raw.verify(receiveMac)) {
             throw new ProtocolException(ErrorCode.AUTH_FAILED, raw.requestId, "MAC of the "
                     + MessageType.describe(raw.type) + " frame (sequence " + Long.toUnsignedString(raw.sequence)
@@ -244,12 +259,15 @@ public final class ControlChannel implements Closeable {
      * bad magic, version or length is refused before anything is allocated for it. The first byte may take the
      * idle timeout to come; the rest of the frame must follow within the frame timeout.
      */
-    private Raw readRaw() throws IOException {
+    private Raw readRaw(boolean nullWhenIdle) throws IOException {
         byte[] header = new byte[Wire.HEADER_BYTES];
         int first;
         try {
             first = read(header, 0, header.length, System.nanoTime() + idleTimeout.toNanos());
         } catch (SocketTimeoutException e) {
+            if (nullWhenIdle) {
+                return null;
+            }
             throw new ProtocolException(ErrorCode.TIMEOUT, "no frame within " + idleTimeout.toMillis() + " ms");
         }
         if (first < 0) {

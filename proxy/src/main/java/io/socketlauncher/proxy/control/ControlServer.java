@@ -26,6 +26,9 @@ import java.util.concurrent.ThreadFactory;
  * operations refuse (unknown flow, failed map update) is answered with an ERROR and the connection stays open.
  *
  * <p>The operations are called concurrently from several connections and must be thread-safe.
+ *
+ * <p>Servers of live migration join here too (HELLO): the connection they joined on stays open, and the
+ * {@link ServerRegistry} pushes PEER_JOIN and PEER_LEAVE over it as other servers come and go.
  */
 public final class ControlServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
@@ -42,6 +45,7 @@ public final class ControlServer implements AutoCloseable {
     private final Semaphore connectionSlots;
     private final ThreadFactory threads;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private final ServerRegistry joined;
     private final InetSocketAddress address;
     private final Thread acceptor;
     private volatile boolean closed;
@@ -55,6 +59,7 @@ public final class ControlServer implements AutoCloseable {
         this.frameTimeout = b.frameTimeout;
         this.connectionSlots = new Semaphore(b.maxConnections);
         this.threads = b.threads;
+        this.joined = new ServerRegistry(b.maxServers, b.threads);
         listener.configureBlocking(true);
         this.address = (InetSocketAddress) listener.getLocalAddress();
         if (address == null) {
@@ -87,6 +92,11 @@ public final class ControlServer implements AutoCloseable {
     /** The address the server listens on (with the actual port if it was bound to port 0). */
     public InetSocketAddress address() {
         return address;
+    }
+
+    /** The servers joined through this control server (HELLO), in the order they joined. */
+    public List<ServerInfo> servers() {
+        return joined.servers();
     }
 
     @Override
@@ -169,12 +179,16 @@ public final class ControlServer implements AutoCloseable {
                     handle(channel, channel.receive());
                 }
             } catch (ProtocolException e) {
+                // Its peers hear PEER_LEAVE now, not after the linger below.
+                joined.leave(channel);
                 rejected(e.code());
                 // DEBUG, not INFO: anyone can send junk, and the rejection counter already tells operators.
                 LOG.log(System.Logger.Level.DEBUG, () -> "control peer " + socket.getRemoteSocketAddress()
                         + " rejected: " + e.code() + ": " + e.getMessage());
                 channel.sendError(e.code(), e.requestId(), e.getMessage());
                 lingerAfterError(socket);
+            } finally {
+                joined.leave(channel);
             }
         } catch (EOFException e) {
             // The peer closed between two frames: the normal end of a connection.
@@ -250,6 +264,10 @@ public final class ControlServer implements AutoCloseable {
                     operations.removeBackend(Messages.decodeRemoveBackend(payload));
                     channel.send(MessageType.OK, id, new byte[0]);
                 }
+                case HELLO -> {
+                    ServerInfo server = DiscoveryMessages.decodeHello(payload);
+                    joined.join(server, channel, id);
+                }
                 case SET_WEIGHT -> {
                     Messages.SetWeight s = Messages.decodeSetWeight(payload);
                     operations.setWeight(s.backendId(), s.weight());
@@ -294,6 +312,7 @@ public final class ControlServer implements AutoCloseable {
         private Duration idleTimeout = Duration.ofMinutes(5);
         private Duration frameTimeout = Duration.ofSeconds(5);
         private int maxConnections = 256;
+        private int maxServers = 4096;
         private ThreadFactory threads = Thread.ofVirtual().factory();
 
         private Builder() {
@@ -332,6 +351,15 @@ public final class ControlServer implements AutoCloseable {
                 throw new IllegalArgumentException("max connections must be at least 1, got " + max);
             }
             this.maxConnections = max;
+            return this;
+        }
+
+        /** How many servers may be joined (HELLO) at once; more are refused with OPERATION_FAILED. */
+        public Builder maxServers(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("max servers must be at least 1, got " + max);
+            }
+            this.maxServers = max;
             return this;
         }
 

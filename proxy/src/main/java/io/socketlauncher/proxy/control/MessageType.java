@@ -9,7 +9,7 @@ import java.util.Map;
  * <ul>
  *   <li>{@code 0x0001-0x00FF} session: handshake, errors, keep-alive, generic acknowledgement;</li>
  *   <li>{@code 0x0100-0x01FF} proxy control: flows, backends, redirect;</li>
- *   <li>{@code 0x0200-0x02FF} server protocol, reserved (HELLO, PEER_JOIN, XFER, XFERED, hold and release);</li>
+ *   <li>{@code 0x0200-0x02FF} server protocol: discovery (HELLO, PEER_LIST, PEER_JOIN, PEER_LEAVE) and migration (XFER ...);</li>
  *   <li>{@code 0xF000-0xFFFF} private experiments, never assigned here.</li>
  * </ul>
  * A peer that receives a type it does not know replies {@link ErrorCode#UNKNOWN_TYPE} and closes.
@@ -32,7 +32,13 @@ public enum MessageType {
     REMOVE_BACKEND(0x0108),
     SET_WEIGHT(0x0109),
 
-    // Server protocol (live migration, docs/migration.md). 0x0201-0x020F stay free for HELLO and PEER_JOIN.
+    // Server protocol: discovery through the proxy (docs/control-protocol.md), 0x0201-0x020F.
+    HELLO(0x0201),
+    PEER_LIST(0x0202),
+    PEER_JOIN(0x0203),
+    PEER_LEAVE(0x0204),
+
+    // Server protocol: live migration between servers (docs/migration.md), 0x0210-0x021F.
     XFER_PREPARE(0x0210),
     HOLDING(0x0211),
     XFER_PART(0x0212),

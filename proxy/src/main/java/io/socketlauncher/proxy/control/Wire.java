@@ -23,6 +23,8 @@ public final class Wire {
     public static final int MAX_FLOWS_PER_REPLY = 500;
     /** Same bound for backends. */
     public static final int MAX_BACKENDS_PER_REPLY = 400;
+    /** Servers one PEER_LIST frame carries at most (largest entry: 64-byte id, IPv6 agent address); more take more frames. */
+    public static final int MAX_PEERS_PER_MESSAGE = 500;
     /** The control port the CLI and the proxy use unless told otherwise. */
     public static final int DEFAULT_PORT = 7390;
 
