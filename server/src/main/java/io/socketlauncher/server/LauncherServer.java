@@ -1,5 +1,8 @@
 package io.socketlauncher.server;
 
+import io.socketlauncher.proxy.control.BackendIds;
+import io.socketlauncher.proxy.control.DiscoveryClient;
+import io.socketlauncher.proxy.control.ServerInfo;
 import io.socketlauncher.proxy.control.ServerMessages;
 import io.socketlauncher.server.hold.HoldPlane;
 import io.socketlauncher.server.migration.MigrationAgent;
@@ -15,12 +18,14 @@ import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -45,7 +50,8 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  *
  * The proxy runs in NAT mode: it knows this server as backend {@code id} at the listen address, and the flows by
- * the service address. Peers are configured explicitly (no discovery through the proxy yet).
+ * the service address. Peers are configured explicitly ({@link Builder#peer}), learned from the proxy
+ * ({@link Builder#discover()}: the server joins there and hears of every other server that joins or leaves), or both.
  */
 public final class LauncherServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LauncherServer.class.getName());
@@ -54,6 +60,8 @@ public final class LauncherServer implements AutoCloseable {
     private final String id;
     private final InetSocketAddress listen;
     private final Map<String, Peer> peers;
+    private final Map<String, Peer> discovered = new ConcurrentHashMap<>();
+    private final DiscoveryClient discovery;
     private final int listenerFd;
     private final HoldPlane plane;
     private final MigrationContext context;
@@ -84,6 +92,29 @@ public final class LauncherServer implements AutoCloseable {
         acceptor.setName("sl-server-accept-" + id);
         acceptor.setDaemon(true);
         acceptor.start();
+        this.discovery = b.discover ? DiscoveryClient.start(b.proxy, b.key, new ServerInfo(id, b.agent), new PeerDirectory(),
+                threads, b.timeouts.prepare(), b.discoveryHeartbeat, b.discoveryRetry) : null;
+    }
+
+    /** Keeps {@link #discovered} as the proxy tells it; configured peers are never replaced. */
+    private final class PeerDirectory implements DiscoveryClient.Listener {
+        @Override
+        public void peers(List<ServerInfo> servers) {
+            Map<String, Peer> now = new LinkedHashMap<>();
+            for (ServerInfo s : servers) if (!s.id().equals(id)) now.put(s.id(), new Peer(s.id(), s.agent()));
+            discovered.keySet().retainAll(now.keySet());
+            discovered.putAll(now);
+        }
+
+        @Override
+        public void joined(ServerInfo server) {
+            if (!server.id().equals(id)) discovered.put(server.id(), new Peer(server.id(), server.agent()));
+        }
+
+        @Override
+        public void left(String peerId) {
+            discovered.remove(peerId);
+        }
     }
 
     public static Builder builder() {
@@ -98,8 +129,30 @@ public final class LauncherServer implements AutoCloseable {
         return listen;
     }
 
+    /**
+     * The peers now: those configured and, with {@link Builder#discover()}, those joined at the proxy (a configured
+     * peer wins over a discovered one of the same id). A snapshot; the next call sees joins and leaves since.
+     */
     public Map<String, Peer> peers() {
-        return peers;
+        if (discovery == null) return peers;
+        Map<String, Peer> all = new LinkedHashMap<>(discovered);
+        all.putAll(peers);
+        return Collections.unmodifiableMap(all);
+    }
+
+    /**
+     * With {@link Builder#discover()}: waits until this server has joined at the proxy and heard who else has
+     * (build() does not wait: the proxy may start after the servers). A refusal (e.g. the id is joined already)
+     * is thrown; the server keeps trying in the background.
+     */
+    public void awaitJoined(Duration within) throws IOException, InterruptedException {
+        if (discovery == null) throw new IllegalStateException("server " + id + " was built without discover()");
+        discovery.awaitJoined(within);
+    }
+
+    private Peer peer(String peerId) {
+        Peer p = peers.get(peerId);
+        return p != null ? p : discovered.get(peerId);
     }
 
     /** The next connection, accepted here or arrived by transfer; blocks. */
@@ -128,9 +181,9 @@ public final class LauncherServer implements AutoCloseable {
      * here, usable as before. No thread may use the connection until the future is done.
      */
     public CompletableFuture<TransferReport> transfer(Connection connection, String peerId) {
-        Peer peer = peers.get(peerId);
+        Peer peer = peer(peerId);
         if (peer == null) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException("no peer " + peerId + "; peers: " + peers.keySet()));
+            return CompletableFuture.failedFuture(new IllegalArgumentException("no peer " + peerId + "; peers: " + peers().keySet()));
         }
         if (closed) return CompletableFuture.failedFuture(new IOException("server " + id + " is closed"));
         if (!connection.startMoving()) {
@@ -204,6 +257,13 @@ public final class LauncherServer implements AutoCloseable {
         if (closed) return;
         closed = true;
         IOException failure = null;
+        if (discovery != null) {
+            try {
+                discovery.close();
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
         try {
             acceptor.join(Duration.ofSeconds(5));
         } catch (InterruptedException e) {
@@ -213,7 +273,8 @@ public final class LauncherServer implements AutoCloseable {
         try {
             agent.close();
         } catch (IOException e) {
-            failure = e;
+            if (failure == null) failure = e;
+            else failure.addSuppressed(e);
         }
         migrations.shutdown();
         try {
@@ -247,6 +308,9 @@ public final class LauncherServer implements AutoCloseable {
         private String tunName = "slhold";
         private MigrationTimeouts timeouts = MigrationTimeouts.DEFAULTS;
         private int backlog = 1024;
+        private boolean discover;
+        private Duration discoveryHeartbeat = Duration.ofSeconds(30);
+        private Duration discoveryRetry = Duration.ofSeconds(1);
 
         private Builder() {
         }
@@ -303,6 +367,26 @@ public final class LauncherServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Learns peers from the proxy: the server joins there (HELLO with its id and agent address) and keeps the
+         * control connection open to hear of servers joining and leaving; closing the server leaves.
+         * {@link LauncherServer#peers()} then follows the cluster. Combines with {@link #peer}.
+         */
+        public Builder discover() {
+            this.discover = true;
+            return this;
+        }
+
+        /** Silence from the proxy after which the server pings it, and the pause before rejoining after a loss. */
+        public Builder discoveryTiming(Duration heartbeat, Duration retry) {
+            if (heartbeat.isNegative() || heartbeat.isZero() || retry.isNegative() || retry.isZero()) {
+                throw new IllegalArgumentException("discovery heartbeat and retry must be positive: " + heartbeat + ", " + retry);
+            }
+            this.discoveryHeartbeat = heartbeat;
+            this.discoveryRetry = retry;
+            return this;
+        }
+
         /** The interface towards the proxy, where the packet hold and forwarding attach (default eth0). */
         public Builder holdInterface(String name) {
             this.holdInterface = Objects.requireNonNull(name, "name");
@@ -341,6 +425,13 @@ public final class LauncherServer implements AutoCloseable {
                 throw new IllegalArgumentException("listen on the backend address the proxy knows, not " + listen.getAddress());
             }
             if (peers.containsKey(id)) throw new IllegalArgumentException("server " + id + " lists itself as a peer");
+            if (discover) {
+                BackendIds.require(id);
+                if (agent.getAddress().isAnyLocalAddress()) {
+                    throw new IllegalArgumentException("discover() announces the agent address to peers: bind the agent to an"
+                            + " address they can reach, not " + agent.getAddress());
+                }
+            }
             ThreadFactory threads = namespace.threadFactory();
             int listenerFd;
             ServerSocketChannel agentListener = null;
