@@ -1,6 +1,7 @@
 package io.socketlauncher.server;
 
 import io.socketlauncher.proxy.control.BackendIds;
+import io.socketlauncher.proxy.control.ControlClient;
 import io.socketlauncher.proxy.control.DiscoveryClient;
 import io.socketlauncher.proxy.control.ServerInfo;
 import io.socketlauncher.proxy.control.ServerMessages;
@@ -26,7 +27,9 @@ import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
@@ -62,6 +65,9 @@ public final class LauncherServer implements AutoCloseable {
     private final Map<String, Peer> peers;
     private final Map<String, Peer> discovered = new ConcurrentHashMap<>();
     private final DiscoveryClient discovery;
+    private final InetSocketAddress proxyControl;
+    private final byte[] key;
+    private final Duration proxyTimeout;
     private final int listenerFd;
     private final HoldPlane plane;
     private final MigrationContext context;
@@ -79,6 +85,9 @@ public final class LauncherServer implements AutoCloseable {
         this.id = b.id;
         this.listen = b.listen;
         this.peers = Map.copyOf(b.peers);
+        this.proxyControl = b.proxy;
+        this.key = b.key.clone();
+        this.proxyTimeout = b.timeouts.redirect();
         this.listenerFd = listenerFd;
         this.plane = plane;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads);
@@ -209,6 +218,25 @@ public final class LauncherServer implements AutoCloseable {
             done.completeExceptionally(e);
         }
         return done;
+    }
+
+    /**
+     * A new control connection to the proxy, opened from inside this server's network namespace, for what the
+     * application or a policy asks of the proxy besides migrations (backend loads, this server's weight). The
+     * caller closes it.
+     */
+    public ControlClient proxyClient() throws IOException {
+        if (closed) throw new IOException("server " + id + " is closed");
+        try {
+            return migrations.submit(() -> ControlClient.connect(proxyControl, key, proxyTimeout)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while connecting to the proxy", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (RejectedExecutionException e) {
+            throw new IOException("server " + id + " is closed", e);
+        }
     }
 
     /** Whether peers may move connections here (a server being drained or overloaded says no). */
