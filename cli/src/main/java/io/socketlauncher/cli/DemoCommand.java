@@ -1,43 +1,84 @@
 package io.socketlauncher.cli;
 
 import io.socketlauncher.demo.LiveMoveDemo;
+import io.socketlauncher.demo.MigrationDemo;
 import io.socketlauncher.testbed.Testbed;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code bin/launcher demo}: a live connection moved back and forth between two servers while it streams. */
+/**
+ * {@code bin/launcher demo}: redis-benchmark and checked streams through the eBPF proxy while every connection keeps
+ * migrating between two servers. {@code --stage} runs the older demo of TCP state transfer alone.
+ */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = "Builds a testbed (client c1, servers s1 and s2 that both own the service address, lb routing it), "
-                + "streams numbered bytes both ways between c1 and a server on s1, and moves the server's end of the "
-                + "connection s1 -> s2 -> s1 ... with TCP_REPAIR while it streams. Every byte is checked on arrival. "
-                + "During each move a per-flow drop rule on both servers keeps the client's segments away (the client "
-                + "retransmits them). Ends with a table; exit code 0 only if every byte arrived and no reset was seen.")
+        description = {
+                "Starts the product on the network-namespace testbed: the eBPF proxy on lb serving the VIP in NAT mode, "
+                        + "servers s1 and s2 running a RESP (Redis protocol) server built on the library, client hosts c1 and c2. "
+                        + "redis-benchmark runs from c1 (PING, SET, GET, INCR; every other run pipelined) and numbered streams "
+                        + "from c2 check every byte both ways, all through the VIP, while every connection keeps migrating "
+                        + "between s1 and s2: a RESP connection after every few requests, with its selected database and any "
+                        + "unprocessed request bytes; a stream every few tens of milliseconds.",
+                "Progress once a second on stderr, a closing table on stdout. Exit code 0 only with zero client resets, "
+                        + "zero redis-benchmark errors, every stream byte checked and no connection lost.",
+                "--stage runs the older stage demo instead: one connection moved between two servers with TCP_REPAIR "
+                        + "alone (no proxy, no packet hold), the client retransmitting what a drop rule kept away during each move."})
 public final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--duration", defaultValue = "30", paramLabel = "SECONDS", description = "How long to stream (default ${DEFAULT-VALUE} s).")
-    int durationSeconds;
+    @Option(names = "--seconds", defaultValue = "30", paramLabel = "SECONDS", description = "How long to run (default ${DEFAULT-VALUE} s).")
+    int seconds;
 
-    @Option(names = "--moves", defaultValue = "0", paramLabel = "N", description = "Stop after N moves (default: no limit, the duration decides).")
+    @Option(names = "--clients", defaultValue = "50", paramLabel = "N", description = "redis-benchmark connections, its -c (default ${DEFAULT-VALUE}).")
+    int clients;
+
+    @Option(names = "--pipeline", defaultValue = "16", paramLabel = "P",
+            description = "redis-benchmark's -P for every other run (default ${DEFAULT-VALUE}; 1: never pipelined).")
+    int pipeline;
+
+    @Option(names = "--every", defaultValue = "10", paramLabel = "N", description = "A RESP connection migrates after every N requests (default ${DEFAULT-VALUE}).")
+    int every;
+
+    @Option(names = "--streams", defaultValue = "4", paramLabel = "N", description = "Numbered-stream connections from c2 (default ${DEFAULT-VALUE}).")
+    int streams;
+
+    @Option(names = "--stream-rate", defaultValue = "1", paramLabel = "MB/S", description = "Each stream's rate each way, in MB/s (default ${DEFAULT-VALUE}).")
+    double streamRate;
+
+    @Option(names = "--stream-every-ms", defaultValue = "50", paramLabel = "MS", description = "A stream migrates this often (default ${DEFAULT-VALUE} ms).")
+    int streamEveryMillis;
+
+    @Option(names = "--stage", description = "Run the stage demo of TCP state transfer alone (options below).")
+    boolean stage;
+
+    @Option(names = "--moves", defaultValue = "0", paramLabel = "N", description = "--stage: stop after N moves (default: no limit, the duration decides).")
     int moves;
 
-    @Option(names = "--pause-ms", defaultValue = "50", paramLabel = "MS", description = "Streaming time between moves (default ${DEFAULT-VALUE} ms).")
+    @Option(names = "--pause-ms", defaultValue = "50", paramLabel = "MS", description = "--stage: streaming time between moves (default ${DEFAULT-VALUE} ms).")
     int pauseMillis;
 
-    @Option(names = "--rate", defaultValue = "4", paramLabel = "MB/S", description = "Bytes per second each way, in MB (default ${DEFAULT-VALUE}).")
+    @Option(names = "--rate", defaultValue = "4", paramLabel = "MB/S", description = "--stage: bytes per second each way, in MB (default ${DEFAULT-VALUE}).")
     double rateMegabytes;
 
     @Option(names = "--client-rto-min-ms", defaultValue = "0", paramLabel = "MS",
-            description = "Lower the client's minimum retransmission timeout (route rto_min), so its retransmissions after each move come sooner (default: kernel's 200 ms).")
+            description = "--stage: lower the client's minimum retransmission timeout (route rto_min), so its retransmissions after each move come sooner (default: kernel's 200 ms).")
     int clientRtoMin;
 
-    @Option(names = "--port", defaultValue = "7000", description = "Service port (default ${DEFAULT-VALUE}).")
+    @Option(names = "--port", defaultValue = "7000", description = "--stage: service port (default ${DEFAULT-VALUE}).")
     int port;
 
     @Override
     public Integer call() throws Exception {
-        LiveMoveDemo.Settings settings = new LiveMoveDemo.Settings(Duration.ofSeconds(durationSeconds), moves,
+        if (stage) return stage();
+        MigrationDemo.Settings settings = new MigrationDemo.Settings(Duration.ofSeconds(seconds), clients, pipeline, every,
+                streams, (long) (streamRate * 1_000_000), Duration.ofMillis(streamEveryMillis));
+        MigrationDemo.Report report = new MigrationDemo(settings, System.err).run();
+        report.printTable(System.out);
+        return report.passed() ? 0 : 1;
+    }
+
+    private int stage() throws Exception {
+        LiveMoveDemo.Settings settings = new LiveMoveDemo.Settings(Duration.ofSeconds(seconds), moves,
                 Duration.ofMillis(pauseMillis), (long) (rateMegabytes * 1_000_000), port, clientRtoMin);
         System.out.println("building the testbed (c1, lb, s1, s2) ...");
         try (Testbed testbed = Testbed.builder().clients(1).servers(2).build()) {

@@ -1,0 +1,237 @@
+package io.socketlauncher.demo;
+
+import io.socketlauncher.cluster.Cluster;
+import io.socketlauncher.demo.resp.Keyspace;
+import io.socketlauncher.demo.resp.MigrationStats;
+import io.socketlauncher.demo.resp.RespServer;
+import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.TcpCounters;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The demo {@code make demo} runs: the product on the testbed (the eBPF proxy on lb serving the VIP, servers s1 and
+ * s2 running a RESP server built on the library), redis-benchmark on c1 and checked numbered streams on c2, all
+ * through the VIP, while every connection keeps moving between s1 and s2: a RESP connection after every few
+ * requests, a stream every few tens of milliseconds. Progress once a second, a closing table at the end; it passes
+ * only with zero client resets, zero redis-benchmark errors, every stream byte checked both ways and no
+ * connection lost.
+ */
+public final class MigrationDemo {
+    /**
+     * @param duration how long redis-benchmark runs (in rounds; the streams run as long)
+     * @param benchmarkConnections redis-benchmark's -c
+     * @param pipeline redis-benchmark's -P for every other round (1: never pipelined)
+     * @param moveEveryRequests a RESP connection moves after this many requests
+     * @param streams numbered-stream connections on c2
+     * @param streamBytesPerSecond each stream's pace, each way
+     * @param streamMoveEvery how often a stream connection moves
+     */
+    public record Settings(Duration duration, int benchmarkConnections, int pipeline, int moveEveryRequests, int streams,
+                           long streamBytesPerSecond, Duration streamMoveEvery) {
+        public Settings {
+            if (duration.isNegative() || duration.isZero()) throw new IllegalArgumentException("duration must be positive");
+            if (benchmarkConnections < 1) throw new IllegalArgumentException("redis-benchmark needs at least one connection");
+            if (pipeline < 1) throw new IllegalArgumentException("pipeline must be >= 1");
+            if (moveEveryRequests < 1) throw new IllegalArgumentException("moveEveryRequests must be >= 1");
+            if (streams < 0) throw new IllegalArgumentException("streams must be >= 0");
+        }
+
+        public static Settings defaults() {
+            return new Settings(Duration.ofSeconds(30), 50, 16, 10, 4, 1_000_000, Duration.ofMillis(50));
+        }
+    }
+
+    /** The figures of a run and its verdict. */
+    public record Report(long migrations, double seconds, long rollbacks, long lost, long requests,
+                         long benchmarkRequests, Map<String, Double> benchmarkRps, List<String> benchmarkErrors,
+                         int benchmarkRounds, long bytesChecked, long clientResets, long clientRetransmissions,
+                         long p50Micros, long p99Micros, long maxMicros, List<String> failures, String loadAverage) {
+        public boolean passed() {
+            return failures.isEmpty() && benchmarkErrors.isEmpty() && clientResets == 0 && lost == 0 && migrations > 0;
+        }
+
+        public void printTable(PrintStream out) {
+            out.println();
+            out.println("+------------------------------------------+----------------------------+");
+            row(out, "connections migrated", String.format("%,d", migrations));
+            row(out, "migrations per second", String.format("%,.0f", migrations / seconds));
+            row(out, "migrations rolled back / lost", rollbacks + " / " + lost);
+            row(out, "migration latency p50 / p99 / max (us)", String.format("%,d / %,d / %,d", p50Micros, p99Micros, maxMicros));
+            row(out, "RESP requests served", String.format("%,d", requests));
+            row(out, "redis-benchmark requests (" + benchmarkRounds + " runs)", String.format("%,d", benchmarkRequests));
+            row(out, "redis-benchmark errors", Integer.toString(benchmarkErrors.size()));
+            for (Map.Entry<String, Double> e : benchmarkRps.entrySet()) {
+                row(out, "  " + e.getKey() + " requests/s (last run)", String.format("%,.0f", e.getValue()));
+            }
+            row(out, "stream bytes checked (both ways)", String.format("%,d", bytesChecked));
+            row(out, "client resets", Long.toString(clientResets));
+            row(out, "client retransmissions", Long.toString(clientRetransmissions));
+            row(out, "load average (1 / 5 / 15 min)", loadAverage);
+            out.println("+------------------------------------------+----------------------------+");
+            for (String e : benchmarkErrors.subList(0, Math.min(5, benchmarkErrors.size()))) out.println("redis-benchmark: " + e);
+            for (String f : failures.subList(0, Math.min(10, failures.size()))) out.println("failure: " + f);
+            if (passed()) {
+                out.println("PASS: every connection kept its conversation across " + String.format("%,d", migrations)
+                        + " migrations; no reset, no error, every stream byte checked");
+            } else {
+                List<String> why = new ArrayList<>();
+                if (migrations == 0) why.add("no connection migrated");
+                if (clientResets > 0) why.add(clientResets + " client resets");
+                if (!benchmarkErrors.isEmpty()) why.add(benchmarkErrors.size() + " redis-benchmark errors");
+                if (lost > 0) why.add(lost + " connections lost in a migration");
+                if (!failures.isEmpty()) why.add(failures.size() + " failures (first: " + failures.get(0) + ")");
+                out.println("FAIL: " + String.join("; ", why));
+            }
+        }
+
+        private static void row(PrintStream out, String name, String value) {
+            out.printf("| %-40s | %26s |%n", name, value);
+        }
+    }
+
+    private final Settings settings;
+    private final PrintStream progress;
+
+    public MigrationDemo(Settings settings, PrintStream progress) {
+        this.settings = settings;
+        this.progress = progress;
+    }
+
+    public Report run() throws Exception {
+        progress.println("starting the cluster: c1, c2, the eBPF proxy on lb (VIP in NAT mode), s1 and s2 ...");
+        try (Cluster cluster = Cluster.builder().clients(2).servers(2).build()) {
+            return run(cluster);
+        }
+    }
+
+    /** Runs on a cluster of two servers and two client hosts that nobody else uses. */
+    public Report run(Cluster cluster) throws Exception {
+        Keyspace keyspace = new Keyspace();
+        MigrationStats stats = new MigrationStats();
+        RespServer.Settings serverSettings = new RespServer.Settings(settings.moveEveryRequests(), settings.streamMoveEvery(),
+                settings.streamBytesPerSecond());
+        List<RespServer> servers = new ArrayList<>();
+        List<StreamClient> streams = new ArrayList<>();
+        Host c1 = cluster.client(1), c2 = cluster.client(2);
+        List<String> failures = new ArrayList<>();
+        try {
+            for (int i = 1; i <= 2; i++) servers.add(new RespServer(cluster.server(i), keyspace, serverSettings, stats));
+            progress.printf("RESP server on s1 and s2; service %s; RESP connections move every %d requests, streams every %d ms%n",
+                    cluster.service(), settings.moveEveryRequests(), settings.streamMoveEvery().toMillis());
+            TcpCounters c1Before = TcpCounters.of(c1), c2Before = TcpCounters.of(c2);
+            for (int i = 0; i < settings.streams(); i++) {
+                streams.add(new StreamClient(c2, cluster.service(), settings.streamBytesPerSecond()));
+            }
+            progress.printf("%d numbered streams from c2 (%,d bytes/s each way each); redis-benchmark from c1: -c %d -t %s%s%n",
+                    settings.streams(), settings.streamBytesPerSecond(), settings.benchmarkConnections(), RedisBenchmark.TESTS,
+                    settings.pipeline() > 1 ? ", every other run with -P " + settings.pipeline() : "");
+
+            long started = System.nanoTime();
+            long deadline = started + settings.duration().toNanos();
+            AtomicReference<RedisBenchmark> current = new AtomicReference<>();
+            int[] round = {0};
+            Thread ticker = Thread.ofPlatform().daemon().name("demo-progress").start(() -> tick(stats, streams, servers, current, round, started));
+            List<String> benchmarkErrors = new ArrayList<>();
+            Map<String, Double> lastRps = new LinkedHashMap<>();
+            long benchmarkRequests = 0;
+            int requestsPerTest = 5_000;
+            try {
+                while (true) {
+                    long remaining = deadline - System.nanoTime();
+                    if (round[0] > 0 && remaining < 1_000_000_000L) break;
+                    RedisBenchmark benchmark = new RedisBenchmark();
+                    current.set(benchmark);
+                    int pipeline = round[0] % 2 == 1 ? settings.pipeline() : 1;
+                    round[0]++;
+                    RedisBenchmark.Result result = benchmark.run(c1, cluster.service(), settings.benchmarkConnections(),
+                            requestsPerTest, pipeline, 300);
+                    benchmarkErrors.addAll(result.errors());
+                    benchmarkRequests += result.requests();
+                    if (!result.rps().isEmpty()) {
+                        lastRps.clear();
+                        lastRps.putAll(result.rps());
+                    }
+                    if (!result.ok()) break;
+                    // Size the next run to end near the deadline (each run pays for its connections and start).
+                    double perSecond = result.requests() / Math.max(0.1, result.seconds());
+                    long left = Math.max(0, deadline - System.nanoTime());
+                    double target = Math.min(left / 1e9, 10.0);
+                    requestsPerTest = (int) Math.max(1_000, Math.min(5_000_000, perSecond * target / RedisBenchmark.TESTS_RUN));
+                }
+            } finally {
+                current.set(null);
+                ticker.interrupt();
+                ticker.join(2_000);
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            long bytesChecked = stats.streamBytesChecked();
+            for (StreamClient s : streams) {
+                s.finish(30_000);
+                bytesChecked += s.received();
+                if (s.failure() != null) failures.add(s.failure());
+                MigrationStats.StreamEnd end = stats.streamEnd(s.local());
+                if (end == null) failures.add("stream " + s.local().getPort() + ": the server never saw its end");
+                else if (end.received() != s.sent() || end.sent() != s.received()) {
+                    failures.add(String.format("stream %d: client sent %d and received %d, server received %d and sent %d",
+                            s.local().getPort(), s.sent(), s.received(), end.received(), end.sent()));
+                }
+            }
+            TcpCounters c1After = TcpCounters.of(c1), c2After = TcpCounters.of(c2);
+            long resets = c1After.since(c1Before, "EstabResets") + c2After.since(c2Before, "EstabResets")
+                    + c1After.since(c1Before, "AttemptFails") + c2After.since(c2Before, "AttemptFails");
+            long retransmissions = c1After.since(c1Before, "RetransSegs") + c2After.since(c2Before, "RetransSegs");
+            failures.addAll(stats.failures());
+            if (stats.protocolErrors() > 0) failures.add(stats.protocolErrors() + " protocol errors at the servers");
+            Histogram latency = stats.latencyMicros();
+            return new Report(stats.migrations(), seconds, stats.rollbacks(), stats.lost(), stats.requests(), benchmarkRequests,
+                    lastRps, benchmarkErrors, round[0], bytesChecked, resets, retransmissions,
+                    latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), latency.getMaxValue(), failures,
+                    loadAverage());
+        } finally {
+            for (StreamClient s : streams) s.close();
+            for (RespServer s : servers) s.close();
+        }
+    }
+
+    private void tick(MigrationStats stats, List<StreamClient> streams, List<RespServer> servers,
+                      AtomicReference<RedisBenchmark> current, int[] round, long started) {
+        long lastMigrations = 0, lastRequests = 0;
+        try {
+            while (true) {
+                Thread.sleep(1_000);
+                long migrations = stats.migrations(), requests = stats.requests();
+                long checked = stats.streamBytesChecked();
+                for (StreamClient s : streams) checked += s.received();
+                RedisBenchmark b = current.get();
+                String bench = b == null ? "done" : "run " + round[0] + (b.testsDone().isEmpty() ? "" : ", done: " + String.join(" ", b.testsDone()));
+                progress.printf("[%3ds] migrations %,d (+%,d/s)  requests %,d (+%,d/s)  stream bytes checked %,d  "
+                                + "connections s1 %d s2 %d  redis-benchmark %s%n",
+                        (System.nanoTime() - started) / 1_000_000_000L, migrations, migrations - lastMigrations, requests,
+                        requests - lastRequests, checked, servers.get(0).connections(), servers.get(1).connections(), bench);
+                lastMigrations = migrations;
+                lastRequests = requests;
+            }
+        } catch (InterruptedException e) {
+            // the run is over
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split("\\s+");
+            return f[0] + " / " + f[1] + " / " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}
