@@ -5,6 +5,8 @@ import io.socketlauncher.proxy.control.ControlClient;
 import io.socketlauncher.proxy.control.DiscoveryClient;
 import io.socketlauncher.proxy.control.ServerInfo;
 import io.socketlauncher.proxy.control.ServerMessages;
+import io.socketlauncher.server.agent.AgentPrivileges;
+import io.socketlauncher.server.agent.RepairAgent;
 import io.socketlauncher.server.hold.HoldPlane;
 import io.socketlauncher.server.migration.MigrationAgent;
 import io.socketlauncher.server.migration.MigrationContext;
@@ -17,6 +19,7 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -25,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -70,6 +74,7 @@ public final class LauncherServer implements AutoCloseable {
     private final Duration proxyTimeout;
     private final int listenerFd;
     private final HoldPlane plane;
+    private final AgentPrivileges privileges;
     private final MigrationContext context;
     private final MigrationAgent agent;
     private final MigrationSource source;
@@ -81,7 +86,7 @@ public final class LauncherServer implements AutoCloseable {
     private volatile boolean closed;
 
     private LauncherServer(Builder b, ThreadFactory threads, int listenerFd, ServerSocketChannel agentListener,
-                           HoldPlane plane) {
+                           HoldPlane plane, AgentPrivileges privileges) {
         this.id = b.id;
         this.listen = b.listen;
         this.peers = Map.copyOf(b.peers);
@@ -90,9 +95,12 @@ public final class LauncherServer implements AutoCloseable {
         this.proxyTimeout = b.timeouts.redirect();
         this.listenerFd = listenerFd;
         this.plane = plane;
+        this.privileges = privileges;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads);
         this.migrations = Executors.newCachedThreadPool(threads);
-        this.context = new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler);
+        this.context = privileges == null
+                ? new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler)
+                : new MigrationContext(b.id, b.service, b.listen, privileges, privileges, b.proxy, b.key, b.timeouts, scheduler);
         this.source = new MigrationSource(context);
         this.agent = MigrationAgent.start(context, agentListener, threads,
                 (fd, client, local, app, from) -> accepted.add(new Connection(fd, client, local, app, from)),
@@ -248,7 +256,10 @@ public final class LauncherServer implements AutoCloseable {
         return acceptingTransfers && !closed;
     }
 
-    /** This server's packet hold and forwarding, for its figures (stragglers, hand-over timeouts, drops). */
+    /**
+     * This server's packet hold and forwarding, for its figures (stragglers, hand-over timeouts, drops); null with
+     * {@link Builder#repairAgent}, whose agent runs it.
+     */
     public HoldPlane dataPlane() {
         return plane;
     }
@@ -311,9 +322,10 @@ public final class LauncherServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         context.close();
+        if (privileges != null) privileges.close();
         scheduler.shutdownNow();
         try {
-            plane.close();
+            if (plane != null) plane.close();
         } catch (IOException e) {
             if (failure == null) failure = e;
             else failure.addSuppressed(e);
@@ -337,6 +349,7 @@ public final class LauncherServer implements AutoCloseable {
         private MigrationTimeouts timeouts = MigrationTimeouts.DEFAULTS;
         private int backlog = 1024;
         private boolean discover;
+        private Path repairAgent;
         private Duration discoveryHeartbeat = Duration.ofSeconds(30);
         private Duration discoveryRetry = Duration.ofSeconds(1);
 
@@ -415,6 +428,16 @@ public final class LauncherServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The privilege split: migrations go through the privileged {@link RepairAgent} listening at {@code socket}
+         * (started with this server's hold plane), so this process needs no capability. Without a
+         * {@link #namespace}, the server lives in the process's own network namespace.
+         */
+        public Builder repairAgent(Path socket) {
+            this.repairAgent = Objects.requireNonNull(socket, "socket");
+            return this;
+        }
+
         /** The interface towards the proxy, where the packet hold and forwarding attach (default eth0). */
         public Builder holdInterface(String name) {
             this.holdInterface = Objects.requireNonNull(name, "name");
@@ -442,7 +465,7 @@ public final class LauncherServer implements AutoCloseable {
         public LauncherServer build() throws IOException {
             List<String> missing = new ArrayList<>();
             if (id == null) missing.add("id");
-            if (namespace == null) missing.add("namespace");
+            if (namespace == null && repairAgent == null) missing.add("namespace");
             if (listen == null) missing.add("listen");
             if (service == null) missing.add("service");
             if (proxy == null) missing.add("proxy");
@@ -460,12 +483,13 @@ public final class LauncherServer implements AutoCloseable {
                             + " address they can reach, not " + agent.getAddress());
                 }
             }
-            ThreadFactory threads = namespace.threadFactory();
+            ThreadFactory threads = namespace != null ? namespace.threadFactory() : Thread.ofPlatform().daemon().factory();
             int listenerFd;
             ServerSocketChannel agentListener = null;
             HoldPlane plane = null;
+            AgentPrivileges privileges = null;
             try {
-                listenerFd = namespace.call(() -> {
+                listenerFd = inNamespace(() -> {
                     int fd = Libc.socket(listen.getAddress() instanceof Inet4Address ? Libc.AF_INET : Libc.AF_INET6,
                             Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
                     try {
@@ -484,7 +508,7 @@ public final class LauncherServer implements AutoCloseable {
                 throw new IOException("cannot listen on " + listen + ": " + e.getMessage(), e);
             }
             try {
-                agentListener = namespace.call(() -> {
+                agentListener = inNamespace(() -> {
                     ServerSocketChannel ch = ServerSocketChannel.open();
                     try {
                         ch.bind(agent);
@@ -494,16 +518,22 @@ public final class LauncherServer implements AutoCloseable {
                         throw e;
                     }
                 });
-                plane = HoldPlane.start(namespace, holdInterface, tunName);
-                return new LauncherServer(this, threads, listenerFd, agentListener, plane);
+                if (repairAgent == null) plane = HoldPlane.start(namespace, holdInterface, tunName);
+                else privileges = AgentPrivileges.connect(repairAgent);
+                return new LauncherServer(this, threads, listenerFd, agentListener, plane, privileges);
             } catch (Exception e) {
                 Libc.closeQuietly(listenerFd);
                 if (agentListener != null) agentListener.close();
+                if (privileges != null) privileges.close();
                 if (plane != null) plane.close();
                 if (e instanceof IOException io) throw io;
                 if (e instanceof RuntimeException re) throw re;
                 throw new IOException("cannot start server " + id + ": " + e.getMessage(), e);
             }
+        }
+
+        private <T> T inNamespace(Callable<T> task) throws Exception {
+            return namespace != null ? namespace.call(task) : task.call();
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.socketlauncher.server.agent;
 
+import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.repair.MalformedStateException;
 import io.socketlauncher.repair.TcpRepair;
 import io.socketlauncher.repair.TcpState;
@@ -7,13 +8,18 @@ import io.socketlauncher.repair.TcpStateCodec;
 import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
 import io.socketlauncher.server.agent.AgentProtocol.Frame;
 import io.socketlauncher.server.agent.AgentProtocol.Type;
+import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.server.migration.SocketRepair;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
@@ -32,14 +38,16 @@ public final class RepairAgent implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(RepairAgent.class.getName());
 
     private final Path path;
+    private final HoldPlane plane;
     private final int listener;
     private final ThreadFactory threads;
     private final Set<Integer> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean running = true;
 
-    private RepairAgent(Path path, int listener, ThreadFactory threads) {
+    private RepairAgent(Path path, int listener, ThreadFactory threads, HoldPlane plane) {
         this.path = path;
+        this.plane = plane;
         this.listener = listener;
         this.threads = threads;
         this.acceptor = threads.newThread(this::acceptLoop);
@@ -47,6 +55,16 @@ public final class RepairAgent implements AutoCloseable {
 
     /** Listens at {@code path} (replacing a stale socket file) with the given file permissions. */
     public static RepairAgent start(Path path, Set<PosixFilePermission> permissions, ThreadFactory threads) throws IOException {
+        return start(path, permissions, threads, null);
+    }
+
+    /**
+     * Also serves the flow requests of migrations (hold, release, forward) with {@code plane}, the hold plane of
+     * the server namespace {@code threads} enter: the node agent of a server whose application is unprivileged.
+     * The caller closes the plane after the agent.
+     */
+    public static RepairAgent start(Path path, Set<PosixFilePermission> permissions, ThreadFactory threads, HoldPlane plane)
+            throws IOException {
         Files.deleteIfExists(path);
         int fd = UnixSockets.socket();
         try {
@@ -58,7 +76,7 @@ public final class RepairAgent implements AutoCloseable {
             Files.deleteIfExists(path);
             throw e;
         }
-        RepairAgent agent = new RepairAgent(path, fd, threads);
+        RepairAgent agent = new RepairAgent(path, fd, threads, plane);
         agent.acceptor.start();
         return agent;
     }
@@ -133,24 +151,62 @@ public final class RepairAgent implements AutoCloseable {
                     TcpRepair.resume(fd);
                     AgentProtocol.send(connection, Type.RESUMED, new byte[0], -1);
                 }
-                case RESTORE -> {
+                case RESTORE, RESTORE_HELD -> {
                     TcpState state = TcpStateCodec.decode(request.body());
-                    int restored = TcpRepair.restore(state);
+                    int restored = request.type() == Type.RESTORE ? TcpRepair.restore(state)
+                            : SocketRepair.LOCAL.restoreForRelease(state);
                     try {
                         AgentProtocol.send(connection, Type.RESTORED, new byte[0], restored);
                     } finally {
                         Libc.closeQuietly(restored);
                     }
                 }
+                case HOLD, IS_HELD, RELEASE, DISCARD, FORWARD, STOP_FORWARDING -> flow(connection, request);
                 default -> throw new AgentProtocolException(request.type() + " is a reply, not a request");
             }
         } catch (MalformedStateException e) {
             AgentProtocol.sendError(connection, 0, "malformed TCP state: " + e.getMessage());
         } catch (NativeException e) {
             AgentProtocol.sendError(connection, e.errno(), request.type() + ": " + e.getMessage());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            AgentProtocol.sendError(connection, 0, request.type() + ": " + e.getMessage());
         } finally {
             Libc.closeQuietly(fd);
         }
+    }
+
+    private void flow(int connection, Frame request) throws IOException {
+        if (plane == null) {
+            AgentProtocol.sendError(connection, 0, "this agent runs no hold plane: " + request.type() + " refused");
+            return;
+        }
+        byte[] body = request.body();
+        int expected = request.type() == Type.FORWARD ? FlowTuple.SIZE + 1 : FlowTuple.SIZE;
+        if (body.length < expected) {
+            throw new AgentProtocolException(request.type() + " body of " + body.length + " bytes, at least " + expected + " expected");
+        }
+        FlowTuple flow = FlowTuple.decode(Arrays.copyOf(body, FlowTuple.SIZE));
+        long result = switch (request.type()) {
+            case HOLD -> {
+                plane.hold(flow);
+                yield 0;
+            }
+            case IS_HELD -> plane.isHeld(flow) ? 1 : 0;
+            case RELEASE -> plane.release(flow);
+            case DISCARD -> plane.discard(flow);
+            case STOP_FORWARDING -> plane.stopForwarding(flow);
+            case FORWARD -> {
+                int family = body[FlowTuple.SIZE];
+                int length = family == 4 ? 4 : family == 6 ? 16 : -1;
+                if (length < 0 || body.length != FlowTuple.SIZE + 1 + length) {
+                    throw new AgentProtocolException("FORWARD: bad address (family " + family + ", " + body.length + " bytes)");
+                }
+                plane.forward(flow, InetAddress.getByAddress(Arrays.copyOfRange(body, FlowTuple.SIZE + 1, body.length)));
+                yield 0;
+            }
+            default -> throw new AgentProtocolException(request.type() + " is no flow request");
+        };
+        AgentProtocol.send(connection, Type.DONE, ByteBuffer.allocate(8).putLong(result).array(), -1);
     }
 
     /** Stops accepting, hangs up on every client and removes the socket file. */

@@ -6,6 +6,7 @@ import io.socketlauncher.server.agent.AgentProtocol.Type;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
 /**
@@ -43,6 +44,20 @@ public final class RepairAgentClient implements AutoCloseable {
     public synchronized int restore(byte[] state) throws IOException {
         AgentProtocol.send(socket, Type.RESTORE, state, -1);
         return expect(Type.RESTORED).fd();
+    }
+
+    /** Like {@link #restore}, for a migration's target: the socket leaves repair mode with a window probe and gets room for the held burst. */
+    public synchronized int restoreHeld(byte[] state) throws IOException {
+        AgentProtocol.send(socket, Type.RESTORE_HELD, state, -1);
+        return expect(Type.RESTORED).fd();
+    }
+
+    /** A request of the agent's hold plane (HOLD, RELEASE, ...; see {@link AgentProtocol}); returns its DONE value. */
+    synchronized long flowRequest(Type type, byte[] body) throws IOException {
+        AgentProtocol.send(socket, type, body, -1);
+        byte[] done = expect(Type.DONE).body();
+        if (done.length != 8) throw new AgentProtocolException("DONE of " + done.length + " bytes, 8 expected");
+        return ByteBuffer.wrap(done).getLong();
     }
 
     /** Undoes a {@link #dump}: the connection goes on from this socket. */

@@ -49,7 +49,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Requires reverse-path filtering not to be strict on the host (the TUN is not the route back to the
  * client); the TUN's own setting is turned off here, and a strict {@code all} setting is refused.
  */
-public final class HoldPlane implements AutoCloseable {
+public final class HoldPlane implements DataPlane, AutoCloseable {
     /** Packets the kernel queues towards the reader before it drops: a burst of a few fast flows. */
     private static final int TUN_QUEUE = 16_384;
     private static final int MAX_PACKET = Tun.VNET_HEADER + 65_536;
@@ -126,6 +126,7 @@ public final class HoldPlane implements AutoCloseable {
     }
 
     /** Starts holding a flow: from now on none of its packets reaches the stack until {@link #release}. */
+    @Override
     public void hold(FlowTuple flow) throws NativeException {
         HeldFlow fresh = new HeldFlow();
         if (held.putIfAbsent(flow, fresh) != null) throw new IllegalStateException("flow " + flow + " is held already");
@@ -143,12 +144,18 @@ public final class HoldPlane implements AutoCloseable {
         return h == null ? Optional.empty() : Optional.of(h.stats());
     }
 
+    @Override
+    public boolean isHeld(FlowTuple flow) {
+        return held.containsKey(flow);
+    }
+
     /**
      * Ends the hold: writes the held packets back into the stack in arrival order and returns how many.
      * The flow's later packets keep their order too: they take the same path until nothing of the flow
      * is left in the TUN, then go straight to the stack (see the class comment); {@link #held} turns
      * empty when that hand-over is done.
      */
+    @Override
     public int release(FlowTuple flow) throws NativeException {
         ring.lock();
         try {
@@ -171,6 +178,7 @@ public final class HoldPlane implements AutoCloseable {
      * Ends the hold and throws the held packets away, for a migration that is rolled back: the client
      * retransmits them to wherever the flow now goes. Returns how many were discarded.
      */
+    @Override
     public int discard(FlowTuple flow) throws NativeException {
         ring.lock();
         try {
@@ -227,6 +235,11 @@ public final class HoldPlane implements AutoCloseable {
         program.flows().forward(flow, HoldAction.forward(newDestination));
     }
 
+    @Override
+    public void forward(FlowTuple flow, InetAddress target) throws NativeException {
+        forward(flow, Optional.of(target));
+    }
+
     /**
      * Waits until no packet that the program handled before the latest map change can still be on its
      * way into a local socket (an RCU grace period: about 10 ms on a busy 2-core host). Call it between
@@ -250,6 +263,7 @@ public final class HoldPlane implements AutoCloseable {
     }
 
     /** Stops forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
+    @Override
     public long stopForwarding(FlowTuple flow) throws NativeException {
         long count = forwarded(flow);
         if (count >= 0) program.flows().remove(flow);

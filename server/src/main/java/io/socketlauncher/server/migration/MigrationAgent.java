@@ -8,10 +8,7 @@ import io.socketlauncher.proxy.control.MessageType;
 import io.socketlauncher.proxy.control.ProtocolException;
 import io.socketlauncher.proxy.control.ServerMessages;
 import io.socketlauncher.repair.MalformedStateException;
-import io.socketlauncher.repair.TcpRepair;
 import io.socketlauncher.repair.TcpState;
-import io.socketlauncher.sys.Libc;
-import io.socketlauncher.sys.NativeException;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -78,7 +75,7 @@ public final class MigrationAgent implements AutoCloseable {
             if (guard != null) guard.cancel(false);
             try {
                 context.plane.discard(flow);
-            } catch (NativeException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "discarding the hold of " + flow + ": " + e.getMessage());
             }
             LOG.log(System.Logger.Level.DEBUG, () -> "migration " + Long.toHexString(id) + " of " + flow + " ended here: " + why);
@@ -194,7 +191,7 @@ public final class MigrationAgent implements AutoCloseable {
         }
         try {
             context.hold(flow);
-        } catch (NativeException | RuntimeException | InterruptedException e) {
+        } catch (IOException | RuntimeException | InterruptedException e) {
             migrations.remove(in.id, in);
             channel.sendError(ErrorCode.OPERATION_FAILED, request, "cannot hold " + flow + ": " + e.getMessage());
             return;
@@ -250,13 +247,12 @@ public final class MigrationAgent implements AutoCloseable {
                 TcpState here = new TcpState(context.local, arrived.remote(), arrived.state(), arrived.sendSeq(),
                         arrived.receiveSeq(), arrived.sendQueue(), arrived.unsentLength(), arrived.receiveQueue(),
                         arrived.options(), arrived.window(), arrived.settings());
-                fd = TcpRepair.restore(here, true);
-                makeRoomForTheHeldBurst(fd);
+                fd = context.repair.restoreForRelease(here);
                 context.plane.release(in.flow);
-            } catch (MalformedStateException | NativeException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 if (fd >= 0) {
                     // Released already or not, the socket can't serve: drop it silently, the source takes over again.
-                    silentClose(fd);
+                    context.repair.silentClose(fd);
                 }
                 LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(in.id) + ": restore of " + in.flow
                         + " failed: " + e.getMessage() + (blob != null ? "; state " + blob.state() : ""));
@@ -272,25 +268,6 @@ public final class MigrationAgent implements AutoCloseable {
         }
         arrivals.arrived(fd, in.prepare.client(), context.local, blob.applicationState(), in.prepare.sourceId());
         channel.send(MessageType.XFERED, request, ServerMessages.migration(in.id));
-    }
-
-    /**
-     * The source advertised a window by its own memory accounting; the held segments come back through the TUN,
-     * whose buffers cost the receive queue more per byte, all at once, before the application reads. With the
-     * same buffer the kernel drops some of them (TCPRcvQDrop) and the client has to send them again.
-     */
-    private static void makeRoomForTheHeldBurst(int fd) throws NativeException {
-        int current = Libc.getsockoptInt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF); // the kernel's (doubled) figure
-        Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, current); // doubled again by the kernel
-    }
-
-    private static void silentClose(int fd) {
-        try {
-            Libc.setsockopt(fd, Libc.SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
-        } catch (NativeException ignored) {
-            // closing normally then; the proxy drops this server's segments of a flow that points elsewhere
-        }
-        Libc.closeQuietly(fd);
     }
 
     private void abort(ControlChannel channel, int request, ServerMessages.Abort a) throws IOException {

@@ -2,12 +2,11 @@ package io.socketlauncher.server.migration;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.server.Peer;
-import io.socketlauncher.server.hold.HoldPlane;
-import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.server.hold.DataPlane;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -26,7 +25,8 @@ public final class MigrationContext implements AutoCloseable {
     final String id;
     final InetSocketAddress service;
     final InetSocketAddress local;
-    final HoldPlane plane;
+    final DataPlane plane;
+    final SocketRepair repair;
     final byte[] key;
     final MigrationTimeouts timeouts;
     final ProxyLink proxy;
@@ -41,10 +41,18 @@ public final class MigrationContext implements AutoCloseable {
      * @param service  the proxy's service address (VIP) the flows are known by there
      * @param local    the address this server's sockets are bound to (its backend address at the proxy)
      */
-    public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, HoldPlane plane,
+    public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, DataPlane plane,
                             InetSocketAddress proxyControl, byte[] key, MigrationTimeouts timeouts,
                             ScheduledExecutorService scheduler) {
+        this(id, service, local, plane, SocketRepair.LOCAL, proxyControl, key, timeouts, scheduler);
+    }
+
+    /** With {@code repair} and {@code plane} done elsewhere, e.g. by the privileged agent. */
+    public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, DataPlane plane,
+                            SocketRepair repair, InetSocketAddress proxyControl, byte[] key, MigrationTimeouts timeouts,
+                            ScheduledExecutorService scheduler) {
         this.id = id;
+        this.repair = repair;
         this.service = service;
         this.local = local;
         this.plane = plane;
@@ -59,10 +67,10 @@ public final class MigrationContext implements AutoCloseable {
     }
 
     /** Starts holding a flow that is coming here, replacing lingering forwarding of an earlier departure. */
-    void hold(FlowTuple flow) throws NativeException, InterruptedException {
+    void hold(FlowTuple flow) throws IOException, InterruptedException {
         // A release of the flow's previous arrival may still be handing over to the direct path.
         long deadline = System.nanoTime() + timeouts.prepare().toNanos() / 2;
-        while (plane.held(flow).isPresent() && System.nanoTime() < deadline) Thread.sleep(1);
+        while (plane.isHeld(flow) && System.nanoTime() < deadline) Thread.sleep(1);
         synchronized (dataPlane) {
             ScheduledFuture<?> pending = lingering.remove(flow);
             if (pending != null) {
@@ -75,16 +83,16 @@ public final class MigrationContext implements AutoCloseable {
     }
 
     /** Sends the flow's late segments on to {@code target} from now on. */
-    void forward(FlowTuple flow, InetAddress target) throws NativeException {
+    void forward(FlowTuple flow, InetAddress target) throws IOException {
         synchronized (dataPlane) {
             ScheduledFuture<?> pending = lingering.remove(flow);
             if (pending != null) pending.cancel(false);
-            plane.forward(flow, Optional.of(target));
+            plane.forward(flow, target);
         }
     }
 
     /** Ends forwarding now (the flow is staying here after all). */
-    void stopForwarding(FlowTuple flow) throws NativeException {
+    void stopForwarding(FlowTuple flow) throws IOException {
         synchronized (dataPlane) {
             ScheduledFuture<?> pending = lingering.remove(flow);
             if (pending != null) pending.cancel(false);
@@ -110,7 +118,7 @@ public final class MigrationContext implements AutoCloseable {
                     if (!lingering.remove(flow, self[0])) return;
                     try {
                         count(plane.stopForwarding(flow));
-                    } catch (NativeException e) {
+                    } catch (IOException e) {
                         LOG.log(System.Logger.Level.WARNING, "stop forwarding " + flow + ": " + e.getMessage());
                     }
                 }

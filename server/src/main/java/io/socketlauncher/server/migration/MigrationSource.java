@@ -5,7 +5,6 @@ import io.socketlauncher.proxy.control.ControlException;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.proxy.control.MessageType;
 import io.socketlauncher.proxy.control.ServerMessages;
-import io.socketlauncher.repair.TcpRepair;
 import io.socketlauncher.repair.TcpState;
 import io.socketlauncher.server.Peer;
 import io.socketlauncher.server.TransferException;
@@ -106,7 +105,7 @@ public final class MigrationSource {
             try {
                 context.forward(here, holding.targetLocal().getAddress());
                 Drain.await(fd, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos());
-            } catch (NativeException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.DRAIN, back, e.getMessage(), e);
             }
@@ -116,8 +115,8 @@ public final class MigrationSource {
             TcpState state;
             byte[] blob;
             try {
-                state = TcpRepair.capture(fd);
-            } catch (NativeException | RuntimeException e) {
+                state = context.repair.capture(fd);
+            } catch (IOException | RuntimeException e) {
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
             }
@@ -194,7 +193,7 @@ public final class MigrationSource {
                                           long migration, Exception cause) {
         try {
             context.stopForwarding(here);
-        } catch (NativeException e) {
+        } catch (IOException e) {
             cause.addSuppressed(e);
         }
         boolean back = pointBackHere(proxyFlow);
@@ -206,18 +205,18 @@ public final class MigrationSource {
     private boolean rollBackAfterCapture(MovableSocket socket, TcpState state, FlowTuple here, FlowKey proxyFlow,
                                          PeerLink link, PeerLink.Session session, long migration, Exception cause) {
         try {
-            TcpRepair.resume(socket.fd());
-        } catch (NativeException e) {
+            context.repair.resume(socket.fd());
+        } catch (IOException e) {
             try {
                 Libc.closeQuietly(socket.fd());
-                socket.replaceFd(TcpRepair.restore(state, true));
-            } catch (NativeException | RuntimeException restoreFailure) {
+                socket.replaceFd(context.repair.restoreForRelease(state));
+            } catch (IOException | RuntimeException restoreFailure) {
                 cause.addSuppressed(restoreFailure);
             }
         }
         try {
             context.stopForwarding(here);
-        } catch (NativeException e) {
+        } catch (IOException e) {
             cause.addSuppressed(e);
         }
         boolean back = pointBackHere(proxyFlow);

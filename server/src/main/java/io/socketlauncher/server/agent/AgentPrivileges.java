@@ -1,0 +1,132 @@
+package io.socketlauncher.server.agent;
+
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.repair.TcpStateCodec;
+import io.socketlauncher.server.agent.AgentProtocol.Type;
+import io.socketlauncher.server.hold.DataPlane;
+import io.socketlauncher.server.migration.SocketRepair;
+import io.socketlauncher.sys.Libc;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * Everything privileged of a migration, done by the server's {@link RepairAgent} (started with a hold plane) for an
+ * application without capabilities: TCP_REPAIR capture, resume and restore, and the hold plane's holds, releases
+ * and forwarding. Connections to the agent are kept open and pooled, one per concurrent request.
+ */
+public final class AgentPrivileges implements SocketRepair, DataPlane, AutoCloseable {
+    private final Path socket;
+    private final ConcurrentLinkedQueue<RepairAgentClient> idle = new ConcurrentLinkedQueue<>();
+    private volatile boolean closed;
+
+    private AgentPrivileges(Path socket) {
+        this.socket = socket;
+    }
+
+    /** Connects once now, so that a wrong path or missing permission fails at startup, not at the first migration. */
+    public static AgentPrivileges connect(Path socket) throws IOException {
+        AgentPrivileges p = new AgentPrivileges(socket);
+        p.idle.add(RepairAgentClient.connect(socket));
+        return p;
+    }
+
+    @FunctionalInterface
+    private interface Call<T> {
+        T on(RepairAgentClient client) throws IOException;
+    }
+
+    /** A client whose exchange failed is dropped: its stream may be out of step. */
+    private <T> T call(Call<T> call) throws IOException {
+        if (closed) throw new IOException("the link to the repair agent at " + socket + " is closed");
+        RepairAgentClient c = idle.poll();
+        if (c == null) c = RepairAgentClient.connect(socket);
+        try {
+            T result = call.on(c);
+            idle.add(c);
+            return result;
+        } catch (AgentProtocol.AgentErrorException e) {
+            idle.add(c);
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public TcpState capture(int fd) throws IOException {
+        byte[] state = call(c -> c.dump(fd));
+        return TcpStateCodec.decode(state);
+    }
+
+    @Override
+    public void resume(int fd) throws IOException {
+        call(c -> {
+            c.resume(fd);
+            return null;
+        });
+    }
+
+    @Override
+    public int restoreForRelease(TcpState state) throws IOException {
+        byte[] encoded = TcpStateCodec.encode(state);
+        return call(c -> c.restoreHeld(encoded));
+    }
+
+    @Override
+    public void silentClose(int fd) {
+        try {
+            call(c -> c.dump(fd)); // leaves the socket in repair mode: the close below sends nothing
+        } catch (IOException | RuntimeException ignored) {
+            // closing normally then; the proxy drops this server's segments of a flow that points elsewhere
+        }
+        Libc.closeQuietly(fd);
+    }
+
+    @Override
+    public void hold(FlowTuple flow) throws IOException {
+        flowRequest(Type.HOLD, flow.encode());
+    }
+
+    @Override
+    public boolean isHeld(FlowTuple flow) throws IOException {
+        return flowRequest(Type.IS_HELD, flow.encode()) != 0;
+    }
+
+    @Override
+    public int release(FlowTuple flow) throws IOException {
+        return (int) flowRequest(Type.RELEASE, flow.encode());
+    }
+
+    @Override
+    public int discard(FlowTuple flow) throws IOException {
+        return (int) flowRequest(Type.DISCARD, flow.encode());
+    }
+
+    @Override
+    public void forward(FlowTuple flow, InetAddress target) throws IOException {
+        byte[] address = target.getAddress();
+        flowRequest(Type.FORWARD, ByteBuffer.allocate(FlowTuple.SIZE + 1 + address.length).put(flow.encode())
+                .put((byte) (target instanceof Inet4Address ? 4 : 6)).put(address).array());
+    }
+
+    @Override
+    public long stopForwarding(FlowTuple flow) throws IOException {
+        return flowRequest(Type.STOP_FORWARDING, flow.encode());
+    }
+
+    private long flowRequest(Type type, byte[] body) throws IOException {
+        return call(c -> c.flowRequest(type, body));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (RepairAgentClient c; (c = idle.poll()) != null; ) c.close();
+    }
+}

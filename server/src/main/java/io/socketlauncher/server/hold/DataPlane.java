@@ -1,0 +1,31 @@
+package io.socketlauncher.server.hold;
+
+import io.socketlauncher.bpf.hold.FlowTuple;
+import java.io.IOException;
+import java.net.InetAddress;
+
+/**
+ * What a migration asks of a server's packet path (see {@link HoldPlane}): hold a flow that is coming here and
+ * release or discard it, forward a flow that left. Implemented by the {@link HoldPlane} itself when the server
+ * process has the privileges, and through the privileged agent when it has not
+ * ({@code io.socketlauncher.server.agent.AgentPrivileges}).
+ */
+public interface DataPlane {
+    /** From now on none of the flow's packets reaches the stack until {@link #release} or {@link #discard}. */
+    void hold(FlowTuple flow) throws IOException;
+
+    /** Whether the flow is held, or still being handed over to the direct path after a release. */
+    boolean isHeld(FlowTuple flow) throws IOException;
+
+    /** Writes the held packets into the stack in arrival order; returns how many. */
+    int release(FlowTuple flow) throws IOException;
+
+    /** Ends the hold and throws its packets away (the client retransmits them); returns how many. */
+    int discard(FlowTuple flow) throws IOException;
+
+    /** Sends the flow's packets on to {@code target} (same address family) from now on. */
+    void forward(FlowTuple flow, InetAddress target) throws IOException;
+
+    /** Ends forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
+    long stopForwarding(FlowTuple flow) throws IOException;
+}

@@ -1,0 +1,72 @@
+package io.socketlauncher.server.migration;
+
+import io.socketlauncher.repair.TcpRepair;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
+import java.io.IOException;
+
+/**
+ * The TCP_REPAIR work of a migration, which needs CAP_NET_ADMIN: {@link #LOCAL} does it in this process, the
+ * privileged agent ({@code io.socketlauncher.server.agent.AgentPrivileges}) for a process without it.
+ */
+public interface SocketRepair {
+    /** Puts the socket into repair mode (silent from now on) and reads its state. */
+    TcpState capture(int fd) throws IOException;
+
+    /** Undoes {@link #capture}: the socket goes on here. */
+    void resume(int fd) throws IOException;
+
+    /**
+     * Recreates the connection in the server's namespace, leaving repair mode with a window probe (it tells the
+     * client at once where the receiving side stands) and with room for the burst of held segments; returns the fd.
+     */
+    int restoreForRelease(TcpState state) throws IOException;
+
+    /** Drops a socket without FIN or RST (a restore that can't serve). */
+    void silentClose(int fd);
+
+    SocketRepair LOCAL = new SocketRepair() {
+        @Override
+        public TcpState capture(int fd) throws NativeException {
+            return TcpRepair.capture(fd);
+        }
+
+        @Override
+        public void resume(int fd) throws NativeException {
+            TcpRepair.resume(fd);
+        }
+
+        @Override
+        public int restoreForRelease(TcpState state) throws NativeException {
+            int fd = TcpRepair.restore(state, true);
+            try {
+                makeRoomForTheHeldBurst(fd);
+                return fd;
+            } catch (NativeException | RuntimeException e) {
+                Libc.closeQuietly(fd);
+                throw e;
+            }
+        }
+
+        @Override
+        public void silentClose(int fd) {
+            try {
+                Libc.setsockopt(fd, Libc.SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
+            } catch (NativeException ignored) {
+                // closing normally then; the proxy drops this server's segments of a flow that points elsewhere
+            }
+            Libc.closeQuietly(fd);
+        }
+    };
+
+    /**
+     * The source advertised a window by its own memory accounting; the held segments come back through the TUN,
+     * whose buffers cost the receive queue more per byte, all at once, before the application reads. With the
+     * same buffer the kernel drops some of them (TCPRcvQDrop) and the client has to send them again.
+     */
+    static void makeRoomForTheHeldBurst(int fd) throws NativeException {
+        int current = Libc.getsockoptInt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF); // the kernel's (doubled) figure
+        Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, current); // doubled again by the kernel
+    }
+}
