@@ -28,6 +28,8 @@
 #define AF_INET6 10
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
+/* Interfaces the veth_egress set holds (Java: VethEgressMap). */
+#define PROXY_MAX_INTERFACES 256
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -100,6 +102,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct proxy_config);
 } config SEC(".maps");
+
+/*
+ * Interfaces (ifindex) that are veths: TC hands a packet leaving through one of them straight to its
+ * peer's ingress with bpf_redirect_peer, which skips a queue and a softirq pass per packet.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROXY_MAX_INTERFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} veth_egress SEC(".maps");
 
 enum verdict { V_PASS, V_DROP, V_FORWARD };
 
@@ -423,9 +436,15 @@ int proxy_xdp(struct xdp_md *ctx)
 
 	struct bpf_fib_lookup params = {};
 	int rc = fib(ctx, &params, &p, &rw, ctx->ingress_ifindex, p.len);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		/* No neighbour yet: this copy is lost, the kernel resolves it, TCP retransmits. */
-		return rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XDP_DROP : XDP_PASS;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return XDP_PASS;
+	/*
+	 * No neighbour for the next hop (a client the proxy never talked to yet): XDP cannot resolve it, so
+	 * the rewritten packet goes to the kernel's forwarding, which resolves the neighbour and forwards it
+	 * (and decrements the TTL itself). In full NAT towards a backend the source is this host's own
+	 * address, which the kernel drops as a martian; health checks have resolved backends by then.
+	 */
+	int to_kernel = rc == BPF_FIB_LKUP_RET_NO_NEIGH;
 
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -443,9 +462,11 @@ int proxy_xdp(struct xdp_md *ctx)
 			return XDP_DROP;
 		if (ip->ttl <= 1)
 			return XDP_PASS; /* the kernel sends the ICMP time exceeded */
-		__u16 old_ttl = *(__u16 *)&ip->ttl;
-		ip->ttl--;
-		csum_replace2(&ip->check, old_ttl, *(__u16 *)&ip->ttl);
+		if (!to_kernel) {
+			__u16 old_ttl = *(__u16 *)&ip->ttl;
+			ip->ttl--;
+			csum_replace2(&ip->check, old_ttl, *(__u16 *)&ip->ttl);
+		}
 		csum_replace4(&ip->check, ip->saddr, rw.src[0]);
 		csum_replace4(&ip->check, ip->daddr, rw.dst[0]);
 		csum_replace4(&tcp->check, ip->saddr, rw.src[0]);
@@ -458,7 +479,8 @@ int proxy_xdp(struct xdp_md *ctx)
 			return XDP_DROP;
 		if (ip6->hop_limit <= 1)
 			return XDP_PASS;
-		ip6->hop_limit--;
+		if (!to_kernel)
+			ip6->hop_limit--;
 		__u32 *s = (__u32 *)&ip6->saddr, *d = (__u32 *)&ip6->daddr;
 #pragma unroll
 		for (int i = 0; i < 4; i++) {
@@ -472,6 +494,8 @@ int proxy_xdp(struct xdp_md *ctx)
 	csum_replace2(&tcp->check, tcp->dest, rw.dport);
 	tcp->source = rw.sport;
 	tcp->dest = rw.dport;
+	if (to_kernel)
+		return XDP_PASS;
 	__builtin_memcpy(eth->h_dest, params.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, params.smac, ETH_ALEN);
 	return bpf_redirect(params.ifindex, 0);
@@ -564,7 +588,15 @@ int proxy_tc(struct __sk_buff *skb)
 	if (tc_replace2(skb, csum, l4 + offsetof(struct tcphdr, source), p.key.sport, rw.sport) ||
 	    tc_replace2(skb, csum, l4 + offsetof(struct tcphdr, dest), p.key.dport, rw.dport))
 		return TC_ACT_SHOT;
-	return bpf_redirect_neigh(params.ifindex, 0, 0, 0);
+	__u32 out = params.ifindex;
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS && bpf_map_lookup_elem(&veth_egress, &out)) {
+		if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), params.dmac, ETH_ALEN, 0) ||
+		    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_source), params.smac, ETH_ALEN, 0))
+			return TC_ACT_SHOT;
+		return bpf_redirect_peer(out, 0);
+	}
+	/* The neighbour subsystem fills in the MACs, resolving the next hop first if need be. */
+	return bpf_redirect_neigh(out, 0, 0, 0);
 }
 
 /* For the far ends of veth pairs: a veth delivers XDP-redirected frames only to a peer running XDP. */

@@ -182,7 +182,8 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
     private void attach(String name) throws IOException {
         int ifindex = Libc.ifNameToIndex(name);
         Hook wanted = config.hook();
-        if (wanted == Hook.AUTO && isVeth(config.namespace(), name)) {
+        boolean veth = isVeth(config.namespace(), name);
+        if (wanted == Hook.AUTO && veth) {
             // Redirecting XDP frames into a veth needs an XDP program on its peer, full checksums from the
             // sender, and turns the peer's GSO off (3-5x less TCP throughput, measured by bench proxy). TC has
             // none of that, so AUTO means TC on a veth and XDP (TC as fallback) on anything else.
@@ -205,6 +206,8 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             }
             LOG.log(System.Logger.Level.WARNING, "falling back to TC on " + name);
         }
+        // Packets TC forwards out of a veth go straight to the peer's ingress (bpf_redirect_peer).
+        if (veth) program.vethEgress.add(ifindex);
         program.tc().attachTc(ifindex, BpfProgram.TC_INGRESS, 1);
         synchronized (this) {
             attached.put(name, new AttachedHook(ifindex, Hook.TC, 0));

@@ -19,6 +19,7 @@ public final class ProxyProgram implements AutoCloseable {
     public final CountersMap backendCounters;
     public final ActiveFlowsMap activeFlows;
     public final ConfigMap config;
+    public final VethEgressMap vethEgress;
 
     private ProxyProgram(BpfObject object) {
         this.object = object;
@@ -31,6 +32,7 @@ public final class ProxyProgram implements AutoCloseable {
         backendCounters = new CountersMap(object.map("backend_counters"));
         activeFlows = new ActiveFlowsMap(object.map("backend_active"));
         config = new ConfigMap(object.map("config"));
+        vethEgress = new VethEgressMap(object.map("veth_egress"));
     }
 
     /** Loads the program with a flow table (and reverse table) of {@code maxFlows} entries. */
