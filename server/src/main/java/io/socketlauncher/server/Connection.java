@@ -149,6 +149,16 @@ public final class Connection implements MovableSocket, AutoCloseable {
         };
     }
 
+    /**
+     * Marks the connection closed without closing its fd: for an adapter that gave the fd to a library which
+     * closes it itself (a Netty channel owns the fd it adopted). Closing it here too could close an fd number the
+     * process has reused meanwhile.
+     */
+    public void closedElsewhere() {
+        closed = true;
+        fd = -1;
+    }
+
     @Override
     public void close() {
         if (closed) return;
