@@ -22,6 +22,7 @@ public final class MigrationStats {
 
     private final LongAdder requests = new LongAdder();
     private final LongAdder migrations = new LongAdder();
+    private final LongAdder migrationsWithPendingBytes = new LongAdder();
     private final LongAdder arrivals = new LongAdder();
     private final LongAdder rollbacks = new LongAdder();
     private final LongAdder lost = new LongAdder();
@@ -37,8 +38,9 @@ public final class MigrationStats {
         requests.increment();
     }
 
-    void migrated(InetSocketAddress client, long nanos) {
+    void migrated(InetSocketAddress client, long nanos, int pendingBytes) {
         migrations.increment();
+        if (pendingBytes > 0) migrationsWithPendingBytes.increment();
         latencyMicros.recordValue(Math.max(1, nanos / 1000));
         migrationsByClient.computeIfAbsent(client, k -> new AtomicInteger()).incrementAndGet();
     }
@@ -82,6 +84,11 @@ public final class MigrationStats {
 
     public long migrations() {
         return migrations.sum();
+    }
+
+    /** Migrations that carried bytes of a partly read request in the session state. */
+    public long migrationsWithPendingBytes() {
+        return migrationsWithPendingBytes.sum();
     }
 
     public long arrivals() {

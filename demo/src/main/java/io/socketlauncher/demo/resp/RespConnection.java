@@ -167,7 +167,7 @@ final class RespConnection {
         long started = System.nanoTime();
         try {
             server.transfer(c, peer).get();
-            stats.migrated(c.client(), System.nanoTime() - started);
+            stats.migrated(c.client(), System.nanoTime() - started, state.pending().length);
             return true;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TransferException t && !t.stayedOnSource()) {
