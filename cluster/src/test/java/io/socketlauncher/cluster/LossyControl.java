@@ -8,15 +8,19 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The real proxy's operations, served on a second control address, where a test can make the proxy carry out a
- * REDIRECT and then lose the reply (it answers only after the asking server has given up).
+ * REDIRECT and then lose the reply (it answers only after the asking server has given up), or act at the moment a
+ * redirect has been carried out (before the asking server hears of it).
  */
 final class LossyControl implements ProxyOperations {
     private final ProxyOperations proxy;
     private final long delayMillis;
-    private volatile boolean loseNextRedirected;
+    /** The backend whose next REDIRECTED is lost ("" for any backend), or null. */
+    private final AtomicReference<String> loseNextTo = new AtomicReference<>();
+    private final AtomicReference<Runnable> afterNextRedirect = new AtomicReference<>();
 
     LossyControl(ProxyOperations proxy, long delayMillis) {
         this.proxy = proxy;
@@ -24,14 +28,31 @@ final class LossyControl implements ProxyOperations {
     }
 
     void loseNextRedirected() {
-        loseNextRedirected = true;
+        loseNextTo.set("");
+    }
+
+    /** Loses the reply to the next redirect towards {@code backendId} only (e.g. a rollback's re-point). */
+    void loseNextRedirectedTo(String backendId) {
+        loseNextTo.set(backendId);
+    }
+
+    /** Whether a lost reply is still to come. */
+    boolean armed() {
+        return loseNextTo.get() != null;
+    }
+
+    /** Runs {@code action} once the proxy has carried out the next redirect, before the reply goes out. */
+    void afterNextRedirect(Runnable action) {
+        afterNextRedirect.set(action);
     }
 
     @Override
     public FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
         FlowInfo done = proxy.redirect(flow, backendId);
-        if (loseNextRedirected) {
-            loseNextRedirected = false;
+        Runnable after = afterNextRedirect.getAndSet(null);
+        if (after != null) after.run();
+        String lose = loseNextTo.get();
+        if (lose != null && (lose.isEmpty() || lose.equals(backendId)) && loseNextTo.compareAndSet(lose, null)) {
             try {
                 Thread.sleep(delayMillis);
             } catch (InterruptedException e) {

@@ -11,15 +11,20 @@ import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 
 /**
- * A {@link Cluster} of one client and two servers, with what the fault-injection tests need besides: s1 knows two
+ * A {@link Cluster} of one client and two servers, with what the fault-injection tests need besides: s1 knows three
  * extra peers that fail in known ways, and talks to the proxy through a control server that can lose a reply.
  */
 final class MigrationBed implements AutoCloseable {
-    static final int PORT = Cluster.SERVICE_PORT, AGENT_PORT = Cluster.AGENT_PORT, FAKE_AGENT_PORT = 7401;
+    static final int PORT = Cluster.SERVICE_PORT, AGENT_PORT = Cluster.AGENT_PORT, FAKE_AGENT_PORT = 7401, RELAY_PORT = 7402;
     /** A peer of s1 only: s2's real agent under an id the proxy has no backend for. */
     static final String GHOST = "ghost";
     /** A peer of s1 only: a backend at the proxy (s2's address, weight 0) whose agent is a test's {@link FakeTarget}. */
     static final String FAKE = "s3";
+    /**
+     * A peer of s1 only: a backend at the proxy (s2's address, weight 0) whose agent address is a test's
+     * {@link LossyPeerRelay} in front of s2's real agent.
+     */
+    static final String RELAYED = "s4";
     static final MigrationTimeouts TIMEOUTS = Cluster.Builder.TESTBED_TIMEOUTS;
 
     final Cluster cluster;
@@ -48,10 +53,12 @@ final class MigrationBed implements AutoCloseable {
             b.proxy(lossyAddress(tb));
             b.peer(new Peer(GHOST, new InetSocketAddress(tb.server(2).address(), AGENT_PORT)));
             b.peer(new Peer(FAKE, new InetSocketAddress(tb.server(2).address(), FAKE_AGENT_PORT)));
+            b.peer(new Peer(RELAYED, new InetSocketAddress(tb.server(2).address(), RELAY_PORT)));
         }).build();
         try {
             Testbed tb = cluster.testbed();
             cluster.proxy().addBackend(cluster.service(), FAKE, new InetSocketAddress(tb.server(2).address(), PORT), 0);
+            cluster.proxy().addBackend(cluster.service(), RELAYED, new InetSocketAddress(tb.server(2).address(), PORT), 0);
             // Longer than the servers' redirect timeout: the asking server gives up first.
             LossyControl lossy = new LossyControl(cluster.proxy(), TIMEOUTS.redirect().toMillis() + 2_000);
             ServerSocketChannel bound = tb.lb().namespace().call(() -> ServerSocketChannel.open().bind(lossyAddress(tb)));
