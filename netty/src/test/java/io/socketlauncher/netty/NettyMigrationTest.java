@@ -1,0 +1,130 @@
+package io.socketlauncher.netty;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.handler.codec.LineBasedFrameDecoder;
+import io.netty.handler.codec.string.StringDecoder;
+import io.netty.handler.codec.string.StringEncoder;
+import io.socketlauncher.cluster.Cluster;
+import io.socketlauncher.server.Connection;
+import io.socketlauncher.server.LauncherServer;
+import io.socketlauncher.testbed.NumberedStream;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A Netty-served line protocol on the real product (proxy in NAT mode, two servers): on "move" the handler replies,
+ * and once the reply is in the socket it transfers the connection; the peer's Netty adapter adopts it and the
+ * conversation goes on with its per-connection counter, every echoed byte checked.
+ */
+class NettyMigrationTest {
+    private static final int MOVES = 12;
+
+    /** "server count line" for each line; "move" hands the connection to the other server after its reply. */
+    @ChannelHandler.Sharable
+    private static final class LineServer extends SimpleChannelInboundHandler<String> {
+        final LauncherServer server;
+        final AtomicReference<NettyServer> netty = new AtomicReference<>();
+        final List<String> failures;
+
+        LineServer(LauncherServer server, List<String> failures) {
+            this.server = server;
+            this.failures = failures;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, String line) {
+            Connection c = NettyServer.connection(ctx.channel());
+            byte[] state = c.applicationState();
+            long count = (state.length == 8 ? ByteBuffer.wrap(state).getLong() : 0) + 1;
+            c.applicationState(ByteBuffer.allocate(8).putLong(count).array());
+            if (!line.equals("move")) {
+                ctx.writeAndFlush(server.id() + " " + count + " " + line + "\n");
+                return;
+            }
+            String peer = server.id().equals("s1") ? "s2" : "s1";
+            ctx.writeAndFlush("moving " + count + "\n").addListener((ChannelFutureListener) f ->
+                    netty.get().transfer(f.channel(), peer).whenComplete((report, failure) -> {
+                        if (failure != null) failures.add(server.id() + " -> " + peer + ": " + failure);
+                    }));
+        }
+    }
+
+    private static NettyServer serve(LauncherServer server, EventLoopGroup group, List<String> failures) {
+        LineServer handler = new LineServer(server, failures);
+        NettyServer netty = NettyServer.start(server, group, new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new LineBasedFrameDecoder(8192), new StringDecoder(StandardCharsets.US_ASCII),
+                        new StringEncoder(StandardCharsets.US_ASCII), handler);
+            }
+        });
+        handler.netty.set(netty);
+        return netty;
+    }
+
+    @Test
+    void aNettyServedConnectionMovesBackAndForthKeepingItsConversation() throws Exception {
+        List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        try (Cluster cluster = Cluster.builder().servers(2).build();
+             NettyServer n1 = serve(cluster.server(1), group, failures);
+             NettyServer n2 = serve(cluster.server(2), group, failures);
+             Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
+            socket.setSoTimeout(30_000);
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+            List<String> servedBy = new ArrayList<>();
+            long count = 0, offset = 0;
+            for (int move = 0; move <= MOVES; move++) {
+                String server = null;
+                for (int i = 0; i < 3; i++) {
+                    // 1,000 checkable bytes per line, hex-encoded for the line protocol.
+                    String data = HexFormat.of().formatHex(NumberedStream.pattern(offset, 500, NumberedStream.CLIENT_TO_SERVER));
+                    offset += 500;
+                    out.println(data);
+                    String reply = in.readLine();
+                    assertThat(reply).as("reply %d after %d moves", i, move).isNotNull();
+                    String[] parts = reply.split(" ", 3);
+                    assertThat(parts).hasSize(3);
+                    assertThat(parts[1]).isEqualTo(Long.toString(++count));
+                    assertThat(parts[2]).isEqualTo(data);
+                    if (server == null) server = parts[0];
+                    assertThat(parts[0]).as("one server between two moves").isEqualTo(server);
+                }
+                servedBy.add(server);
+                if (move < MOVES) {
+                    out.println("move");
+                    assertThat(in.readLine()).isEqualTo("moving " + ++count);
+                }
+            }
+            assertThat(failures).isEmpty();
+            for (int i = 1; i < servedBy.size(); i++) {
+                assertThat(servedBy.get(i)).as("server after move %d", i).isNotEqualTo(servedBy.get(i - 1));
+            }
+            System.out.println("served by " + servedBy);
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
+}
