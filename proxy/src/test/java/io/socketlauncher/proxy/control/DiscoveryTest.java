@@ -188,6 +188,34 @@ class DiscoveryTest {
     }
 
     @Test
+    void anIdWithASpaceIsMalformedAndCloses() throws Exception {
+        try (RawPeer p = new RawPeer(server.address()).handshake(KEY)) {
+            p.send(p.frame(MessageType.HELLO.code(), 1, new byte[] {2, 's', ' ', 4, 10, 77, 101, 2, 0x1c, (byte) 0xe8}));
+            p.expectErrorAndClose(ErrorCode.MALFORMED, "server id 's ' has character U+0020 at 1");
+        }
+        assertThat(server.servers()).isEmpty();
+    }
+
+    @Test
+    void joinsBeyondTheLimitAreRefusedAndTheConnectionStays() throws Exception {
+        try (ControlServer small = ControlServer.builder().key(KEY).operations(new InMemoryOperations()).maxServers(1)
+                .start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+             RawPeer first = new RawPeer(small.address()).handshake(KEY);
+             RawPeer second = new RawPeer(small.address()).handshake(KEY)) {
+            first.send(first.frame(MessageType.HELLO.code(), 1, DiscoveryMessages.hello(info("s1", 7401))));
+            assertThat(first.receive().type()).isEqualTo(MessageType.PEER_LIST.code());
+            second.send(second.frame(MessageType.HELLO.code(), 1, DiscoveryMessages.hello(info("s2", 7402))));
+            RawPeer.Received r = second.receive();
+            Messages.Error error = Messages.decodeError(r.payload());
+            assertThat(ErrorCode.of(error.code())).isEqualTo(ErrorCode.OPERATION_FAILED);
+            assertThat(error.message()).isEqualTo("the control server already has 1 servers joined, its limit");
+            second.send(second.frame(MessageType.PING.code(), 2, new byte[0]));
+            assertThat(second.receive().type()).as("still served").isEqualTo(MessageType.PONG.code());
+            assertThat(small.servers()).containsExactly(info("s1", 7401));
+        }
+    }
+
+    @Test
     void helloBeforeTheHandshakeIsRefused() throws Exception {
         try (RawPeer p = new RawPeer(server.address())) {
             p.send(ControlChannel.encode(MessageType.HELLO.code(), 1, 1, DiscoveryMessages.hello(info("s1", 7400)), null));
