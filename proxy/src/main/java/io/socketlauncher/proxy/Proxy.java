@@ -29,9 +29,11 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -308,11 +310,15 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             // Its flows can go nowhere now: the data plane drops them until they are deleted below.
             program.backends.free(b.slot);
         }
-        List<FlowTuple> doomed = new ArrayList<>();
+        List<FlowTuple> doomed = new ArrayList<>(), doomedReverse = new ArrayList<>();
         program.flows.forEach(Integer.MAX_VALUE, (k, f) -> {
-            if (f.backend() == b.slot) doomed.add(k);
+            if (f.backend() == b.slot) {
+                doomed.add(k);
+                doomedReverse.add(reverseKey(b, k.source(), f.natPort()));
+            }
         });
-        for (FlowTuple k : doomed) forget(k, b, program.flows.get(k));
+        program.flows.removeAll(doomed);
+        program.reverse.removeAll(doomedReverse);
         synchronized (this) {
             bySlot[b.slot] = null;
         }
@@ -405,11 +411,6 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         return new FlowTuple(b.address, to);
     }
 
-    private void forget(FlowTuple k, BackendState b, Flow f) throws NativeException {
-        program.flows.remove(k);
-        if (b != null && f != null) program.reverse.remove(reverseKey(b, k.source(), f.natPort()));
-    }
-
     @Override
     public List<BackendInfo> backends() {
         List<BackendInfo> out = new ArrayList<>();
@@ -433,33 +434,44 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
 
     private long lastMaintain = System.nanoTime();
 
-    /** Expires idle and closed flows, removes orphaned reverse entries, recounts flows and counters. */
+    /**
+     * Expires idle and closed flows, removes orphaned reverse entries, recounts flows and counters. Both
+     * tables are read and pruned by batch syscalls (a few per 4096 entries), not one or two per entry.
+     */
     private void maintain() {
         try {
             long now = System.nanoTime();
             long idle = config.idleTimeout().toNanos(), grace = config.closeGrace().toNanos();
             long[] active = new long[Backend.MAX_BACKENDS];
-            List<FlowTuple> expired = new ArrayList<>();
-            List<Flow> expiredFlows = new ArrayList<>();
+            List<FlowTuple> expired = new ArrayList<>(), expiredReverse = new ArrayList<>();
+            Set<FlowTuple> live = new HashSet<>();
             program.flows.forEach(Integer.MAX_VALUE, (k, f) -> {
                 long quiet = now - f.lastSeenNanos();
                 if (quiet > idle || (f.closing() && quiet > grace)) {
                     expired.add(k);
-                    expiredFlows.add(f);
-                } else if (f.backend() < active.length) {
-                    active[f.backend()]++;
+                    BackendState b = f.backend() < bySlot.length ? bySlot[f.backend()] : null;
+                    if (b != null) expiredReverse.add(reverseKey(b, k.source(), f.natPort()));
+                } else {
+                    live.add(k);
+                    if (f.backend() < active.length) active[f.backend()]++;
                 }
             });
-            for (int i = 0; i < expired.size(); i++) forget(expired.get(i), bySlot[expiredFlows.get(i).backend()], expiredFlows.get(i));
+            program.flows.removeAll(expired);
+            program.reverse.removeAll(expiredReverse);
+            // A reverse entry whose flow is not in the snapshot: an orphan, or a flow learned since (the data
+            // plane writes the reverse entry first), so only those few are looked up once more.
+            List<FlowTuple> candidates = new ArrayList<>();
             List<FlowTuple> orphans = new ArrayList<>();
             program.reverse.forEach(Integer.MAX_VALUE, (k, r) -> {
-                try {
-                    if (program.flows.get(r.client()) == null) orphans.add(k);
-                } catch (NativeException e) {
-                    throw new IllegalStateException(e);
+                if (!live.contains(r.client())) {
+                    candidates.add(k);
+                    candidates.add(r.client());
                 }
             });
-            for (FlowTuple k : orphans) program.reverse.remove(k);
+            for (int i = 0; i < candidates.size(); i += 2) {
+                if (program.flows.get(candidates.get(i + 1)) == null) orphans.add(candidates.get(i));
+            }
+            program.reverse.removeAll(orphans);
             double seconds = Math.max(1e-3, (now - lastMaintain) / 1e9);
             lastMaintain = now;
             for (BackendState b : backendStates()) {

@@ -2,6 +2,7 @@ package io.socketlauncher.bpf.proxy;
 
 import io.socketlauncher.sys.BpfMap;
 import io.socketlauncher.sys.NativeException;
+import java.util.List;
 import java.util.function.BiConsumer;
 
 /** The {@code flows} LRU hash: client-side 5-tuple to flow. */
@@ -28,6 +29,11 @@ public final class FlowsMap {
 
     public boolean remove(FlowTuple key) throws NativeException {
         return map.delete(key.encode());
+    }
+
+    /** Deletes the entries of {@code keys} in a few syscalls; keys already gone are skipped. Returns how many went. */
+    public int removeAll(List<FlowTuple> keys) throws NativeException {
+        return MapWalk.delete(map, keys);
     }
 
     /** Visits up to {@code limit} entries; entries that vanish during the walk are skipped. */

@@ -1,26 +1,23 @@
 package io.socketlauncher.bpf.proxy;
 
 import io.socketlauncher.sys.BpfMap;
+import io.socketlauncher.sys.BpfMapBatch;
 import io.socketlauncher.sys.NativeException;
+import java.util.List;
 import java.util.function.BiConsumer;
 
-/** Iteration over a hash map by get_next_key + lookup, tolerant of entries deleted meanwhile. */
+/**
+ * Walks and bulk deletes of the hash maps, by batch syscalls: a sweep of a full flow table costs a few
+ * dozen syscalls instead of two per entry. Entries added or deleted during a walk may or may not be seen.
+ */
 final class MapWalk {
     private MapWalk() {}
 
     static int walk(BpfMap map, int keySize, int valueSize, int limit, BiConsumer<byte[], byte[]> visitor) throws NativeException {
-        byte[] key = null;
-        int seen = 0;
-        while (seen < limit) {
-            byte[] next = new byte[keySize];
-            if (!map.nextKey(key, next)) break;
-            byte[] value = new byte[valueSize];
-            if (map.lookup(next, value)) {
-                visitor.accept(next, value);
-                seen++;
-            }
-            key = next;
-        }
-        return seen;
+        return BpfMapBatch.forEach(map, keySize, valueSize, limit, visitor);
+    }
+
+    static int delete(BpfMap map, List<FlowTuple> keys) throws NativeException {
+        return BpfMapBatch.delete(map, FlowTuple.SIZE, keys.stream().map(FlowTuple::encode).toList());
     }
 }

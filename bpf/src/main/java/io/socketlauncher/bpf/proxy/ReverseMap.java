@@ -2,6 +2,7 @@ package io.socketlauncher.bpf.proxy;
 
 import io.socketlauncher.sys.BpfMap;
 import io.socketlauncher.sys.NativeException;
+import java.util.List;
 import java.util.function.BiConsumer;
 
 /** The {@code reverse} LRU hash: backend-side 5-tuple (backend to client or proxy) to its client flow. */
@@ -34,6 +35,11 @@ public final class ReverseMap {
 
     public boolean remove(FlowTuple key) throws NativeException {
         return map.delete(key.encode());
+    }
+
+    /** Deletes the entries of {@code keys} in a few syscalls; keys already gone are skipped. Returns how many went. */
+    public int removeAll(List<FlowTuple> keys) throws NativeException {
+        return MapWalk.delete(map, keys);
     }
 
     public int forEach(int limit, BiConsumer<FlowTuple, ReverseEntry> visitor) throws NativeException {
