@@ -53,7 +53,7 @@ class ProxyTrafficTest {
             for (int i = 0; i < 6; i++) {
                 assertThat(client.exec("curl", "-sS", "-f", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", url).stdout()).isEqualTo("200");
             }
-            String wrk = client.exec("wrk", "-t", "2", "-c", "20", "-d", "2s", url).stdout();
+            String wrk = client.exec("wrk", "-t", "2", "-c", "20", "-d", "2s", "--timeout", "10s", url).stdout();
             assertThat(wrk).contains("Requests/sec").doesNotContain("Socket errors").doesNotContain("Non-2xx");
             // Full NAT: each server logged requests from the proxy's address on its link, never the client's.
             for (int i = 1; i <= 2; i++) {
