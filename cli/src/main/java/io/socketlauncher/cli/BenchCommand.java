@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
             BenchProxyCommand.class,
             BenchConnectCommand.class,
             BenchRepairCommand.class,
+            BenchMigrateCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,489 @@
+package io.socketlauncher.bench.migrate;
+
+import io.socketlauncher.cluster.Cluster;
+import io.socketlauncher.server.Connection;
+import io.socketlauncher.server.LauncherServer;
+import io.socketlauncher.server.TransferReport;
+import io.socketlauncher.server.agent.RepairAgent;
+import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NetworkNamespace;
+import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.NumberedStream;
+import io.socketlauncher.testbed.TcpCounters;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Live migration on a {@link Cluster} (the XDP proxy in NAT mode, two servers, one client host), in one run per
+ * privilege mode (repair in the server process, or through the privileged repair agent):
+ * <ul>
+ *   <li>latency: one connection moved s1 -> s2 -> s1 ... with bytes in flight both ways at every move; from
+ *       {@code transfer()} called to its future completing (the peer serves the client);</li>
+ *   <li>rate: many connections, each moved again as soon as its previous move completed, all at once;</li>
+ *   <li>bulk: one connection streaming client -> server as fast as it can, in rounds alternating "moved every
+ *       100 ms" and "not moved" (interleaved, so both see the same machine), as a throughput ratio.</li>
+ * </ul>
+ * Every byte of every stream is checked at its receiver; the client host's kernel counters (retransmitted
+ * segments, resets) are read around each mode.
+ */
+public final class MigrateBenchmark {
+    private static final int PING = 1024;
+    private static final int BULK_CHUNK = 64 * 1024;
+
+    private MigrateBenchmark() {}
+
+    /** How the servers do the privileged work of a migration. */
+    public enum Mode {
+        IN_PROCESS, AGENT
+    }
+
+    private record Plan(int warmup, int latencyMoves, int rateConnections, long rateNanos, int bulkRounds, long bulkRoundNanos) {}
+
+    public static Map<String, Object> run(boolean quick, Consumer<String> progress) throws Exception {
+        Plan plan = quick ? new Plan(200, 1000, 64, 3_000_000_000L, 6, 1_000_000_000L)
+                : new Plan(500, 5000, 256, 10_000_000_000L, 10, 2_000_000_000L);
+        Map<String, Object> out = new LinkedHashMap<>();
+        Map<String, Object> headline = new LinkedHashMap<>();
+        out.put("headline", headline);
+        out.put("benchmark", "migrate");
+        out.put("quick", quick);
+        out.put("where", "Cluster: client c1 -> VIP through the XDP proxy (NAT) on lb -> servers s1, s2 (LauncherServer), 2 cores shared");
+        out.put("load_average_at_start", loadAverage());
+        boolean verified = true;
+        for (Mode mode : Mode.values()) {
+            Map<String, Object> m = measure(mode, plan, progress);
+            out.put(mode.name().toLowerCase(), m);
+            verified &= Boolean.TRUE.equals(m.get("verified"));
+            String suffix = mode == Mode.IN_PROCESS ? "" : "_agent";
+            @SuppressWarnings("unchecked") Map<String, Object> lat = (Map<String, Object>) m.get("latency_us");
+            headline.put("migrations" + suffix, m.get("migrations"));
+            headline.put("p50_us" + suffix, lat.get("p50"));
+            headline.put("p99_us" + suffix, lat.get("p99"));
+            headline.put("max_us" + suffix, lat.get("max"));
+            headline.put("migrations_per_s" + suffix, m.get("migrations_per_s"));
+            headline.put("bulk_ratio" + suffix, m.get("bulk_ratio"));
+            headline.put("client_retransmits" + suffix, m.get("client_retransmits"));
+            headline.put("client_resets" + suffix, m.get("client_resets"));
+        }
+        headline.put("verified", verified);
+        out.put("load_average_at_end", loadAverage());
+        out.put("goals", Map.of("p50_us", 100, "p99_us", 1000, "migrations_per_s", 10_000, "bulk_ratio", 0.95));
+        return out;
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+
+    private static Map<String, Object> measure(Mode mode, Plan plan, Consumer<String> progress) throws Exception {
+        progress.accept(mode + ": starting the cluster");
+        try (Deployment deployment = new Deployment(mode); Arrivals arrivals = new Arrivals(deployment.cluster())) {
+            Cluster cluster = deployment.cluster();
+            Host client = cluster.client(1);
+            TcpCounters before = TcpCounters.of(client);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("mode", mode == Mode.IN_PROCESS ? "repair and hold plane in the server process"
+                    : "repair and hold plane through the privileged agent (unix socket, SCM_RIGHTS)");
+
+            progress.accept(mode + ": warm-up, " + plan.warmup() + " migrations");
+            try (Pair p = Pair.open(cluster, arrivals)) {
+                for (int i = 0; i < plan.warmup(); i++) p.moveWithBytesInFlight(null);
+            }
+            progress.accept(mode + ": latency, " + plan.latencyMoves() + " migrations of one connection");
+            Histogram latency = new Histogram(60_000_000_000L, 3);
+            Histogram[] steps = new Histogram[5];
+            for (int i = 0; i < steps.length; i++) steps[i] = new Histogram(60_000_000_000L, 3);
+            try (Pair p = Pair.open(cluster, arrivals)) {
+                for (int i = 0; i < plan.latencyMoves(); i++) {
+                    TransferReport r = p.moveWithBytesInFlight(latency);
+                    long[] at = {0, r.preparedNanos(), r.redirectedNanos(), r.drainedNanos(), r.capturedNanos(), r.transferredNanos()};
+                    for (int s = 0; s < steps.length; s++) steps[s].recordValue(Math.max(0, at[s + 1] - at[s]));
+                    if ((i + 1) % 250 == 0) progress.accept(mode + ":   " + (i + 1) + " migrations, p50 "
+                            + latency.getValueAtPercentile(50) / 1000 + " us");
+                }
+            }
+            m.put("latency_us", percentiles(latency));
+            Map<String, Object> stepFigures = new LinkedHashMap<>();
+            String[] names = {"prepare_to_holding", "redirect_to_redirected", "drain", "capture", "xfer_to_xfered"};
+            for (int s = 0; s < steps.length; s++) stepFigures.put(names[s], percentiles(steps[s]));
+            m.put("steps_us", stepFigures);
+
+            progress.accept(mode + ": rate, " + plan.rateConnections() + " connections moving concurrently");
+            Rate rate = rate(cluster, arrivals, plan.rateConnections(), plan.rateNanos());
+            m.put("concurrent_connections", plan.rateConnections());
+            m.put("concurrent_migrations", rate.migrations);
+            m.put("concurrent_seconds", round(rate.nanos / 1e9));
+            m.put("migrations_per_s", Math.round(rate.migrations / (rate.nanos / 1e9)));
+            m.put("concurrent_latency_us", percentiles(rate.latency));
+
+            progress.accept(mode + ": bulk, " + plan.bulkRounds() + " rounds alternating moved every 100 ms / not moved");
+            Bulk bulk = bulk(cluster, arrivals, plan, progress, mode);
+            m.put("bulk_moved_mbit_s", round(bulk.movedBytes * 8 / (bulk.movedNanos / 1e3)));
+            m.put("bulk_still_mbit_s", round(bulk.stillBytes * 8 / (bulk.stillNanos / 1e3)));
+            m.put("bulk_migrations", bulk.migrations);
+            m.put("bulk_ratio", round((bulk.movedBytes / (double) bulk.movedNanos) / (bulk.stillBytes / (double) bulk.stillNanos)));
+
+            TcpCounters after = TcpCounters.of(client);
+            long migrations = plan.latencyMoves() + rate.migrations + bulk.migrations;
+            m.put("migrations", migrations);
+            m.put("client_retransmits", after.since(before, "RetransSegs"));
+            m.put("client_loss_probes", after.since(before, "TCPLossProbes"));
+            m.put("client_resets", after.since(before, "EstabResets"));
+            m.put("client_kernel", after.describe(before, "RetransSegs", "TCPLossProbes", "TCPFastRetrans", "TCPTimeouts",
+                    "TCPDSACKRecv", "EstabResets", "TCPOFOQueue"));
+            m.put("bytes_verified", arrivals.verifiedBytes.get());
+            m.put("verified", arrivals.failure.get() == null);
+            if (arrivals.failure.get() != null) m.put("failure", arrivals.failure.get());
+            progress.accept(mode + ": " + m);
+            return m;
+        }
+    }
+
+    /**
+     * The cluster, and in {@link Mode#AGENT} the node agents: per server a {@link RepairAgent} with that server's hold
+     * plane, started as the cluster builds the server; closed after the servers, before the testbed goes.
+     */
+    private static final class Deployment implements AutoCloseable {
+        private final List<AutoCloseable> opened = new ArrayList<>();
+        private Path directory;
+        private final Cluster cluster;
+
+        Deployment(Mode mode) throws Exception {
+            Cluster.Builder b = Cluster.builder().clients(1).servers(2);
+            if (mode == Mode.AGENT) {
+                directory = Files.createTempDirectory("sl-bench-agents-");
+                b.customize((tb, i, server) -> {
+                    NetworkNamespace ns = tb.server(i).namespace();
+                    HoldPlane plane = HoldPlane.start(ns, "eth0", "slhold");
+                    opened.add(plane);
+                    Path socket = directory.resolve("s" + i + ".sock");
+                    opened.add(RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), ns.threadFactory(), plane));
+                    server.repairAgent(socket);
+                });
+            }
+            try {
+                cluster = b.build();
+            } catch (Exception e) {
+                closeAgents();
+                throw e;
+            }
+        }
+
+        Cluster cluster() {
+            return cluster;
+        }
+
+        private void closeAgents() throws Exception {
+            for (int i = opened.size() - 1; i >= 0; i--) opened.get(i).close();
+            if (directory != null) Files.deleteIfExists(directory);
+        }
+
+        @Override
+        public void close() throws Exception {
+            try {
+                for (LauncherServer s : cluster.servers()) s.close();
+                closeAgents();
+            } finally {
+                cluster.close();
+            }
+        }
+    }
+
+    /** Connections arriving at either server, by client port; every other arrival (the proxy's health checks) is closed. */
+    static final class Arrivals implements AutoCloseable {
+        private final Map<Integer, BlockingQueue<Connection>> byPort = new ConcurrentHashMap<>();
+        private final List<Thread> threads = new ArrayList<>();
+        private final InetAddress client;
+        final AtomicLong verifiedBytes = new AtomicLong();
+        final AtomicReference<String> failure = new AtomicReference<>();
+        private volatile boolean closed;
+
+        Arrivals(Cluster cluster) {
+            this.client = cluster.client(1).address();
+            for (LauncherServer s : cluster.servers()) {
+                threads.add(Thread.ofPlatform().daemon().name("bench-accept-" + s.id()).start(() -> loop(s)));
+            }
+        }
+
+        private void loop(LauncherServer server) {
+            while (!closed) {
+                try {
+                    Connection c = server.accept(Duration.ofMillis(100));
+                    if (c == null) continue;
+                    if (!c.client().getAddress().equals(client)) {
+                        c.close();
+                        continue;
+                    }
+                    queue(c.client().getPort()).add(c);
+                } catch (Exception e) {
+                    if (!closed) failure.compareAndSet(null, "accept on " + server.id() + ": " + e);
+                    return;
+                }
+            }
+        }
+
+        BlockingQueue<Connection> queue(int port) {
+            return byPort.computeIfAbsent(port, p -> new LinkedBlockingQueue<>());
+        }
+
+        Connection take(int port) throws Exception {
+            Connection c = queue(port).poll(30, TimeUnit.SECONDS);
+            if (c == null) throw new IllegalStateException("connection of client port " + port + " did not arrive within 30 s");
+            return c;
+        }
+
+        void fail(String why) {
+            failure.compareAndSet(null, why);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            closed = true;
+            for (Thread t : threads) t.join(5_000);
+        }
+    }
+
+    /** One client connection and its server end, wherever that lives; both streams' offsets. */
+    static final class Pair implements AutoCloseable {
+        final Cluster cluster;
+        final Arrivals arrivals;
+        final int clientFd, port;
+        Connection server;
+        long toServer, toClient;
+
+        private Pair(Cluster cluster, Arrivals arrivals, int clientFd, int port, Connection server) {
+            this.cluster = cluster;
+            this.arrivals = arrivals;
+            this.clientFd = clientFd;
+            this.port = port;
+            this.server = server;
+        }
+
+        static Pair open(Cluster cluster, Arrivals arrivals) throws Exception {
+            Host host = cluster.client(1);
+            int fd = host.namespace().call(() -> {
+                int s = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                Libc.setsockopt(s, Libc.SOL_TCP, Libc.TCP_NODELAY, 1);
+                Libc.connect(s, cluster.service());
+                return s;
+            });
+            int port = Libc.getsockname(fd).getPort();
+            Connection c = arrivals.take(port);
+            Libc.setsockopt(c.fd(), Libc.SOL_TCP, Libc.TCP_NODELAY, 1);
+            return new Pair(cluster, arrivals, fd, port, c);
+        }
+
+        String otherServer() {
+            return server.local().getAddress().equals(cluster.testbed().server(1).address()) ? "s2" : "s1";
+        }
+
+        LauncherServer serving() {
+            return cluster.server(otherServer().equals("s1") ? "s2" : "s1");
+        }
+
+        /** Bytes both ways are sent, not yet read, when the move starts; they are read and checked after it. */
+        TransferReport moveWithBytesInFlight(Histogram latency) throws Exception {
+            NumberedStream.send(clientFd, toServer, PING, NumberedStream.CLIENT_TO_SERVER);
+            NumberedStream.send(server.fd(), toClient, PING, NumberedStream.SERVER_TO_CLIENT);
+            long start = System.nanoTime();
+            TransferReport r = serving().transfer(server, otherServer()).get(60, TimeUnit.SECONDS);
+            long took = System.nanoTime() - start;
+            if (latency != null) latency.recordValue(took);
+            server = arrivals.take(port);
+            exchangeChecked();
+            return r;
+        }
+
+        /** Reads and checks the bytes sent by {@link #moveWithBytesInFlight} or {@link #ping}. */
+        void exchangeChecked() throws Exception {
+            NumberedStream.expect(server.fd(), toServer, PING, NumberedStream.CLIENT_TO_SERVER);
+            NumberedStream.expect(clientFd, toClient, PING, NumberedStream.SERVER_TO_CLIENT);
+            toServer += PING;
+            toClient += PING;
+            arrivals.verifiedBytes.addAndGet(2 * PING);
+        }
+
+        void ping() throws Exception {
+            NumberedStream.send(clientFd, toServer, PING, NumberedStream.CLIENT_TO_SERVER);
+            NumberedStream.send(server.fd(), toClient, PING, NumberedStream.SERVER_TO_CLIENT);
+            exchangeChecked();
+        }
+
+        @Override
+        public void close() {
+            Libc.closeQuietly(clientFd);
+            if (server != null) server.close();
+        }
+    }
+
+    private record Rate(long migrations, long nanos, Histogram latency) {}
+
+    /** Every connection moves again as soon as its previous move completed, until the time is up. */
+    private static Rate rate(Cluster cluster, Arrivals arrivals, int connections, long nanos) throws Exception {
+        List<Pair> pairs = new ArrayList<>();
+        try {
+            for (int i = 0; i < connections; i++) pairs.add(Pair.open(cluster, arrivals));
+            for (Pair p : pairs) p.ping();
+            Histogram latency = new Histogram(60_000_000_000L, 3);
+            AtomicLong done = new AtomicLong();
+            CountDownLatch finished = new CountDownLatch(connections);
+            long start = System.nanoTime();
+            long deadline = start + nanos;
+            for (Pair p : pairs) {
+                Thread.ofPlatform().daemon().name("bench-mover-" + p.port).start(() -> {
+                    try {
+                        while (System.nanoTime() < deadline && arrivals.failure.get() == null) {
+                            long t0 = System.nanoTime();
+                            p.serving().transfer(p.server, p.otherServer()).get(60, TimeUnit.SECONDS);
+                            long took = System.nanoTime() - t0;
+                            synchronized (latency) {
+                                latency.recordValue(took);
+                            }
+                            done.incrementAndGet();
+                            p.server = arrivals.take(p.port);
+                        }
+                    } catch (Exception e) {
+                        arrivals.fail("concurrent migration of port " + p.port + ": " + e);
+                    } finally {
+                        finished.countDown();
+                    }
+                });
+            }
+            if (!finished.await(nanos / 1_000_000 + 120_000, TimeUnit.MILLISECONDS)) arrivals.fail("concurrent movers did not finish");
+            long elapsed = System.nanoTime() - start;
+            for (Pair p : pairs) p.ping();
+            return new Rate(done.get(), elapsed, latency);
+        } finally {
+            for (Pair p : pairs) p.close();
+        }
+    }
+
+    private static final class Bulk {
+        long movedBytes, movedNanos, stillBytes, stillNanos;
+        long migrations;
+    }
+
+    /** One connection streams client -> server flat out; the server end checks every byte and moves it in moved rounds. */
+    private static Bulk bulk(Cluster cluster, Arrivals arrivals, Plan plan, Consumer<String> progress, Mode mode) throws Exception {
+        Bulk result = new Bulk();
+        try (Pair p = Pair.open(cluster, arrivals)) {
+            AtomicLong sent = new AtomicLong();
+            AtomicReference<Boolean> sending = new AtomicReference<>(true);
+            Thread sender = Thread.ofPlatform().daemon().name("bench-bulk-send").start(() -> {
+                byte[] chunk = new byte[BULK_CHUNK];
+                try {
+                    long offset = 0;
+                    while (sending.get()) {
+                        if ((Libc.poll(p.clientFd, Libc.POLLOUT, 100) & Libc.POLLOUT) == 0) continue;
+                        NumberedStream.fill(chunk, chunk.length, offset, NumberedStream.CLIENT_TO_SERVER);
+                        int n = Libc.send(p.clientFd, chunk, 0, chunk.length, Libc.MSG_DONTWAIT);
+                        if (n > 0) {
+                            offset += n;
+                            sent.set(offset);
+                        }
+                    }
+                    Libc.shutdown(p.clientFd, Libc.SHUT_WR);
+                } catch (Exception e) {
+                    arrivals.fail("bulk sender: " + e);
+                }
+            });
+            byte[] buf = new byte[256 * 1024];
+            long received = 0;
+            boolean moved = false;
+            for (int round = 0; round <= plan.bulkRounds(); round++) {
+                // Round 0 only brings the stream up to speed; then moved and still rounds alternate.
+                boolean measured = round > 0;
+                long start = System.nanoTime(), startBytes = received;
+                long nextMove = start + 100_000_000L;
+                while (System.nanoTime() - start < plan.bulkRoundNanos() && arrivals.failure.get() == null) {
+                    if (moved && measured && System.nanoTime() >= nextMove) {
+                        p.serving().transfer(p.server, p.otherServer()).get(60, TimeUnit.SECONDS);
+                        p.server = arrivals.take(p.port);
+                        result.migrations++;
+                        nextMove += 100_000_000L;
+                        continue;
+                    }
+                    int fd = p.server.fd();
+                    if ((Libc.poll(fd, Libc.POLLIN, 10) & Libc.POLLIN) == 0) continue;
+                    int n = Libc.recv(fd, buf, 0, buf.length, Libc.MSG_DONTWAIT);
+                    if (n <= 0) continue;
+                    long bad = NumberedStream.firstMismatch(buf, n, received, NumberedStream.CLIENT_TO_SERVER);
+                    if (bad >= 0) {
+                        arrivals.fail("bulk: client byte " + bad + " differs");
+                        break;
+                    }
+                    received += n;
+                }
+                long took = System.nanoTime() - start;
+                if (measured) {
+                    if (moved) {
+                        result.movedBytes += received - startBytes;
+                        result.movedNanos += took;
+                    } else {
+                        result.stillBytes += received - startBytes;
+                        result.stillNanos += took;
+                    }
+                    progress.accept(mode + ":   bulk round " + round + (moved ? " moved" : " still") + " "
+                            + round((received - startBytes) * 8 / (took / 1e3)) + " Mbit/s");
+                }
+                if (measured) moved = !moved;
+                else moved = true;
+            }
+            sending.set(false);
+            sender.join(30_000);
+            // The rest of the stream, to its end: every byte sent was received and checked.
+            int fd = p.server.fd();
+            while (true) {
+                if (Libc.poll(fd, Libc.POLLIN, 30_000) == 0) {
+                    arrivals.fail("bulk: the stream did not end");
+                    break;
+                }
+                int n = Libc.recv(fd, buf, 0, buf.length, Libc.MSG_DONTWAIT);
+                if (n == 0) break;
+                if (n < 0) continue;
+                if (NumberedStream.firstMismatch(buf, n, received, NumberedStream.CLIENT_TO_SERVER) >= 0) {
+                    arrivals.fail("bulk: a client byte differs near " + received);
+                    break;
+                }
+                received += n;
+            }
+            if (received != sent.get()) arrivals.fail("bulk: sent " + sent.get() + " bytes, received " + received);
+            arrivals.verifiedBytes.addAndGet(received);
+        }
+        return result;
+    }
+
+    private static Map<String, Object> percentiles(Histogram h) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("p50", round(h.getValueAtPercentile(50) / 1e3));
+        m.put("p99", round(h.getValueAtPercentile(99) / 1e3));
+        m.put("max", round(h.getMaxValue() / 1e3));
+        m.put("count", h.getTotalCount());
+        return m;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+}
