@@ -232,7 +232,23 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
                 throw new IllegalArgumentException("forward destination " + d + " is not of the flow's family: " + flow);
             }
         });
-        program.flows().forward(flow, HoldAction.forward(newDestination));
+        ring.lock();
+        try {
+            HeldFlow h = held.get(flow);
+            if (h != null && !h.releasing) throw new IllegalStateException("flow " + flow + " is held here: it can't leave");
+            program.flows().forward(flow, HoldAction.forward(newDestination));
+            if (h != null) {
+                // A flow that leaves again before the hand-over of its arrival finished (a bulk stream keeps its
+                // whole window circulating through the TUN): what was diverted before the switch goes into the
+                // stack now, in order, ahead of the source's drain; the hand-over must not remove the forwarding.
+                drainRing();
+                releasing.remove(flow);
+                held.remove(flow);
+                releasingCount = releasing.size();
+            }
+        } finally {
+            ring.unlock();
+        }
     }
 
     @Override

@@ -67,6 +67,11 @@ public interface SocketRepair {
      */
     static void makeRoomForTheHeldBurst(int fd) throws NativeException {
         int current = Libc.getsockoptInt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF); // the kernel's (doubled) figure
-        Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, current); // doubled again by the kernel
+        // Doubled again by the kernel, but bounded: the state carries the buffer on, so without a bound it doubled at
+        // every hop (a connection moved ten times had a thousandfold buffer, and as much queue to copy per move).
+        if (current < MAX_RECEIVE_BUFFER) Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, Math.min(current, MAX_RECEIVE_BUFFER / 2));
     }
+
+    /** Bytes (as the kernel reports SO_RCVBUF) beyond which a restored socket's receive buffer is not grown. */
+    int MAX_RECEIVE_BUFFER = 8 << 20;
 }
