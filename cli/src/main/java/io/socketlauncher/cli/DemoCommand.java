@@ -2,6 +2,7 @@ package io.socketlauncher.cli;
 
 import io.socketlauncher.demo.LiveMoveDemo;
 import io.socketlauncher.demo.MigrationDemo;
+import io.socketlauncher.server.policy.LogisticThreshold;
 import io.socketlauncher.testbed.Testbed;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -39,6 +40,14 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--every", defaultValue = "10", paramLabel = "N", description = "A RESP connection migrates after every N requests (default ${DEFAULT-VALUE}).")
     int every;
 
+    @Option(names = "--logistic", paramLabel = "THRESHOLD",
+            description = "Move RESP connections by the seed's logistic rule instead: probability 1/(1+exp(-k(q-THRESHOLD))) at every "
+                    + "request boundary, q being the requests in service on the server, to the least-loaded peer by the proxy's flow counts.")
+    Double logisticThreshold;
+
+    @Option(names = "--steepness", defaultValue = "2", paramLabel = "K", description = "With --logistic: the rule's steepness k (default ${DEFAULT-VALUE}).")
+    double steepness;
+
     @Option(names = "--streams", defaultValue = "4", paramLabel = "N", description = "Numbered-stream connections from c2 (default ${DEFAULT-VALUE}).")
     int streams;
 
@@ -71,7 +80,7 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (stage) return stage();
         MigrationDemo.Settings settings = new MigrationDemo.Settings(Duration.ofSeconds(seconds), clients, pipeline, every,
-                streams, (long) (streamRate * 1_000_000), Duration.ofMillis(streamEveryMillis));
+                logisticThreshold == null ? null : new LogisticThreshold(logisticThreshold, steepness), streams, (long) (streamRate * 1_000_000), Duration.ofMillis(streamEveryMillis));
         MigrationDemo.Report report = new MigrationDemo(settings, System.err).run();
         report.printTable(System.out);
         return report.passed() ? 0 : 1;

@@ -3,7 +3,12 @@ package io.socketlauncher.demo;
 import io.socketlauncher.cluster.Cluster;
 import io.socketlauncher.demo.resp.Keyspace;
 import io.socketlauncher.demo.resp.MigrationStats;
+import io.socketlauncher.demo.resp.MovePolicy;
 import io.socketlauncher.demo.resp.RespServer;
+import io.socketlauncher.server.LauncherServer;
+import io.socketlauncher.server.policy.LeastLoaded;
+import io.socketlauncher.server.policy.LogisticThreshold;
+import io.socketlauncher.server.policy.ProxyLoads;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.TcpCounters;
 import java.io.IOException;
@@ -31,13 +36,15 @@ public final class MigrationDemo {
      * @param duration how long redis-benchmark runs (in rounds; the streams run as long)
      * @param benchmarkConnections redis-benchmark's -c
      * @param pipeline redis-benchmark's -P for every other round (1: never pipelined)
-     * @param moveEveryRequests a RESP connection moves after this many requests
+     * @param moveEveryRequests a RESP connection moves after this many requests (unless {@code logistic} is given)
+     * @param logistic if given, RESP connections move by the seed's logistic threshold rule on each server's load
+     *                 instead, to the least-loaded peer by the proxy's flow counts
      * @param streams numbered-stream connections on c2
      * @param streamBytesPerSecond each stream's pace, each way
      * @param streamMoveEvery how often a stream connection moves
      */
-    public record Settings(Duration duration, int benchmarkConnections, int pipeline, int moveEveryRequests, int streams,
-                           long streamBytesPerSecond, Duration streamMoveEvery) {
+    public record Settings(Duration duration, int benchmarkConnections, int pipeline, int moveEveryRequests,
+                           LogisticThreshold logistic, int streams, long streamBytesPerSecond, Duration streamMoveEvery) {
         public Settings {
             if (duration.isNegative() || duration.isZero()) throw new IllegalArgumentException("duration must be positive");
             if (benchmarkConnections < 1) throw new IllegalArgumentException("redis-benchmark needs at least one connection");
@@ -47,13 +54,13 @@ public final class MigrationDemo {
         }
 
         public static Settings defaults() {
-            return new Settings(Duration.ofSeconds(30), 50, 16, 10, 4, 1_000_000, Duration.ofMillis(50));
+            return new Settings(Duration.ofSeconds(30), 50, 16, 10, null, 4, 1_000_000, Duration.ofMillis(50));
         }
     }
 
     /** The figures of a run and its verdict. */
     public record Report(long migrations, double seconds, long rollbacks, long lost, long requests,
-                         long benchmarkRequests, Map<String, Double> benchmarkRps, List<String> benchmarkErrors,
+                         long benchmarkRequests, Map<String, double[]> benchmarkRps, List<String> benchmarkErrors,
                          int benchmarkRounds, long bytesChecked, long clientResets, long clientRetransmissions,
                          long p50Micros, long p99Micros, long maxMicros, List<String> failures, String loadAverage) {
         public boolean passed() {
@@ -70,8 +77,10 @@ public final class MigrationDemo {
             row(out, "RESP requests served", String.format("%,d", requests));
             row(out, "redis-benchmark requests (" + benchmarkRounds + " runs)", String.format("%,d", benchmarkRequests));
             row(out, "redis-benchmark errors", Integer.toString(benchmarkErrors.size()));
-            for (Map.Entry<String, Double> e : benchmarkRps.entrySet()) {
-                row(out, "  " + e.getKey() + " requests/s (last run)", String.format("%,.0f", e.getValue()));
+            for (Map.Entry<String, double[]> e : benchmarkRps.entrySet()) {
+                double[] rps = e.getValue();
+                row(out, "  " + e.getKey() + " requests/s" + (rps[1] > 0 ? " (plain / -P)" : ""),
+                        rps[1] > 0 ? String.format("%,.0f / %,.0f", rps[0], rps[1]) : String.format("%,.0f", rps[0]));
             }
             row(out, "stream bytes checked (both ways)", String.format("%,d", bytesChecked));
             row(out, "client resets", Long.toString(clientResets));
@@ -118,16 +127,28 @@ public final class MigrationDemo {
     public Report run(Cluster cluster) throws Exception {
         Keyspace keyspace = new Keyspace();
         MigrationStats stats = new MigrationStats();
-        RespServer.Settings serverSettings = new RespServer.Settings(settings.moveEveryRequests(), settings.streamMoveEvery(),
-                settings.streamBytesPerSecond());
         List<RespServer> servers = new ArrayList<>();
+        List<ProxyLoads> loads = new ArrayList<>();
         List<StreamClient> streams = new ArrayList<>();
         Host c1 = cluster.client(1), c2 = cluster.client(2);
         List<String> failures = new ArrayList<>();
         try {
-            for (int i = 1; i <= 2; i++) servers.add(new RespServer(cluster.server(i), keyspace, serverSettings, stats));
-            progress.printf("RESP server on s1 and s2; service %s; RESP connections move every %d requests, streams every %d ms%n",
-                    cluster.service(), settings.moveEveryRequests(), settings.streamMoveEvery().toMillis());
+            MovePolicy policy = null;
+            for (int i = 1; i <= 2; i++) {
+                LauncherServer server = cluster.server(i);
+                if (settings.logistic() != null) {
+                    ProxyLoads proxyLoads = new ProxyLoads(server);
+                    loads.add(proxyLoads);
+                    policy = MovePolicy.logistic(settings.logistic(), new LeastLoaded(proxyLoads, Duration.ofMillis(100)));
+                } else {
+                    policy = MovePolicy.everyRequests(settings.moveEveryRequests());
+                }
+                servers.add(new RespServer(server, keyspace, new RespServer.Settings(policy, settings.streamMoveEvery(),
+                        settings.streamBytesPerSecond()), stats));
+            }
+            progress.printf("RESP server on s1 and s2; service %s; RESP connections move by %s%s, streams every %d ms%n",
+                    cluster.service(), policy, settings.logistic() != null ? " of requests in service, to the least-loaded peer" : "",
+                    settings.streamMoveEvery().toMillis());
             TcpCounters c1Before = TcpCounters.of(c1), c2Before = TcpCounters.of(c2);
             for (int i = 0; i < settings.streams(); i++) {
                 streams.add(new StreamClient(c2, cluster.service(), settings.streamBytesPerSecond()));
@@ -142,31 +163,30 @@ public final class MigrationDemo {
             int[] round = {0};
             Thread ticker = Thread.ofPlatform().daemon().name("demo-progress").start(() -> tick(stats, streams, servers, current, round, started));
             List<String> benchmarkErrors = new ArrayList<>();
-            Map<String, Double> lastRps = new LinkedHashMap<>();
+            Map<String, double[]> lastRps = new LinkedHashMap<>();
             long benchmarkRequests = 0;
-            int requestsPerTest = 5_000;
+            // Requests per second of the last run without and with pipelining: the next run of each kind is sized
+            // from it to end near the deadline (each run pays for its connections and start).
+            double[] pace = {0, 0};
             try {
                 while (true) {
-                    long remaining = deadline - System.nanoTime();
-                    if (round[0] > 0 && remaining < 1_000_000_000L) break;
+                    long left = deadline - System.nanoTime();
+                    if (round[0] > 0 && left < 1_000_000_000L) break;
+                    int kind = settings.pipeline() > 1 ? round[0] % 2 : 0;
+                    int pipeline = kind == 1 ? settings.pipeline() : 1;
+                    double seconds = Math.min(Math.max(left, 0) / 1e9, 10.0);
+                    int requestsPerTest = pace[kind] == 0 ? 2_000
+                            : (int) Math.max(1_000, Math.min(5_000_000, pace[kind] * seconds / RedisBenchmark.TESTS_RUN));
                     RedisBenchmark benchmark = new RedisBenchmark();
                     current.set(benchmark);
-                    int pipeline = round[0] % 2 == 1 ? settings.pipeline() : 1;
                     round[0]++;
                     RedisBenchmark.Result result = benchmark.run(c1, cluster.service(), settings.benchmarkConnections(),
                             requestsPerTest, pipeline, 300);
                     benchmarkErrors.addAll(result.errors());
                     benchmarkRequests += result.requests();
-                    if (!result.rps().isEmpty()) {
-                        lastRps.clear();
-                        lastRps.putAll(result.rps());
-                    }
+                    result.rps().forEach((test, rps) -> lastRps.computeIfAbsent(test, t -> new double[2])[kind] = rps);
                     if (!result.ok()) break;
-                    // Size the next run to end near the deadline (each run pays for its connections and start).
-                    double perSecond = result.requests() / Math.max(0.1, result.seconds());
-                    long left = Math.max(0, deadline - System.nanoTime());
-                    double target = Math.min(left / 1e9, 10.0);
-                    requestsPerTest = (int) Math.max(1_000, Math.min(5_000_000, perSecond * target / RedisBenchmark.TESTS_RUN));
+                    pace[kind] = result.requests() / Math.max(0.1, result.seconds());
                 }
             } finally {
                 current.set(null);
@@ -200,6 +220,7 @@ public final class MigrationDemo {
         } finally {
             for (StreamClient s : streams) s.close();
             for (RespServer s : servers) s.close();
+            for (ProxyLoads l : loads) l.close();
         }
     }
 

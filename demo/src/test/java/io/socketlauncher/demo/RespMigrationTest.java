@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.socketlauncher.cluster.Cluster;
 import io.socketlauncher.demo.resp.Keyspace;
 import io.socketlauncher.demo.resp.MigrationStats;
+import io.socketlauncher.demo.resp.MovePolicy;
 import io.socketlauncher.demo.resp.RespServer;
 import io.socketlauncher.testbed.TcpCounters;
 import java.io.ByteArrayOutputStream;
@@ -42,7 +43,7 @@ class RespMigrationTest {
     void start() throws Exception {
         cluster = Cluster.builder().clients(1).servers(2).build();
         Keyspace keyspace = new Keyspace();
-        RespServer.Settings settings = new RespServer.Settings(MOVE_EVERY, Duration.ZERO, 1_000_000);
+        RespServer.Settings settings = new RespServer.Settings(MovePolicy.everyRequests(MOVE_EVERY), Duration.ZERO, 1_000_000);
         for (int i = 1; i <= 2; i++) servers.add(new RespServer(cluster.server(i), keyspace, settings, stats));
     }
 

@@ -9,8 +9,6 @@ import io.socketlauncher.testbed.NumberedStream;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 
 /**
  * One client connection's thread. In RESP mode it reads, runs every complete request in the buffer, sends the
@@ -24,13 +22,12 @@ final class RespConnection {
     private static final int FLUSH_AT = 64 * 1024;
     private static final int STREAM_CHUNK = 4 * 1024;
 
+    private final RespServer owner;
     private final LauncherServer server;
     private final Connection c;
     private final RespCommands commands;
     private final RespServer.Settings settings;
     private final MigrationStats stats;
-    private final Supplier<String> peers;
-    private final BooleanSupplier serverClosed;
     private final RespParser parser = new RespParser();
     private final ReplyBuffer replies = new ReplyBuffer();
     private RespCommands.Session session;
@@ -38,15 +35,14 @@ final class RespConnection {
     private int start, end;
     private int requestsSinceMove;
 
-    RespConnection(LauncherServer server, Connection c, RespCommands commands, RespServer.Settings settings,
-                   MigrationStats stats, Supplier<String> peers, BooleanSupplier serverClosed) {
+    RespConnection(RespServer owner, LauncherServer server, Connection c, RespCommands commands, RespServer.Settings settings,
+                   MigrationStats stats) {
+        this.owner = owner;
         this.server = server;
         this.c = c;
         this.commands = commands;
         this.settings = settings;
         this.stats = stats;
-        this.peers = peers;
-        this.serverClosed = serverClosed;
     }
 
     void run() {
@@ -65,7 +61,7 @@ final class RespConnection {
             stats.failure(server.id() + ": connection of " + c.client() + " arrived with a bad session state: " + e.getMessage());
             c.close();
         } catch (IOException | RuntimeException e) {
-            if (!serverClosed.getAsBoolean()) stats.connectionError();
+            if (!owner.closed()) stats.connectionError();
             c.close();
         }
     }
@@ -84,46 +80,67 @@ final class RespConnection {
 
     private void serveRequests() throws IOException {
         while (true) {
-            while (true) {
-                RespParser.Request r;
-                try {
-                    r = parser.next(data, start, end);
-                } catch (RespProtocolException e) {
-                    replies.error("ERR Protocol error: " + e.getMessage());
-                    flush();
-                    stats.protocolError();
-                    c.close();
-                    return;
-                }
-                if (r == null) break;
-                start += r.length();
-                if (r.args().isEmpty()) continue;
-                RespCommands.Next next = commands.execute(r.args(), session, replies);
-                requestsSinceMove++;
-                stats.request();
-                if (replies.size() >= FLUSH_AT) flush();
-                if (next == RespCommands.Next.CLOSE) {
-                    flush();
-                    c.close();
-                    return;
-                }
-                if (next == RespCommands.Next.STREAM) {
-                    flush();
-                    stream(0, 0);
-                    return;
-                }
+            After after;
+            owner.serving(true);
+            try {
+                after = serveBuffered();
+            } finally {
+                owner.serving(false);
             }
-            flush();
-            if (settings.moveEveryRequests() > 0 && requestsSinceMove >= settings.moveEveryRequests()
-                    && end - start <= SessionState.MAX_PENDING) {
-                requestsSinceMove = 0;
-                if (move(new SessionState(session.database(), false, 0, 0, Arrays.copyOfRange(data, start, end)))) return;
+            if (after == After.END) return;
+            if (after == After.STREAM) {
+                stream(0, 0);
+                return;
+            }
+            if (end - start <= SessionState.MAX_PENDING) {
+                String peer = owner.peerByPolicy(requestsSinceMove);
+                if (peer != null) {
+                    requestsSinceMove = 0;
+                    if (move(peer, new SessionState(session.database(), false, 0, 0, Arrays.copyOfRange(data, start, end)))) return;
+                }
             }
             if (!read()) {
                 c.close();
                 return;
             }
         }
+    }
+
+    /** What the connection does once the requests in its buffer are served. */
+    private enum After { READ, END, STREAM }
+
+    /** Runs every complete request in the buffer and sends the replies. */
+    private After serveBuffered() throws IOException {
+        while (true) {
+            RespParser.Request r;
+            try {
+                r = parser.next(data, start, end);
+            } catch (RespProtocolException e) {
+                replies.error("ERR Protocol error: " + e.getMessage());
+                flush();
+                stats.protocolError();
+                c.close();
+                return After.END;
+            }
+            if (r == null) break;
+            start += r.length();
+            if (r.args().isEmpty()) continue;
+            RespCommands.Next next = commands.execute(r.args(), session, replies);
+            requestsSinceMove++;
+            stats.request();
+            if (replies.size() >= FLUSH_AT) flush();
+            if (next == RespCommands.Next.CLOSE) {
+                flush();
+                c.close();
+                return After.END;
+            }
+            if (next == RespCommands.Next.STREAM) {
+                flush();
+                return After.STREAM;
+            }
+        }
+        flush();
+        return After.READ;
     }
 
     private boolean read() throws IOException {
@@ -160,9 +177,8 @@ final class RespConnection {
      * Hands the connection to the next peer with {@code state}. True if it is gone from here (moved, or lost in
      * a transfer whose outcome is unknown); false if it stayed and this thread carries on.
      */
-    private boolean move(SessionState state) {
-        String peer = peers.get();
-        if (peer == null || serverClosed.getAsBoolean()) return false;
+    private boolean move(String peer, SessionState state) {
+        if (peer == null || owner.closed()) return false;
         c.applicationState(state.encode());
         long started = System.nanoTime();
         try {
@@ -195,10 +211,10 @@ final class RespConnection {
         long moveEvery = settings.moveEveryStream().toNanos();
         long now = System.nanoTime();
         long nextSend = now, nextMove = now + moveEvery;
-        while (!serverClosed.getAsBoolean()) {
+        while (!owner.closed()) {
             now = System.nanoTime();
             if (moveEvery > 0 && now >= nextMove) {
-                if (move(new SessionState(session.database(), true, received, sent, new byte[0]))) return;
+                if (move(owner.nextPeer(), new SessionState(session.database(), true, received, sent, new byte[0]))) return;
                 nextMove = System.nanoTime() + moveEvery;
             }
             boolean sendDue = now >= nextSend;

@@ -12,20 +12,19 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A RESP-speaking server on a {@link LauncherServer}: every connection, accepted here or arrived from a peer, gets
  * its own thread, which serves it exactly the same way, picking up the session state the connection carries.
- * Connections move themselves to a peer: a RESP connection after every {@link Settings#moveEveryRequests}
- * requests (at a request boundary, once the replies are sent), a numbered stream every
- * {@link Settings#moveEveryStream}. The peer is the next one in turn, so with two servers connections go back
- * and forth.
+ * Connections move themselves to a peer: a RESP connection when its {@link MovePolicy} says so, asked at every
+ * request boundary (once the replies are sent), a numbered stream every {@link Settings#moveEveryStream} to the
+ * next peer in turn.
  */
 public final class RespServer implements AutoCloseable {
     /**
-     * @param moveEveryRequests a RESP connection moves after this many requests; 0: never
+     * @param policy when a RESP connection moves, and where
      * @param moveEveryStream a numbered stream moves this often; zero: never
      * @param streamBytesPerSecond the pace of the server's numbered stream, per connection
      */
-    public record Settings(int moveEveryRequests, Duration moveEveryStream, long streamBytesPerSecond) {
+    public record Settings(MovePolicy policy, Duration moveEveryStream, long streamBytesPerSecond) {
         public Settings {
-            if (moveEveryRequests < 0) throw new IllegalArgumentException("moveEveryRequests must be >= 0: " + moveEveryRequests);
+            java.util.Objects.requireNonNull(policy, "policy");
             if (moveEveryStream.isNegative()) throw new IllegalArgumentException("moveEveryStream must not be negative");
             if (streamBytesPerSecond <= 0) throw new IllegalArgumentException("streamBytesPerSecond must be positive");
         }
@@ -37,6 +36,7 @@ public final class RespServer implements AutoCloseable {
     private final MigrationStats stats;
     private final List<String> peers;
     private final AtomicLong turn = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger inService = new java.util.concurrent.atomic.AtomicInteger();
     private final Set<RespConnection> live = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
@@ -64,7 +64,7 @@ public final class RespServer implements AutoCloseable {
             try {
                 Connection c = server.accept(Duration.ofMillis(100));
                 if (c == null) continue;
-                RespConnection rc = new RespConnection(server, c, commands, settings, stats, this::nextPeer, () -> closed);
+                RespConnection rc = new RespConnection(this, server, c, commands, settings, stats);
                 live.add(rc);
                 Thread.ofPlatform().daemon().name("resp-" + server.id() + "-" + c.client().getPort()).start(() -> {
                     try {
@@ -80,8 +80,24 @@ public final class RespServer implements AutoCloseable {
         }
     }
 
-    private String nextPeer() {
+    /** The next peer in turn, for the streams. */
+    String nextPeer() {
         return peers.isEmpty() ? null : peers.get((int) (turn.getAndIncrement() % peers.size()));
+    }
+
+    /** The peer a RESP connection moves to now, or null; {@code load} is the requests in service here. */
+    String peerByPolicy(int requestsSinceMove) throws java.io.IOException {
+        return settings.policy().peer(requestsSinceMove, inService.get(), server.peers().keySet());
+    }
+
+    /** Requests being served here right now: the load the logistic rule sees. */
+    void serving(boolean started) {
+        if (started) inService.incrementAndGet();
+        else inService.decrementAndGet();
+    }
+
+    boolean closed() {
+        return closed;
     }
 
     /** Stops accepting and ends the connections still served here (their threads see end of stream). */
