@@ -6,6 +6,7 @@ import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.TransferException;
 import io.socketlauncher.server.TransferReport;
 import io.socketlauncher.sys.Epoll;
+import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.NativeException;
 import java.io.IOException;
 import java.time.Duration;
@@ -55,6 +56,7 @@ import java.util.function.LongSupplier;
 public final class PolicyAgent implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PolicyAgent.class.getName());
     private static final int EVENTS = 256;
+    private static final long SWEEP_NANOS = 100_000_000L;
 
     /** What became of a parked connection. */
     public enum Next {
@@ -82,6 +84,7 @@ public final class PolicyAgent implements AutoCloseable {
     private final Queue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
     private final Queue<DrainRun> drainRequests = new ConcurrentLinkedQueue<>();
     private final AtomicLong movedTotal = new AtomicLong();
+    private long lastSweep = System.nanoTime();
     private volatile int inFlight;
     private volatile DrainProgress progress;
     private DrainRun drain;
@@ -91,6 +94,8 @@ public final class PolicyAgent implements AutoCloseable {
         final Connection connection;
         final long token;
         final CompletableFuture<Next> next = new CompletableFuture<>();
+        /** Its fd is in the epoll set: until then the agent leaves it alone (a drain would race the registration). */
+        volatile boolean armed;
         int attempts;
         String lastFailure;
 
@@ -162,11 +167,13 @@ public final class PolicyAgent implements AutoCloseable {
         Parked p = new Parked(connection, tokens.incrementAndGet());
         known.add(connection);
         parked.put(p.token, p);
+        // The registration comes last: from then on its event may fire, and the agent must find it parked.
         try {
             epoll.add(fd, Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLONESHOT, p.token);
+            p.armed = true;
         } catch (NativeException e) {
             parked.remove(p.token);
-            if (e.is(io.socketlauncher.sys.Errno.EEXIST)) {
+            if (e.is(Errno.EEXIST)) {
                 throw new IllegalStateException(connection + " is parked already");
             }
             return CompletableFuture.completedFuture(Next.REQUEST); // its socket failed: the application's read says how
@@ -233,6 +240,7 @@ public final class PolicyAgent implements AutoCloseable {
                     if (drain != null) drain.result.completeExceptionally(new IllegalStateException("superseded by a new drain"));
                     drain = r;
                 }
+                sweepClosed();
                 if (drain != null) drainStep();
             } catch (NativeException | RuntimeException e) {
                 if (closed) break;
@@ -308,12 +316,19 @@ public final class PolicyAgent implements AutoCloseable {
         }
     }
 
+    /** Forgets connections the application closed (they would count as load and keep a drain waiting). */
+    private void sweepClosed() {
+        long now = System.nanoTime();
+        if (drain == null && now - lastSweep < SWEEP_NANOS) return;
+        lastSweep = now;
+        known.removeIf(c -> !c.isOpen());
+    }
+
     private void drainStep() {
         DrainRun run = drain;
-        known.removeIf(c -> !c.isOpen());
         for (Parked p : parked.values()) {
             if (inFlight >= maxInFlight) break;
-            if (p.attempts >= maxAttempts || !parked.remove(p.token, p)) continue;
+            if (!p.armed || p.attempts >= maxAttempts || !parked.remove(p.token, p)) continue;
             unwatch(p);
             if (!move(p, true)) {
                 run.failures.put(p.connection, p.lastFailure);
