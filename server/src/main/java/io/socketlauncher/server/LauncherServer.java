@@ -159,8 +159,8 @@ public final class LauncherServer implements AutoCloseable {
 
     /**
      * With {@link Builder#discover()}: waits until this server has joined at the proxy and heard who else has
-     * (build() does not wait: the proxy may start after the servers). A refusal (e.g. the id is joined already)
-     * is thrown; the server keeps trying in the background.
+     * (build() does not wait: the proxy may start after the servers). The server keeps trying in the background;
+     * after {@code within} the exception names the last reason it has not joined (e.g. its id is joined already).
      */
     public void awaitJoined(Duration within) throws IOException, InterruptedException {
         if (discovery == null) throw new IllegalStateException("server " + id + " was built without discover()");

@@ -42,7 +42,8 @@ public final class DiscoveryClient implements AutoCloseable {
     private final Duration timeout;
     private final Duration heartbeat;
     private final Duration retry;
-    private final CompletableFuture<Void> firstJoin = new CompletableFuture<>();
+    private final CompletableFuture<Void> joined = new CompletableFuture<>();
+    private volatile Exception lastFailure;
     private final Thread thread;
     private volatile Socket socket;
     private volatile boolean closed;
@@ -74,17 +75,19 @@ public final class DiscoveryClient implements AutoCloseable {
         return client;
     }
 
-    /** Waits for the first join; its refusal or failure is thrown (the client keeps retrying in the background). */
+    /**
+     * Waits until the server has joined once (a refusal or an unreachable proxy is retried meanwhile); after
+     * {@code within} the exception names the last reason it has not.
+     */
     public void awaitJoined(Duration within) throws IOException, InterruptedException {
         try {
-            firstJoin.get(within.toNanos(), TimeUnit.NANOSECONDS);
+            joined.get(within.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
+            Exception last = lastFailure;
             throw new IOException("server " + self.id() + " did not join through " + Endpoints.format(proxy) + " within "
-                    + within.toMillis() + " ms");
+                    + within.toMillis() + " ms" + (last != null ? ": " + last.getMessage() : ""), last);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            throw cause instanceof IOException io ? new IOException(io.getMessage(), io)
-                    : new IOException("joining through " + Endpoints.format(proxy) + " failed: " + cause, cause);
+            throw new IOException("discovery of " + self.id() + " ended: " + e.getCause().getMessage(), e.getCause());
         }
     }
 
@@ -96,7 +99,7 @@ public final class DiscoveryClient implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                firstJoin.completeExceptionally(e);
+                lastFailure = e;
                 LOG.log(System.Logger.Level.WARNING, "server " + self.id() + ": discovery through "
                         + Endpoints.format(proxy) + " lost (" + e.getMessage() + "); retrying in " + retry.toMillis() + " ms");
             }
@@ -138,7 +141,8 @@ public final class DiscoveryClient implements AutoCloseable {
                 more = part.more();
             }
             listener.peers(List.copyOf(servers));
-            firstJoin.complete(null);
+            lastFailure = null;
+            joined.complete(null);
             channel.idleTimeout(heartbeat);
             boolean pinged = false;
             while (!closed) {
@@ -189,6 +193,6 @@ public final class DiscoveryClient implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        firstJoin.completeExceptionally(new IOException("discovery client of " + self.id() + " closed"));
+        joined.completeExceptionally(new IOException("discovery client of " + self.id() + " closed"));
     }
 }

@@ -118,8 +118,11 @@ class DiscoveryTest {
         View first = new View();
         DiscoveryClient c1 = join(info("s1", 7401), first);
         View second = new View();
-        assertThatThrownBy(() -> join(info("s1", 7999), second)).isInstanceOf(IOException.class)
-                .hasMessageContaining("server id s1 is already joined");
+        DiscoveryClient c2 = DiscoveryClient.start(server.address(), KEY, info("s1", 7999), second, Thread.ofPlatform().factory(),
+                TIMEOUT, Duration.ofSeconds(30), Duration.ofMillis(200));
+        clients.add(c2);
+        assertThatThrownBy(() -> c2.awaitJoined(Duration.ofSeconds(1))).isInstanceOf(IOException.class)
+                .hasMessageContaining("did not join").hasMessageContaining("server id s1 is already joined");
         c1.close();
         // The second keeps retrying and gets in once the first has left.
         assertThat(second.next()).isEqualTo("list []");
