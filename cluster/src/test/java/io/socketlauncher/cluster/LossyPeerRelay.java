@@ -5,7 +5,6 @@ import io.socketlauncher.proxy.control.Wire;
 import io.socketlauncher.testbed.Host;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -16,12 +15,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A TCP relay in front of a real migration agent that can lose the agent's next XFERED: the frames pass through
- * untouched (they are authenticated end to end; the relay only reads the clear header to find frame boundaries),
- * except that one XFERED is swallowed, and from then on that channel carries nothing more towards the source, as a
- * link that failed just after the target committed.
+ * A TCP relay in front of a real migration agent that can lose the agent's next XFERED, or act (kill the target) at
+ * the moment a given message passes: the frames pass through untouched (they are authenticated end to end; the
+ * relay only reads the clear header to find frame boundaries), except that one XFERED is swallowed, and from then on
+ * that channel carries nothing more towards the source, as a link that failed just after the target committed.
  */
 final class LossyPeerRelay implements AutoCloseable {
     private final ServerSocketChannel listener;
@@ -31,6 +31,11 @@ final class LossyPeerRelay implements AutoCloseable {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean loseNextXfered = new AtomicBoolean();
     final AtomicInteger lostXfered = new AtomicInteger();
+    private final AtomicReference<Cue> cue = new AtomicReference<>();
+
+    /** Runs {@code action} once, when the next frame of one of {@code types} (either direction) is about to pass on. */
+    private record Cue(Set<MessageType> types, Runnable action) {
+    }
 
     LossyPeerRelay(Host host, InetSocketAddress listen, InetSocketAddress agent) throws Exception {
         this.host = host;
@@ -43,16 +48,29 @@ final class LossyPeerRelay implements AutoCloseable {
         loseNextXfered.set(true);
     }
 
+    /** Runs {@code action} just before the next frame of one of {@code types} passes on, in either direction. */
+    void beforeNext(Set<MessageType> types, Runnable action) {
+        cue.set(action == null ? null : new Cue(types, action));
+    }
+
     private void acceptLoop() {
         while (listener.isOpen()) {
             try {
                 Socket source = listener.accept().socket();
-                Socket target = host.namespace().call(() -> SocketChannel.open(agent)).socket();
+                Socket target;
+                try {
+                    target = host.namespace().call(() -> SocketChannel.open(agent)).socket();
+                } catch (Exception e) {
+                    // The agent is gone: the source sees what it would see without the relay, a reset.
+                    source.setSoLinger(true, 0);
+                    source.close();
+                    continue;
+                }
                 sockets.add(source);
                 sockets.add(target);
                 source.setTcpNoDelay(true);
                 target.setTcpNoDelay(true);
-                Thread.ofPlatform().daemon().name("relay-to-target").start(() -> copy(source, target));
+                Thread.ofPlatform().daemon().name("relay-to-target").start(() -> frames(source, target));
                 Thread.ofPlatform().daemon().name("relay-to-source").start(() -> frames(target, source));
             } catch (Exception e) {
                 return; // closed
@@ -60,18 +78,7 @@ final class LossyPeerRelay implements AutoCloseable {
         }
     }
 
-    private void copy(Socket from, Socket to) {
-        byte[] buf = new byte[64 * 1024];
-        try (from; to) {
-            InputStream in = from.getInputStream();
-            OutputStream out = to.getOutputStream();
-            for (int n; (n = in.read(buf)) > 0; ) out.write(buf, 0, n);
-        } catch (IOException e) {
-            // either side closed
-        }
-    }
-
-    /** Target to source, frame by frame: a lost XFERED stalls the channel (nothing more reaches the source). */
+    /** Frame by frame: a lost XFERED stalls the channel (nothing more reaches the source). */
     private void frames(Socket from, Socket to) {
         try (from; to) {
             DataInputStream in = new DataInputStream(from.getInputStream());
@@ -91,12 +98,20 @@ final class LossyPeerRelay implements AutoCloseable {
                     stalled = true;
                 }
                 if (stalled) continue;
+                Cue c = cue.get();
+                MessageType known = known(type);
+                if (c != null && known != null && c.types().contains(known) && cue.compareAndSet(c, null)) c.action().run();
                 out.write(header);
                 out.write(rest);
             }
         } catch (IOException e) {
             // either side closed
         }
+    }
+
+    private static MessageType known(int code) {
+        for (MessageType t : MessageType.values()) if (t.code() == code) return t;
+        return null;
     }
 
     @Override

@@ -1,0 +1,228 @@
+package io.socketlauncher.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.socketlauncher.cluster.StreamSession.MoveRequest;
+import io.socketlauncher.proxy.control.ControlServer;
+import io.socketlauncher.proxy.control.FlowKey;
+import io.socketlauncher.proxy.control.MessageType;
+import io.socketlauncher.server.Peer;
+import io.socketlauncher.server.TransferException;
+import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.TcpCounters;
+import io.socketlauncher.testbed.Testbed;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The target killed for real: s3 is a real {@link io.socketlauncher.server.LauncherServer} in a process of its own
+ * ({@link TargetServerMain}), and the test {@code kill -9}s it at one step of a migration from s1, cued by a relay
+ * on the agent channel (which reads the frames' clear headers) or by the proxy's control server. The connection,
+ * streaming numbered bytes both ways, must stay on s1, byte-exact, with no reset in the client's namespace.
+ *
+ * <p>Not here: a kill after the target restored the socket (between its commit and XFERED). The connection then
+ * lives in the target's process and dies with it, as it would with the source's; the deterministic half of that
+ * window (XFER read, not yet restored) is {@link MigrationFaultTest}'s TARGET_KILLED_AFTER_XFER_BEFORE_XFERED.
+ */
+class KilledTargetTest {
+    private static final int RELAY_PORT = 7402;
+
+    enum Kill {
+        /** The target answered HOLDING (the flow held there) and died before the source heard it. */
+        AFTER_HOLDING,
+        /** The proxy re-pointed the flow at the dead target: the client's segments reach a host whose agent is gone. */
+        AFTER_REDIRECTED,
+        /** The transfer (the socket's state) was on its way to the target when it died. */
+        DURING_XFER
+    }
+
+    private static Cluster cluster;
+    private static Testbed tb;
+    private static LossyControl s1Control;
+    private static ControlServer lossyServer;
+    private static LossyPeerRelay relay;
+    private static final Map<Integer, StreamSession> sessions = new ConcurrentHashMap<>();
+    private static StreamingApp app1, app2;
+
+    @BeforeAll
+    static void up() throws Exception {
+        cluster = Cluster.builder().clients(1).servers(3).customize((bed, i, b) -> {
+            if (i != 1) return;
+            b.proxy(lossyAddress(bed));
+            b.peer(new Peer("s3", new InetSocketAddress(bed.server(3).address(), RELAY_PORT)));
+        }).build();
+        tb = cluster.testbed();
+        // s3 runs in a child process instead; no new connection goes there.
+        cluster.server(3).close();
+        cluster.proxy().setWeight("s3", 0);
+        s1Control = new LossyControl(cluster.proxy(), Cluster.Builder.TESTBED_TIMEOUTS.redirect().toMillis() + 2_000);
+        ServerSocketChannel bound = tb.lb().namespace().call(() -> ServerSocketChannel.open().bind(lossyAddress(tb)));
+        lossyServer = ControlServer.start(bound, cluster.key(), s1Control);
+        relay = new LossyPeerRelay(tb.server(3), new InetSocketAddress(tb.server(3).address(), RELAY_PORT), cluster.agentAddress(3));
+        app1 = new StreamingApp(cluster.server(1), tb.client(1).address(), sessions);
+        app2 = new StreamingApp(cluster.server(2), tb.client(1).address(), sessions);
+    }
+
+    private static InetSocketAddress lossyAddress(Testbed bed) {
+        return new InetSocketAddress(bed.server(1).gateway(), Cluster.CONTROL_PORT + 1);
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        try {
+            if (app1 != null) app1.close();
+            if (app2 != null) app2.close();
+            if (relay != null) relay.close();
+            if (lossyServer != null) lossyServer.close();
+        } finally {
+            if (cluster != null) cluster.close();
+        }
+    }
+
+    /** Starts s3 in a process of its own; returns once it serves. */
+    private static Process startTarget() throws Exception {
+        Host s3 = tb.server(3);
+        // A killed server leaves its hold program attached (TC filters outlive their process), and HoldPlane.start
+        // attaches without replacing: a restart fails with EEXIST (bpf_tc_attach). Cleared as an operator would.
+        s3.execAllowingFailure("tc", "qdisc", "del", "dev", s3.linkToLb(), "clsact");
+        Process p = s3.startWithOutput(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), TargetServerMain.class.getName(),
+                s3.name(), "s3", s3.address().getHostAddress(), cluster.service().getAddress().getHostAddress(),
+                Integer.toString(cluster.service().getPort()), cluster.control().getAddress().getHostAddress(),
+                Integer.toString(cluster.control().getPort()), HexFormat.of().formatHex(cluster.key()));
+        CompletableFuture<Void> ready = new CompletableFuture<>();
+        StringBuilder output = new StringBuilder();
+        Thread.ofPlatform().daemon().name("s3-output").start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    if (line.equals("READY")) ready.complete(null);
+                    synchronized (output) {
+                        output.append(line).append('\n');
+                    }
+                }
+            } catch (Exception e) {
+                // the process died
+            }
+            ready.completeExceptionally(new IllegalStateException("s3 ended before it served"));
+        });
+        Thread.ofPlatform().daemon().name("s3-errors").start(() -> {
+            try {
+                p.getErrorStream().transferTo(System.err);
+            } catch (Exception e) {
+                // the process died
+            }
+        });
+        try {
+            ready.get(120, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            p.destroyForcibly();
+            throw new AssertionError("s3 did not start: " + output, e);
+        }
+        cluster.proxy().checkHealthNow();
+        return p;
+    }
+
+    private static void kill(Process p) {
+        p.destroyForcibly(); // SIGKILL
+        try {
+            if (!p.waitFor(30, TimeUnit.SECONDS)) throw new IllegalStateException("s3 survived SIGKILL for 30 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @ParameterizedTest(name = "target killed {0}")
+    @EnumSource(Kill.class)
+    void theConnectionStaysOnTheSourceWhenTheTargetIsKilled(Kill when) throws Exception {
+        Process target = startTarget();
+        StreamSession[] holder = new StreamSession[1];
+        TcpCounters before = TcpCounters.of(tb.client(1));
+        try (StreamingClient client = onS1(holder)) {
+            switch (when) {
+                case AFTER_HOLDING -> relay.beforeNext(Set.of(MessageType.HOLDING), () -> kill(target));
+                case AFTER_REDIRECTED -> s1Control.afterNextRedirect(() -> kill(target));
+                case DURING_XFER -> relay.beforeNext(Set.of(MessageType.XFER_PART, MessageType.XFER), () -> kill(target));
+            }
+            MoveRequest move = new MoveRequest("s1", "s3");
+            holder[0].move.set(move);
+            TransferException t;
+            try {
+                move.done().get(120, TimeUnit.SECONDS);
+                throw new AssertionError("the transfer to a killed s3 succeeded");
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(TransferException.class);
+                t = (TransferException) e.getCause();
+            }
+            assertThat(target.isAlive()).as("s3 was killed").isFalse();
+            assertThat(target.exitValue()).as("s3's exit status (SIGKILL)").isEqualTo(137);
+            assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.XFER);
+            assertThat(t.stayedOnSource()).as("stayed on the source: " + t.getMessage()).isTrue();
+            stillServedByS1(client, holder[0], before);
+        } finally {
+            relay.beforeNext(Set.of(), null);
+            s1Control.afterNextRedirect(null);
+            kill(target);
+        }
+    }
+
+    private static StreamingClient onS1(StreamSession[] holder) throws Exception {
+        StreamingClient client = new StreamingClient(tb.client(1), cluster.service());
+        holder[0] = new StreamSession(client.port);
+        sessions.put(client.port, holder[0]);
+        client.start();
+        StreamSession s = holder[0];
+        await("the stream to start", () -> s.progress > 0 && client.received > 0);
+        if (s.servedBy.equals("s2")) {
+            MoveRequest move = new MoveRequest("s2", "s1");
+            s.move.set(move);
+            move.done().get(60, TimeUnit.SECONDS);
+            await("the stream to go on at s1", () -> "s1".equals(s.servedBy) || s.failure.get() != null);
+        }
+        return client;
+    }
+
+    private static void stillServedByS1(StreamingClient client, StreamSession session, TcpCounters before) throws Exception {
+        FlowKey key = new FlowKey(new InetSocketAddress(tb.client(1).address(), client.port), cluster.service());
+        assertThat(cluster.proxy().flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId())
+                .as("backend at the proxy").isEqualTo("s1");
+        long clientSeen = client.received, serverSeen = session.progress;
+        await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024
+                || session.failure.get() != null || client.failure.get() != null);
+        assertThat(session.failure.get()).as("server-side failure").isNull();
+        assertThat(client.failure.get()).as("client-side failure").isNull();
+        assertThat(session.servedBy).isEqualTo("s1");
+        client.finish(60_000);
+        assertThat(session.serverDone.await(60, TimeUnit.SECONDS)).as("server saw the client's end").isTrue();
+        assertThat(session.failure.get()).as("server-side failure").isNull();
+        assertThat(client.failure.get()).as("client-side failure").isNull();
+        assertThat(session.serverReceived).as("client bytes checked by the server").isEqualTo(client.sent);
+        assertThat(client.received).as("server bytes checked by the client").isEqualTo(session.serverSent);
+        assertThat(TcpCounters.of(tb.client(1)).since(before, "EstabResets")).as("client connections reset").isZero();
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) fail("not within 60 s: " + what);
+            Thread.sleep(1);
+        }
+    }
+}
