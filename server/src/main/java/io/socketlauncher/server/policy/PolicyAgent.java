@@ -282,8 +282,24 @@ public final class PolicyAgent implements AutoCloseable {
         p.attempts++;
         inFlight++;
         String target = peer.get();
-        server.transfer(p.connection, target).whenComplete((report, failure) -> outcomes.add(new Outcome(p, target, byDrain, report, failure)));
+        server.transfer(p.connection, target).whenComplete((report, failure) -> {
+            outcomes.add(new Outcome(p, target, byDrain, report, failure));
+            if (closed) settleAfterClose();
+        });
         return true;
+    }
+
+    /** Once the agent thread has stopped, outcomes only need to reach the application's waiting threads. */
+    private synchronized void settleAfterClose() {
+        for (Outcome o; (o = outcomes.poll()) != null; ) {
+            if (o.failure == null) {
+                o.parked.next.complete(Next.MOVED);
+            } else if (o.failure instanceof TransferException te && !te.stayedOnSource()) {
+                o.parked.next.completeExceptionally(o.failure);
+            } else {
+                o.parked.next.complete(Next.REQUEST);
+            }
+        }
     }
 
     private void settle(Outcome o) {
@@ -375,7 +391,7 @@ public final class PolicyAgent implements AutoCloseable {
 
     /**
      * Stops the agent. Parked connections are handed back ({@link Next#REQUEST}); transfers in flight finish on
-     * the server. A drain in progress fails.
+     * the server, and their waiting threads hear how they ended. A drain in progress fails.
      */
     @Override
     public void close() {
@@ -388,6 +404,7 @@ public final class PolicyAgent implements AutoCloseable {
         }
         for (Parked p : parked.values()) p.next.complete(Next.REQUEST);
         parked.clear();
+        settleAfterClose();
         if (drain != null) drain.result.completeExceptionally(new IOException("policy agent of " + server.id() + " closed"));
         for (DrainRun r; (r = drainRequests.poll()) != null; ) r.result.completeExceptionally(new IOException("policy agent closed"));
         epoll.close();
