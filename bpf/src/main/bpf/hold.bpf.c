@@ -139,6 +139,14 @@ int sl_hold_ingress(struct __sk_buff *skb)
 
 	if (action->kind == HOLD_DIVERT)
 		return divert(skb, &key, action->ifindex);
+	if (action->kind == HOLD_COUNT) {
+		__u64 *counted = bpf_map_lookup_elem(&hold_diverted, &key);
+		if (counted) {
+			__u32 segments = skb->gso_segs;
+			__sync_fetch_and_add(counted, segments ? segments : 1);
+		}
+		return TC_ACT_OK;
+	}
 	if (action->kind == HOLD_FORWARD) {
 		__u32 new_dst[4];
 		__builtin_memcpy(new_dst, action->new_dst, 16);

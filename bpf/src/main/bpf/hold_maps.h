@@ -23,6 +23,10 @@ struct hold_flow_key {
 /* Source side: send the flow's packets back out of the interface they came in on (to the load
  * balancer), destination rewritten to new_dst unless that is all zero. */
 #define HOLD_FORWARD 2u
+/* Source side, from HOLDING until the flow is forwarded: pass the flow's packets to the stack, counting
+ * their segments in hold_diverted. The source's drain then knows exactly how many segments its socket
+ * must have seen (tcpi_segs_in) before nothing of the flow is left on its way there. */
+#define HOLD_COUNT 3u
 
 /* Releasing a divert without reordering: the program counts in hold_diverted the segments it sent
  * to the TUN; the reader publishes in hold_released how many of them it has written back into the

@@ -16,7 +16,9 @@ public record HoldAction(Kind kind, int ifindex, Optional<InetAddress> newDestin
         /** Redirect to the egress of the TUN device {@code ifindex}, where a reader holds the packets. */
         DIVERT(1),
         /** Send back out of the interface the packet came in on, destination rewritten if given. */
-        FORWARD(2);
+        FORWARD(2),
+        /** Pass to the stack, counting the segments in {@code hold_diverted} (the source's drain). */
+        COUNT(3);
 
         final int code;
 
@@ -32,6 +34,10 @@ public record HoldAction(Kind kind, int ifindex, Optional<InetAddress> newDestin
 
     public static HoldAction divert(int tunIfindex) {
         return new HoldAction(Kind.DIVERT, tunIfindex, Optional.empty(), 0, 0);
+    }
+
+    public static HoldAction count() {
+        return new HoldAction(Kind.COUNT, 0, Optional.empty(), 0, 0);
     }
 
     public static HoldAction forward(Optional<InetAddress> newDestination) {

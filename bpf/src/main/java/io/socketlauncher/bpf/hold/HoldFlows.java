@@ -31,6 +31,20 @@ public final class HoldFlows {
         flows.update(key, HoldAction.divert(tunIfindex).encode(), BpfMap.ANY);
     }
 
+    /** Passes the flow to the stack, counting its segments from 0 (see {@link #countedSegments}). */
+    public void count(FlowTuple flow) throws NativeException {
+        byte[] key = flow.encode();
+        diverted.update(key, new byte[8], BpfMap.ANY);
+        released.delete(key);
+        flows.update(key, HoldAction.count().encode(), BpfMap.ANY);
+    }
+
+    /** Segments counted since {@link #count} (they outlive a switch to forwarding), or -1 if none are counted. */
+    public long countedSegments(FlowTuple flow) throws NativeException {
+        byte[] value = new byte[8];
+        return diverted.lookup(flow.encode(), value) ? ByteBuffer.wrap(value).order(ByteOrder.nativeOrder()).getLong() : -1;
+    }
+
     /** Replaces whatever the flow had with forwarding (see {@link HoldAction.Kind#FORWARD}). */
     public void forward(FlowTuple flow, HoldAction action) throws NativeException {
         if (action.kind() != HoldAction.Kind.FORWARD) throw new IllegalArgumentException("not a forward action: " + action);

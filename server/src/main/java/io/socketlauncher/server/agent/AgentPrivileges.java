@@ -109,9 +109,14 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
     }
 
     @Override
-    public void forward(FlowTuple flow, InetAddress target) throws IOException {
+    public boolean count(FlowTuple flow) throws IOException {
+        return flowRequest(Type.COUNT, flow.encode()) != 0;
+    }
+
+    @Override
+    public long forward(FlowTuple flow, InetAddress target) throws IOException {
         byte[] address = target.getAddress();
-        flowRequest(Type.FORWARD, ByteBuffer.allocate(FlowTuple.SIZE + 1 + address.length).put(flow.encode())
+        return flowRequest(Type.FORWARD, ByteBuffer.allocate(FlowTuple.SIZE + 1 + address.length).put(flow.encode())
                 .put((byte) (target instanceof Inet4Address ? 4 : 6)).put(address).array());
     }
 

@@ -17,9 +17,9 @@ import java.nio.charset.StandardCharsets;
  * RESTORE  (state)   -> RESTORED (socket)                     a new socket, out of repair mode
  * RESUME   (socket)  -> RESUMED                               undoes a DUMP (repair mode off)
  * RESTORE_HELD (state) -> RESTORED (socket)                   for a migration's target: window probe, room for the held burst
- * HOLD / IS_HELD / RELEASE / DISCARD / STOP_FORWARDING (flow: 40-byte hold_flow_key)
+ * HOLD / IS_HELD / RELEASE / DISCARD / COUNT / STOP_FORWARDING (flow: 40-byte hold_flow_key)
  * FORWARD  (flow, family u8 4|6, address 4|16 bytes)
- *                   -> DONE     (i64: packets released, discarded or forwarded; 1|0 for IS_HELD)
+ *                   -> DONE     (i64: packets released, discarded or forwarded, segments counted; 1|0 for IS_HELD, COUNT)
  * any               -> ERROR    (u32 errno or 0, UTF-8 message)
  * </pre>
  * The flow requests drive the agent's hold plane (io.socketlauncher.server.hold.HoldPlane): the TC program, its
@@ -36,7 +36,7 @@ public final class AgentProtocol {
     public enum Type {
         DUMP(1, true), DUMPED(2, false), RESTORE(3, false), RESTORED(4, true), RESUME(5, true), RESUMED(6, false),
         RESTORE_HELD(7, false), HOLD(8, false), IS_HELD(9, false), RELEASE(10, false), DISCARD(11, false),
-        FORWARD(12, false), STOP_FORWARDING(13, false), DONE(14, false),
+        FORWARD(12, false), STOP_FORWARDING(13, false), DONE(14, false), COUNT(15, false),
         ERROR(127, false);
 
         final int code;

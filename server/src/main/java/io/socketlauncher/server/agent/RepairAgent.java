@@ -161,7 +161,7 @@ public final class RepairAgent implements AutoCloseable {
                         Libc.closeQuietly(restored);
                     }
                 }
-                case HOLD, IS_HELD, RELEASE, DISCARD, FORWARD, STOP_FORWARDING -> flow(connection, request);
+                case HOLD, IS_HELD, RELEASE, DISCARD, COUNT, FORWARD, STOP_FORWARDING -> flow(connection, request);
                 default -> throw new AgentProtocolException(request.type() + " is a reply, not a request");
             }
         } catch (MalformedStateException e) {
@@ -192,6 +192,7 @@ public final class RepairAgent implements AutoCloseable {
                 yield 0;
             }
             case IS_HELD -> plane.isHeld(flow) ? 1 : 0;
+            case COUNT -> plane.count(flow) ? 1 : 0;
             case RELEASE -> plane.release(flow);
             case DISCARD -> plane.discard(flow);
             case STOP_FORWARDING -> plane.stopForwarding(flow);
@@ -201,8 +202,7 @@ public final class RepairAgent implements AutoCloseable {
                 if (length < 0 || body.length != FlowTuple.SIZE + 1 + length) {
                     throw new AgentProtocolException("FORWARD: bad address (family " + family + ", " + body.length + " bytes)");
                 }
-                plane.forward(flow, InetAddress.getByAddress(Arrays.copyOfRange(body, FlowTuple.SIZE + 1, body.length)));
-                yield 0;
+                yield plane.forward(flow, InetAddress.getByAddress(Arrays.copyOfRange(body, FlowTuple.SIZE + 1, body.length)));
             }
             default -> throw new AgentProtocolException(request.type() + " is no flow request");
         };

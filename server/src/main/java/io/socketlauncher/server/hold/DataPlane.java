@@ -23,9 +23,19 @@ public interface DataPlane {
     /** Ends the hold and throws its packets away (the client retransmits them); returns how many. */
     int discard(FlowTuple flow) throws IOException;
 
-    /** Sends the flow's packets on to {@code target} (same address family) from now on. */
-    void forward(FlowTuple flow, InetAddress target) throws IOException;
+    /**
+     * Source side, from HOLDING on: the flow's packets still go to the stack, and their segments are counted, so that
+     * {@link #forward} can tell how many the socket must have seen. False (nothing done) for a flow held here or
+     * still being handed over after a release.
+     */
+    boolean count(FlowTuple flow) throws IOException;
 
-    /** Ends forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
+    /**
+     * Sends the flow's packets on to {@code target} (same address family) from now on. Returns the segments passed
+     * to the stack since {@link #count}, or -1 if they were not counted.
+     */
+    long forward(FlowTuple flow, InetAddress target) throws IOException;
+
+    /** Ends forwarding (or counting); returns how many packets were forwarded, or -1 if the flow was not forwarded. */
     long stopForwarding(FlowTuple flow) throws IOException;
 }

@@ -224,9 +224,10 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
 
     /**
      * Source side: sends the flow's packets back to the load balancer, with the destination rewritten to
-     * {@code newDestination} if given (same address family as the flow). Replaces a hold of the same flow.
+     * {@code newDestination} if given (same address family as the flow). Takes over a flow still being handed over
+     * after its arrival here. Returns the segments passed to the stack since {@link #count}, or -1 if not counted.
      */
-    public void forward(FlowTuple flow, Optional<InetAddress> newDestination) throws NativeException {
+    public long forward(FlowTuple flow, Optional<InetAddress> newDestination) throws NativeException {
         newDestination.ifPresent(d -> {
             if (d.getClass() != flow.local().getAddress().getClass()) {
                 throw new IllegalArgumentException("forward destination " + d + " is not of the flow's family: " + flow);
@@ -236,6 +237,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         try {
             HeldFlow h = held.get(flow);
             if (h != null && !h.releasing) throw new IllegalStateException("flow " + flow + " is held here: it can't leave");
+            boolean counting = h == null && program.flows().get(flow).map(a -> a.kind() == HoldAction.Kind.COUNT).orElse(false);
             program.flows().forward(flow, HoldAction.forward(newDestination));
             if (h != null) {
                 // A flow that leaves again before the hand-over of its arrival finished (a bulk stream keeps its
@@ -246,14 +248,27 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
                 held.remove(flow);
                 releasingCount = releasing.size();
             }
+            return counting ? program.flows().countedSegments(flow) : -1;
         } finally {
             ring.unlock();
         }
     }
 
     @Override
-    public void forward(FlowTuple flow, InetAddress target) throws NativeException {
-        forward(flow, Optional.of(target));
+    public long forward(FlowTuple flow, InetAddress target) throws NativeException {
+        return forward(flow, Optional.of(target));
+    }
+
+    @Override
+    public boolean count(FlowTuple flow) throws NativeException {
+        ring.lock();
+        try {
+            if (held.containsKey(flow)) return false;
+            program.flows().count(flow);
+            return true;
+        } finally {
+            ring.unlock();
+        }
     }
 
     /**
@@ -281,9 +296,10 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     /** Stops forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
     @Override
     public long stopForwarding(FlowTuple flow) throws NativeException {
-        long count = forwarded(flow);
-        if (count >= 0) program.flows().remove(flow);
-        return count;
+        Optional<HoldAction> action = program.flows().get(flow);
+        if (action.isEmpty() || action.get().kind() == HoldAction.Kind.DIVERT) return -1;
+        program.flows().remove(flow);
+        return action.get().kind() == HoldAction.Kind.FORWARD ? action.get().packets() : -1;
     }
 
     /** Packets of flows no longer held that were still read from the TUN and written straight back. */

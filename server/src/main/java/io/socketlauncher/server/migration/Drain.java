@@ -7,22 +7,34 @@ import java.nio.ByteOrder;
 
 /**
  * The source's short wait after the proxy re-pointed the flow and the source started forwarding it: segments
- * that passed the interface before that may still be on their way through the stack into the socket. They are
- * done when the socket's count of received segments (tcpi_segs_in) stops moving.
+ * that passed the interface before that may still be on their way through the stack into the socket. The hold
+ * program counted the segments it passed to the stack since HOLDING, so the wait ends as soon as the socket's
+ * count of received segments (tcpi_segs_in, counted from the same moment) has caught up, plus a few microseconds
+ * for a segment whose count the program was still adding as it was switched to forwarding. Without that count
+ * (the flow was still being handed over here after its arrival, or a segment was dropped on its way and the
+ * socket never catches up) the wait ends once tcpi_segs_in stops moving for the quiet period.
  */
 final class Drain {
     private static final int TCPI_SEGS_IN = 140;
+    /** From the program's decision to the socket is one softirq pass: microseconds. */
+    static final long SETTLE_NANOS = 10_000;
 
     private Drain() {}
 
-    /** Returns the nanoseconds waited; gives up quietly after {@code maxNanos} (forwarding covers the rest). */
-    static long await(int fd, long quietNanos, long maxNanos) throws NativeException {
+    /**
+     * Returns the nanoseconds waited; gives up quietly after {@code maxNanos} (forwarding covers the rest).
+     *
+     * @param expected the tcpi_segs_in value at which every counted segment is in, or -1 if not counted
+     */
+    static long await(int fd, long expected, long quietNanos, long maxNanos) throws NativeException {
         long start = System.nanoTime();
         long last = segmentsIn(fd);
         long stableSince = start;
         while (true) {
             long now = System.nanoTime();
-            if (now - stableSince >= quietNanos || now - start >= maxNanos) return now - start;
+            long quiet = now - stableSince;
+            boolean caughtUp = expected >= 0 && last >= 0 && (int) (last - expected) >= 0; // tcpi_segs_in is a u32
+            if ((caughtUp && quiet >= SETTLE_NANOS) || quiet >= quietNanos || now - start >= maxNanos) return now - start;
             Thread.onSpinWait();
             long segments = segmentsIn(fd);
             if (segments != last) {
@@ -32,9 +44,10 @@ final class Drain {
         }
     }
 
-    private static long segmentsIn(int fd) throws NativeException {
+    /** tcpi_segs_in, or -1 on a kernel too old to have it. */
+    static long segmentsIn(int fd) throws NativeException {
         byte[] info = Libc.getsockopt(fd, Libc.SOL_TCP, Libc.TCP_INFO, TCPI_SEGS_IN + 4);
-        if (info.length < TCPI_SEGS_IN + 4) return -1; // an old kernel: the quiet period alone decides
+        if (info.length < TCPI_SEGS_IN + 4) return -1;
         return Integer.toUnsignedLong(ByteBuffer.wrap(info).order(ByteOrder.nativeOrder()).getInt(TCPI_SEGS_IN));
     }
 }

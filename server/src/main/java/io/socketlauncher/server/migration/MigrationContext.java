@@ -82,16 +82,26 @@ public final class MigrationContext implements AutoCloseable {
         }
     }
 
-    /** Sends the flow's late segments on to {@code target} from now on. */
-    void forward(FlowTuple flow, InetAddress target) throws IOException {
+    /** Counts the flow's segments on their way to the socket here, until {@link #forward}; false if it can't. */
+    boolean count(FlowTuple flow) throws IOException {
         synchronized (dataPlane) {
-            ScheduledFuture<?> pending = lingering.remove(flow);
-            if (pending != null) pending.cancel(false);
-            plane.forward(flow, target);
+            return plane.count(flow);
         }
     }
 
-    /** Ends forwarding now (the flow is staying here after all). */
+    /**
+     * Sends the flow's late segments on to {@code target} from now on; returns the segments that went to the socket
+     * here since {@link #count}, or -1 if they were not counted.
+     */
+    long forward(FlowTuple flow, InetAddress target) throws IOException {
+        synchronized (dataPlane) {
+            ScheduledFuture<?> pending = lingering.remove(flow);
+            if (pending != null) pending.cancel(false);
+            return plane.forward(flow, target);
+        }
+    }
+
+    /** Ends forwarding or counting now (the flow is staying here after all). */
     void stopForwarding(FlowTuple flow) throws IOException {
         synchronized (dataPlane) {
             ScheduledFuture<?> pending = lingering.remove(flow);

@@ -87,13 +87,24 @@ public final class MigrationSource {
         long prepared = System.nanoTime();
 
         try {
+            // From here the source's own hold program counts the flow's segments on their way to the socket: the drain
+            // below then knows exactly how many to wait for. The counter and tcpi_segs_in start together.
+            long segmentsBase = -1;
+            try {
+                if (context.count(here)) segmentsBase = Drain.segmentsIn(fd);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "no segment count for " + here + " (" + e + "): the drain waits for quiet");
+            }
+
             // 2. The proxy re-points the flow: from REDIRECTED on, the client's segments go to the target and wait.
             try {
                 context.proxy.redirect(proxyFlow, peer.id());
             } catch (IllegalArgumentException | ControlException e) {
+                stopCountingQuietly(here, segmentsBase);
                 abortQuietly(link, session, migration, "redirect refused: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
+                stopCountingQuietly(here, segmentsBase);
                 boolean back = pointBackHere(proxyFlow);
                 abortQuietly(link, session, migration, "redirect unconfirmed: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
@@ -103,8 +114,9 @@ public final class MigrationSource {
 
             // 3. Late segments go on to the target; what is already in the stack lands in the socket.
             try {
-                context.forward(here, holding.targetLocal().getAddress());
-                Drain.await(fd, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos());
+                long counted = context.forward(here, holding.targetLocal().getAddress());
+                long expected = segmentsBase >= 0 && counted >= 0 ? segmentsBase + counted : -1;
+                Drain.await(fd, expected, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos());
             } catch (IOException | RuntimeException e) {
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.DRAIN, back, e.getMessage(), e);
@@ -185,6 +197,15 @@ public final class MigrationSource {
             LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": target " + link.peer().id()
                     + " unreachable after XFER (" + e.getMessage() + "); keeping the connection here");
             return false;
+        }
+    }
+
+    private void stopCountingQuietly(FlowTuple here, long segmentsBase) {
+        if (segmentsBase < 0) return;
+        try {
+            context.stopForwarding(here);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot stop counting the segments of " + here + ": " + e.getMessage());
         }
     }
 
