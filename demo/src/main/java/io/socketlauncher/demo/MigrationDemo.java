@@ -59,7 +59,7 @@ public final class MigrationDemo {
     }
 
     /** The figures of a run and its verdict. */
-    public record Report(long migrations, double seconds, long rollbacks, long lost, long requests,
+    public record Report(long migrations, double seconds, long rollbacks, long lost, long serverConnectionErrors, long requests,
                          long benchmarkRequests, Map<String, double[]> benchmarkRps, List<String> benchmarkErrors,
                          int benchmarkRounds, long bytesChecked, long clientResets, long clientRetransmissions,
                          long p50Micros, long p99Micros, long maxMicros, List<String> failures, String loadAverage) {
@@ -75,6 +75,7 @@ public final class MigrationDemo {
             row(out, "migrations rolled back / lost", rollbacks + " / " + lost);
             row(out, "migration latency p50 / p99 / max (us)", String.format("%,d / %,d / %,d", p50Micros, p99Micros, maxMicros));
             row(out, "RESP requests served", String.format("%,d", requests));
+            row(out, "connections ended by an I/O error (server)", Long.toString(serverConnectionErrors));
             row(out, "redis-benchmark requests (" + benchmarkRounds + " runs)", String.format("%,d", benchmarkRequests));
             row(out, "redis-benchmark errors", Integer.toString(benchmarkErrors.size()));
             for (Map.Entry<String, double[]> e : benchmarkRps.entrySet()) {
@@ -213,7 +214,7 @@ public final class MigrationDemo {
             failures.addAll(stats.failures());
             if (stats.protocolErrors() > 0) failures.add(stats.protocolErrors() + " protocol errors at the servers");
             Histogram latency = stats.latencyMicros();
-            return new Report(stats.migrations(), seconds, stats.rollbacks(), stats.lost(), stats.requests(), benchmarkRequests,
+            return new Report(stats.migrations(), seconds, stats.rollbacks(), stats.lost(), stats.connectionErrors(), stats.requests(), benchmarkRequests,
                     lastRps, benchmarkErrors, round[0], bytesChecked, resets, retransmissions,
                     latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), latency.getMaxValue(), failures,
                     loadAverage());
