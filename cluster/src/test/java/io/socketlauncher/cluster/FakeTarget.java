@@ -36,6 +36,8 @@ final class FakeTarget implements AutoCloseable {
 
     /** Where in the protocol the fake target fails. */
     enum Point {
+        /** Nowhere: the fake target behaves (for faults elsewhere, e.g. at the proxy). */
+        NEVER,
         /** XFER_PREPARE arrived (the flow is held already, as the real agent holds before it answers). */
         PREPARE,
         /** Just after HOLDING went out, before the source asks the proxy to redirect. */

@@ -45,7 +45,7 @@ class MigrationFaultTest {
         TARGET_KILLED_AFTER_XFER_BEFORE_XFERED(Point.XFER, Action.DIE, Stage.XFER),
         TARGET_REFUSES_XFER(Point.XFER, Action.REFUSE, Stage.XFER),
         TARGET_ANSWERS_XFER_TOO_LATE(Point.XFER, Action.ANSWER_LATE, Stage.XFER),
-        PROXY_LOSES_REDIRECTED(Point.ON_CUE, Action.DIE, Stage.REDIRECT),
+        PROXY_LOSES_REDIRECTED(Point.NEVER, Action.DIE, Stage.REDIRECT),
         PROXY_LOSES_THE_ROLLBACKS_REPOINT_AFTER_TARGET_REFUSES_XFER(Point.XFER, Action.REFUSE, Stage.XFER);
 
         final Point point;
