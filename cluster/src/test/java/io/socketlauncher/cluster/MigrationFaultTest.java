@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import io.socketlauncher.cluster.FakeTarget.Action;
 import io.socketlauncher.cluster.FakeTarget.Point;
 import io.socketlauncher.cluster.StreamSession.MoveRequest;
+import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.TransferException;
 import io.socketlauncher.server.TransferException.Stage;
@@ -108,6 +109,14 @@ class MigrationFaultTest {
             }
             if (fault.name().startsWith("TARGET_") || fault == Fault.PROXY_LOSES_THE_ROLLBACKS_REPOINT_AFTER_TARGET_REFUSES_XFER) {
                 assertThat(fake.failures.get()).as("the fake target failed").isPositive();
+            }
+            FlowTuple atS2 = new FlowTuple(new InetSocketAddress(bed.client().address(), client.port), bed.s2.listenAddress());
+            if (fault == Fault.TARGET_REFUSES_PREPARE) {
+                assertThat(fake.aborts.get()).as("XFER_ABORTs after a refused XFER_PREPARE: nothing to undo").isZero();
+            } else if (fault.action != Action.DIE) {
+                // A live target was told to drop its hold (a dead one keeps it, with nobody to release it).
+                assertThat(fake.aborts.get()).as("XFER_ABORTs the target got").isPositive();
+                assertThat(bed.s2.dataPlane().held(atS2)).as("the target's hold after the rollback").isEmpty();
             }
             stillServedBy("s1", "s1", client, holder[0], before);
         } finally {
