@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.function.BiConsumer;
 
 /**
- * Batched map operations (bpf_map_lookup_batch / bpf_map_delete_batch, hash maps since Linux 5.6): one
+ * Batched map operations (bpf_map_lookup_batch / _update_batch / _delete_batch, since Linux 5.6): one
  * syscall reads or deletes thousands of entries, where {@link BpfMap#nextKey} plus {@link BpfMap#lookup}
  * cost two syscalls per entry. Values are read as the kernel lays them out; for per-CPU maps that is one
  * 8-byte-aligned slot per possible CPU, which callers must include in {@code valueSize}.
@@ -30,6 +30,8 @@ public final class BpfMapBatch {
     private static final SymbolLookup LIBBPF = SymbolLookup.libraryLookup("libbpf.so.1", Arena.global());
     private static final MethodHandle LOOKUP_BATCH = LINKER.downcallHandle(LIBBPF.find("bpf_map_lookup_batch").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle UPDATE_BATCH = LINKER.downcallHandle(LIBBPF.find("bpf_map_update_batch").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle DELETE_BATCH = LINKER.downcallHandle(LIBBPF.find("bpf_map_delete_batch").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
 
@@ -116,6 +118,35 @@ public final class BpfMapBatch {
             }
         }
         return deleted;
+    }
+
+    /**
+     * Writes {@code count} entries, keys and values packed back to back in the kernel's layout, with
+     * {@code elemFlags} (BpfMap.ANY / NO_EXIST / EXIST) for each. The kernel updates them one by one, each
+     * as atomically as a single update; a failure stops it there and is thrown, naming how many went in.
+     */
+    public static void update(BpfMap map, byte[] keys, byte[] values, int count, long elemFlags) throws NativeException {
+        if (count < 0 || keys.length % Math.max(1, count) != 0 || values.length % Math.max(1, count) != 0) {
+            throw new IllegalArgumentException(count + " entries do not divide " + keys.length + " key bytes and " + values.length + " value bytes");
+        }
+        if (count == 0) return;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = options(arena);
+            opts.set(JAVA_LONG, 8, elemFlags);
+            MemorySegment k = arena.allocate(keys.length), v = arena.allocate(values.length), n = arena.allocate(JAVA_INT);
+            MemorySegment.copy(keys, 0, k, JAVA_BYTE, 0, keys.length);
+            MemorySegment.copy(values, 0, v, JAVA_BYTE, 0, values.length);
+            n.set(JAVA_INT, 0, count);
+            int r;
+            try {
+                r = (int) UPDATE_BATCH.invokeExact(map.fd(), k, v, n, opts);
+            } catch (Throwable t) {
+                throw Libc.linkageFailure(t);
+            }
+            if (r < 0) {
+                throw new NativeException("bpf_map_update_batch(" + map.name() + ", " + n.get(JAVA_INT, 0) + " of " + count + " written)", -r);
+            }
+        }
     }
 
     private static MemorySegment options(Arena arena) {
