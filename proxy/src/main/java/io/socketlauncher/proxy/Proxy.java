@@ -184,7 +184,8 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
     private void attach(String name) throws IOException {
         int ifindex = Libc.ifNameToIndex(name);
         Hook wanted = config.hook();
-        boolean veth = isVeth(config.namespace(), name);
+        String link = linkDetails(config.namespace(), name);
+        boolean veth = link.contains(" veth ");
         if (wanted == Hook.AUTO && veth) {
             // Redirecting XDP frames into a veth needs an XDP program on its peer, full checksums from the
             // sender, and turns the peer's GSO off (3-5x less TCP throughput, measured by bench proxy). TC has
@@ -208,16 +209,17 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             }
             LOG.log(System.Logger.Level.WARNING, "falling back to TC on " + name);
         }
-        // Packets TC forwards out of a veth go straight to the peer's ingress (bpf_redirect_peer).
-        if (veth) program.vethEgress.add(ifindex);
+        // Packets TC forwards out of a veth go straight to the peer's ingress (bpf_redirect_peer), which the
+        // kernel allows only into another namespace ("link-netns": the peer lives elsewhere).
+        if (veth && link.contains(" link-netns")) program.vethEgress.add(ifindex);
         program.tc().attachTc(ifindex, BpfProgram.TC_INGRESS, 1);
         synchronized (this) {
             attached.put(name, new AttachedHook(ifindex, Hook.TC, 0));
         }
     }
 
-    /** Whether interface {@code name} is a veth, from its rtnetlink link kind. */
-    private static boolean isVeth(String namespace, String name) throws IOException {
+    /** {@code ip -d -o link show} of interface {@code name}: its link kind ("veth") and where its peer lives. */
+    private static String linkDetails(String namespace, String name) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("ip"));
         if (namespace != null) cmd.addAll(List.of("-n", namespace));
         cmd.addAll(List.of("-d", "-o", "link", "show", "dev", name));
@@ -232,7 +234,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-        return out.contains(" veth ");
+        return out;
     }
 
     /**

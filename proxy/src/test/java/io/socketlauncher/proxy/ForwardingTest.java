@@ -42,6 +42,27 @@ class ForwardingTest {
     }
 
     @Test
+    void tcHandsPacketsToTheServersVethPeerWithoutTransmittingOnTheLbSide() throws Exception {
+        try (Bed bed = Bed.start(1, 1, Hook.TC, Mode.NAT, Algorithm.MAGLEV, 6379, 6379, null)) {
+            bed.redis(1);
+            Host server = bed.tb.server(1), lb = bed.tb.lb();
+            long lbSent = packets(lb, server.lbSideInterface(), "tx"), serverReceived = packets(server, server.linkToLb(), "rx");
+            String out = bed.tb.client(1).exec("redis-benchmark", "-h", bed.vip.getAddress().getHostAddress(), "-p", "6379",
+                    "-c", "10", "-n", "5000", "-t", "ping", "-q").stdout();
+            assertThat(out).contains("PING").doesNotContain("rror");
+            long received = packets(server, server.linkToLb(), "rx") - serverReceived;
+            long sent = packets(lb, server.lbSideInterface(), "tx") - lbSent;
+            // bpf_redirect_peer counts the packets on the server's side only; a transmit by the lb would count both.
+            assertThat(received).as("packets the server received").isGreaterThan(5000);
+            assertThat(sent).as("packets the lb transmitted towards the server").isLessThan(received / 10);
+        }
+    }
+
+    private static long packets(Host h, String link, String direction) throws Exception {
+        return Long.parseLong(h.exec("cat", "/sys/class/net/" + link + "/statistics/" + direction + "_packets").stdout().trim());
+    }
+
+    @Test
     void theSweepExpiresIdleAndClosedFlowsAndOrphansAcrossManyBatches() throws Exception {
         try (Bed bed = Bed.start(1, 1, Hook.TC, Mode.NAT, Algorithm.MAGLEV, 6379, 6379,
                 c -> c.withTimeouts(Duration.ofMinutes(5), Duration.ofSeconds(10)))) {
