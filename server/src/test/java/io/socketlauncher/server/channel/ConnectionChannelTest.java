@@ -129,7 +129,7 @@ class ConnectionChannelTest {
                         while (body.hasRemaining()) ch.read(new ByteBuffer[] {body});
                         header.rewind();
                         body.flip();
-                        ByteBuffer prefix = ByteBuffer.wrap("re:".getBytes(StandardCharsets.US_ASCII));
+                        ByteBuffer prefix = ByteBuffer.wrap("re:".getBytes(StandardCharsets.US_ASCII)).asReadOnlyBuffer();
                         ByteBuffer newHeader = ByteBuffer.allocateDirect(4).putInt(0, body.remaining() + 3);
                         assertThat(ch.write(new ByteBuffer[] {newHeader, prefix, body})).isEqualTo(4 + 3 + header.getInt(0));
                         messages++;
