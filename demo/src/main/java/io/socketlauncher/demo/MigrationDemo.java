@@ -75,7 +75,7 @@ public final class MigrationDemo {
             row(out, "migrations rolled back / lost", rollbacks + " / " + lost);
             row(out, "migration latency p50 / p99 / max (us)", String.format("%,d / %,d / %,d", p50Micros, p99Micros, maxMicros));
             row(out, "RESP requests served", String.format("%,d", requests));
-            row(out, "connections ended by an I/O error (server)", Long.toString(serverConnectionErrors));
+            row(out, "server-side connection I/O errors", Long.toString(serverConnectionErrors));
             row(out, "redis-benchmark requests (" + benchmarkRounds + " runs)", String.format("%,d", benchmarkRequests));
             row(out, "redis-benchmark errors", Integer.toString(benchmarkErrors.size()));
             for (Map.Entry<String, double[]> e : benchmarkRps.entrySet()) {
