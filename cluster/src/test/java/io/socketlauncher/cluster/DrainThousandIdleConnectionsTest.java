@@ -8,6 +8,8 @@ import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.TransferException;
 import io.socketlauncher.server.TransferReport;
 import io.socketlauncher.server.migration.MigrationTimeouts;
+import io.socketlauncher.server.policy.DrainReport;
+import io.socketlauncher.server.policy.PolicyAgent;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.TcpCounters;
@@ -31,8 +33,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * A deploy's drain: 1,000 idle client connections served by s1 all move to s2 at once (1,000 transfer() calls in
- * flight together). Before, each connection's request is answered by s1; after, by s2, with the connection's
+ * A deploy's drain: 1,000 idle client connections served by s1 all move to s2 at once, by 1,000 transfer() calls in
+ * flight together, and by the library's drain policy ({@link PolicyAgent#drain}, all 1,000 allowed in flight). Before, each connection's request is answered by s1; after, by s2, with the connection's
  * application state (its own number) carried along; every request and answer is checked byte for byte, the proxy
  * maps every flow to s2, and the client's kernel sees no reset, before or after the connections close with FINs.
  */
@@ -50,8 +52,72 @@ class DrainThousandIdleConnectionsTest {
             Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(180), Duration.ofNanos(100_000),
             Duration.ofMillis(10), Duration.ofSeconds(2));
 
+    /** How the connections leave s1; returns how many moved, failing on any that stayed or may be lost. */
+    @FunctionalInterface
+    private interface Drain {
+        int run(Cluster cluster, Map<Integer, Connection> atS1) throws Exception;
+    }
+
     @Test
     void aThousandIdleConnectionsMoveOffAServerAtOnce() throws Exception {
+        drainsOffS1(DrainThousandIdleConnectionsTest::allTransfersAtOnce);
+    }
+
+    /** The library's drain policy: the application parks its idle connections, the agent moves them all. */
+    @Test
+    void aThousandIdleConnectionsDrainThroughThePolicyAgent() throws Exception {
+        drainsOffS1(DrainThousandIdleConnectionsTest::policyAgentDrain);
+    }
+
+    private static int allTransfersAtOnce(Cluster cluster, Map<Integer, Connection> atS1) throws Exception {
+        long start = System.nanoTime();
+        Map<Connection, CompletableFuture<TransferReport>> transfers = new LinkedHashMap<>();
+        for (Connection c : atS1.values()) transfers.put(c, cluster.server(1).transfer(c, "s2"));
+        int moved = 0;
+        Map<String, Integer> stayed = new TreeMap<>();
+        List<String> lost = new ArrayList<>();
+        for (var e : transfers.entrySet()) {
+            try {
+                e.getValue().get(300, TimeUnit.SECONDS);
+                moved++;
+            } catch (ExecutionException failure) {
+                if (failure.getCause() instanceof TransferException t && t.stayedOnSource()) {
+                    stayed.merge(t.stage() + ": " + t.getMessage().replaceAll("[0-9a-f]{16}|/[0-9.:]+", "*"), 1, Integer::sum);
+                } else {
+                    lost.add(e.getKey() + ": " + failure.getCause());
+                }
+            }
+        }
+        System.out.printf("drain of %d idle connections s1 -> s2, all %d transfer() calls in flight at once: %d moved, %d stayed on s1, %d lost, in %.2f s%n",
+                CONNECTIONS, transfers.size(), moved, stayed.values().stream().mapToInt(Integer::intValue).sum(), lost.size(),
+                (System.nanoTime() - start) / 1e9);
+        System.out.printf("stayed, by reason: %s%n", stayed);
+        assertThat(lost).as("transfers whose connection may be lost").isEmpty();
+        assertThat(stayed).as("connections that stayed on s1 (rolled back)").isEmpty();
+        return moved;
+    }
+
+    private static int policyAgentDrain(Cluster cluster, Map<Integer, Connection> atS1) throws Exception {
+        // s2 was kept out of new flows while the clients connected; a drain's peer must be a weighted backend.
+        cluster.proxy().setWeight("s2", 1);
+        try (PolicyAgent policy = PolicyAgent.builder(cluster.server(1)).maxInFlight(CONNECTIONS).start()) {
+            List<CompletableFuture<PolicyAgent.Next>> parked = new ArrayList<>();
+            for (Connection c : atS1.values()) parked.add(policy.park(c));
+            long start = System.nanoTime();
+            DrainReport report = policy.drain(Duration.ofSeconds(300)).get(330, TimeUnit.SECONDS);
+            System.out.printf("policy drain of %d idle connections s1 -> s2 (up to %d in flight): %d moved, %d stayed, %d lost, in %.2f s%n",
+                    CONNECTIONS, CONNECTIONS, report.moved(), report.stayed().size(), report.lost().size(), (System.nanoTime() - start) / 1e9);
+            assertThat(report.lost()).as("connections whose fate is unknown").isEmpty();
+            assertThat(report.stayed()).as("connections that stayed on s1").isEmpty();
+            assertThat(report.proxyWeightProblem()).as("s1's weight at the proxy").isEmpty();
+            for (CompletableFuture<PolicyAgent.Next> next : parked) {
+                assertThat(next.get(60, TimeUnit.SECONDS)).as("what became of a parked connection").isEqualTo(PolicyAgent.Next.MOVED);
+            }
+            return report.moved();
+        }
+    }
+
+    private static void drainsOffS1(Drain drain) throws Exception {
         try (Cluster cluster = Cluster.builder().clients(1).servers(2).timeouts(GENEROUS).build()) {
             Host clientHost = cluster.client(1);
             LauncherServer s1 = cluster.server(1), s2 = cluster.server(2);
@@ -70,32 +136,13 @@ class DrainThousandIdleConnectionsTest {
                 }
                 for (int fd : clients) expect(fd, "s1 answers " + Libc.getsockname(fd).getPort());
 
-                // The drain: every transfer in flight at once.
-                long start = System.nanoTime();
-                Map<Connection, CompletableFuture<TransferReport>> transfers = new LinkedHashMap<>();
-                for (Connection c : atS1.values()) transfers.put(c, s1.transfer(c, "s2"));
-                int moved = 0;
-                Map<String, Integer> stayed = new TreeMap<>();
-                List<String> lost = new ArrayList<>();
-                for (var e : transfers.entrySet()) {
-                    try {
-                        e.getValue().get(300, TimeUnit.SECONDS);
-                        moved++;
-                    } catch (ExecutionException failure) {
-                        if (failure.getCause() instanceof TransferException t && t.stayedOnSource()) {
-                            stayed.merge(t.stage() + ": " + t.getMessage().replaceAll("[0-9a-f]{16}|/[0-9.:]+", "*"), 1, Integer::sum);
-                        } else {
-                            lost.add(e.getKey() + ": " + failure.getCause());
-                        }
-                    }
-                }
-                double seconds = (System.nanoTime() - start) / 1e9;
-                System.out.printf("drain of %d idle connections s1 -> s2, all transfers in flight at once: %d moved, %d stayed on s1, %d lost, in %.2f s%n",
-                        CONNECTIONS, moved, stayed.values().stream().mapToInt(Integer::intValue).sum(), lost.size(), seconds);
-                System.out.printf("stayed, by reason: %s; s2 kernel (its agent's listener): %s%n", stayed,
+                TcpCounters beforeDrain = TcpCounters.of(clientHost);
+                int moved = drain.run(cluster, atS1);
+                System.out.printf("client kernel while connecting and the first answers: %s; during the drain: %s%n",
+                        beforeDrain.describe(before, "RetransSegs", "TCPSynRetrans", "EstabResets"),
+                        TcpCounters.of(clientHost).describe(beforeDrain, "RetransSegs", "TCPSynRetrans", "EstabResets"));
+                System.out.printf("s2 kernel (its agent's listener): %s%n",
                         TcpCounters.of(cluster.testbed().server(2)).describe(s2Before, "ListenOverflows", "ListenDrops"));
-                assertThat(lost).as("transfers whose connection may be lost").isEmpty();
-                assertThat(stayed).as("connections that stayed on s1 (rolled back)").isEmpty();
                 assertThat(moved).as("connections moved").isEqualTo(CONNECTIONS);
 
                 Map<Integer, Connection> atS2 = acceptAll(s2, clientHost.address(), "s2", true);
