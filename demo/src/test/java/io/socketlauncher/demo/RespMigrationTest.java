@@ -122,6 +122,27 @@ class RespMigrationTest {
         }
     }
 
+    @Test
+    void garbageThroughTheVipGetsRedisProtocolErrorAndAClose() throws Exception {
+        InetSocketAddress vip = cluster.service();
+        String[][] cases = {
+                {"*1\r\nfoo\r\n", "-ERR Protocol error: expected '$', got 'f'"},
+                {"*1\r\n$" + (1 << 20 | 1) + "\r\n", "-ERR Protocol error: invalid bulk length"},
+                {"*9999999\r\n", "-ERR Protocol error: invalid multibulk length"},
+                {"PING\r\nSET \"k\r\n", "-ERR Protocol error: unbalanced quotes in request"},
+        };
+        for (String[] c : cases) {
+            try (Socket socket = cluster.client(1).namespace().call(() -> new Socket(vip.getAddress(), vip.getPort()))) {
+                socket.setSoTimeout(30_000);
+                Resp resp = new Resp(socket);
+                resp.write(c[0]);
+                if (c[0].startsWith("PING")) assertThat(resp.read()).as("the request before the garbage is served").isEqualTo("+PONG");
+                assertThat(resp.read()).isEqualTo(c[1]);
+                assertThat(socket.getInputStream().read()).as("closed after the error").isEqualTo(-1);
+            }
+        }
+    }
+
     /** A minimal RESP client: requests as arrays of bulk strings, replies read as "+OK", "$value", "$-1", ":1", "-ERR ...". */
     private record Resp(Socket socket, InputStream in, OutputStream out) {
         Resp(Socket socket) throws IOException {
