@@ -6,6 +6,10 @@ import io.socketlauncher.server.policy.LogisticThreshold;
 import io.socketlauncher.testbed.Testbed;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -79,11 +83,29 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (stage) return stage();
+        shortLogLines();
         MigrationDemo.Settings settings = new MigrationDemo.Settings(Duration.ofSeconds(seconds), clients, pipeline, every,
                 logisticThreshold == null ? null : new LogisticThreshold(logisticThreshold, steepness), streams, (long) (streamRate * 1_000_000), Duration.ofMillis(streamEveryMillis));
         MigrationDemo.Report report = new MigrationDemo(settings, System.err).run();
         report.printTable(System.out);
         return report.passed() ? 0 : 1;
+    }
+
+    /**
+     * The library's warnings (a migration rolled back, say) as one short line each between the progress lines:
+     * the whole captured TCP state they carry is for a log file, not a terminal.
+     */
+    private static void shortLogLines() {
+        for (Handler h : Logger.getLogger("").getHandlers()) {
+            h.setFormatter(new Formatter() {
+                @Override
+                public String format(LogRecord r) {
+                    String m = formatMessage(r).replaceAll("\\s+", " ");
+                    if (m.length() > 160) m = m.substring(0, 160) + " ...";
+                    return "  " + r.getLevel() + ": " + m + System.lineSeparator();
+                }
+            });
+        }
     }
 
     private int stage() throws Exception {

@@ -69,7 +69,7 @@ public final class MigrationDemo {
 
         public void printTable(PrintStream out) {
             out.println();
-            out.println("+------------------------------------------+----------------------------+");
+            out.println("+------------------------------------------+--------------------------------+");
             row(out, "connections migrated", String.format("%,d", migrations));
             row(out, "migrations per second", String.format("%,.0f", migrations / seconds));
             row(out, "migrations rolled back / lost", rollbacks + " / " + lost);
@@ -87,7 +87,7 @@ public final class MigrationDemo {
             row(out, "client resets", Long.toString(clientResets));
             row(out, "client retransmissions", Long.toString(clientRetransmissions));
             row(out, "load average (1 / 5 / 15 min)", loadAverage);
-            out.println("+------------------------------------------+----------------------------+");
+            out.println("+------------------------------------------+--------------------------------+");
             for (String e : benchmarkErrors.subList(0, Math.min(5, benchmarkErrors.size()))) out.println("redis-benchmark: " + e);
             for (String f : failures.subList(0, Math.min(10, failures.size()))) out.println("failure: " + f);
             if (passed()) {
@@ -105,7 +105,7 @@ public final class MigrationDemo {
         }
 
         private static void row(PrintStream out, String name, String value) {
-            out.printf("| %-40s | %26s |%n", name, value);
+            out.printf("| %-40s | %30s |%n", name, value);
         }
     }
 
