@@ -3,6 +3,7 @@ package io.socketlauncher.server.hold;
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.bpf.hold.HoldAction;
 import io.socketlauncher.bpf.hold.HoldProgram;
+import io.socketlauncher.server.migration.LatencyCritical;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.Membarrier;
 import io.socketlauncher.sys.NativeException;
@@ -57,6 +58,8 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     private static final long MAX_HELD_BYTES = 64L << 20;
     private static final int BATCH = 64;
     static final long HANDOFF_TIMEOUT_NANOS = 500_000_000L;
+    /** How long a released flow stays caught up before its entries go (see {@link #handOver}). */
+    private static final long SETTLE_NANOS = 1_000_000L;
     private static final System.Logger LOG = System.getLogger(HoldPlane.class.getName());
 
     private final NetworkNamespace namespace;
@@ -210,7 +213,15 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
                 h.published = h.written;
             }
             boolean caughtUp = program.flows().divertedSegments(flow) <= h.written;
-            if (caughtUp || System.nanoTime() - h.releaseStartedNanos > HANDOFF_TIMEOUT_NANOS) {
+            long now = System.nanoTime();
+            if (!caughtUp) h.caughtUpSince = 0;
+            else if (h.caughtUpSince == 0) h.caughtUpSince = now;
+            // Caught up, the program sends the flow straight to the stack, so the entries could go at once; but a
+            // packet on another CPU that read the counters just before the last publish is still diverted, and with
+            // the entries gone it would come out of the TUN behind newer segments (a straggler: a reordering the
+            // client may answer with a fast retransmit). Such a packet shows within microseconds; give it a while.
+            boolean settled = caughtUp && now - h.caughtUpSince >= SETTLE_NANOS;
+            if (settled || now - h.releaseStartedNanos > HANDOFF_TIMEOUT_NANOS) {
                 if (!caughtUp) handoffTimeouts.incrementAndGet();
                 program.flows().remove(flow);
                 held.remove(flow);
@@ -313,6 +324,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     }
 
     private void readLoop() {
+        LatencyCritical.enter();
         while (running) {
             try {
                 // While a release waits for its flow to catch up, look often even when nothing arrives.
@@ -401,6 +413,8 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         long queuedBytes;
         boolean releasing;
         long releaseStartedNanos;
+        /** When the reader first saw every diverted segment written back (0: not now). */
+        long caughtUpSince;
         /** Segments written back into the stack, and the count last published to the program. */
         long written, published;
 

@@ -4,6 +4,7 @@ import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The source's short wait after the proxy re-pointed the flow and the source started forwarding it: segments
@@ -18,6 +19,8 @@ final class Drain {
     private static final int TCPI_SEGS_IN = 140;
     /** From the program's decision to the socket is one softirq pass: microseconds. */
     static final long SETTLE_NANOS = 10_000;
+    /** A real-time thread's timer has no slack: it sleeps about this long. */
+    private static final long PARK_NANOS = 2_000;
 
     private Drain() {}
 
@@ -26,7 +29,7 @@ final class Drain {
      *
      * @param expected the tcpi_segs_in value at which every counted segment is in, or -1 if not counted
      */
-    static long await(int fd, long expected, long quietNanos, long maxNanos) throws NativeException {
+    static long await(int fd, long expected, long quietNanos, long maxNanos, boolean realtime) throws NativeException {
         long start = System.nanoTime();
         long last = segmentsIn(fd);
         long stableSince = start;
@@ -35,7 +38,9 @@ final class Drain {
             long quiet = now - stableSince;
             boolean caughtUp = expected >= 0 && last >= 0 && (int) (last - expected) >= 0; // tcpi_segs_in is a u32
             if ((caughtUp && quiet >= SETTLE_NANOS) || quiet >= quietNanos || now - start >= maxNanos) return now - start;
-            Thread.onSpinWait();
+            // A real-time thread must not spin: the softirq that brings the segments may be waiting for this CPU.
+            if (realtime) LockSupport.parkNanos(PARK_NANOS);
+            else Thread.onSpinWait();
             long segments = segmentsIn(fd);
             if (segments != last) {
                 last = segments;

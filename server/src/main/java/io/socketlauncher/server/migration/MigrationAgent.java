@@ -133,6 +133,7 @@ public final class MigrationAgent implements AutoCloseable {
     }
 
     private void serve(Socket socket) {
+        LatencyCritical.enter();
         try (socket) {
             socket.setTcpNoDelay(true);
             ControlChannel channel = ControlChannel.server(socket, context.timeouts.prepare(), context.timeouts.prepare());

@@ -41,6 +41,15 @@ public final class MigrationSource {
     }
 
     public TransferReport migrate(MovableSocket socket, Peer peer) throws TransferException {
+        boolean realtime = LatencyCritical.enter();
+        try {
+            return migrate(socket, peer, realtime);
+        } finally {
+            LatencyCritical.leave(realtime);
+        }
+    }
+
+    private TransferReport migrate(MovableSocket socket, Peer peer, boolean realtime) throws TransferException {
         long start = System.nanoTime();
         int fd = socket.fd();
         InetSocketAddress client, local;
@@ -116,7 +125,7 @@ public final class MigrationSource {
             try {
                 long counted = context.forward(here, holding.targetLocal().getAddress());
                 long expected = segmentsBase >= 0 && counted >= 0 ? segmentsBase + counted : -1;
-                Drain.await(fd, expected, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos());
+                Drain.await(fd, expected, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos(), realtime);
             } catch (IOException | RuntimeException e) {
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.DRAIN, back, e.getMessage(), e);
