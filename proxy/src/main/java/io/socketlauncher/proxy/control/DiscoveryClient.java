@@ -17,13 +17,15 @@ import java.util.concurrent.TimeoutException;
 /**
  * A server's membership at the proxy: joins with HELLO, learns the servers joined before it (PEER_LIST), then
  * hears PEER_JOIN and PEER_LEAVE for as long as it stays. One thread (from the given factory, so in its network
- * namespace) owns the connection: it sends PING when the proxy has been silent for the heartbeat interval, and
- * takes the proxy for gone when a second interval passes without a frame. A lost connection is re-established
+ * namespace) owns the connection: it sends PING whenever the proxy has been silent for the heartbeat interval, and
+ * takes the proxy for gone after {@value #UNANSWERED_PINGS} such PINGs in a row without a frame in return (a
+ * loaded machine can stall a healthy proxy for a while). A lost connection is re-established
  * every {@code retry}; each new join starts from a fresh PEER_LIST, which replaces what the listener knew.
  * Closing the client closes the connection, which is how a server leaves.
  */
 public final class DiscoveryClient implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DiscoveryClient.class.getName());
+    static final int UNANSWERED_PINGS = 3;
 
     /** What the server learns; called on the client's thread, one call at a time. */
     public interface Listener {
@@ -144,18 +146,19 @@ public final class DiscoveryClient implements AutoCloseable {
             lastFailure = null;
             joined.complete(null);
             channel.idleTimeout(heartbeat);
-            boolean pinged = false;
+            int unanswered = 0;
             while (!closed) {
                 Frame f = channel.poll();
                 if (f == null) {
-                    if (pinged) {
-                        throw new IOException("the proxy answered no PING for " + 2 * heartbeat.toMillis() + " ms");
+                    if (unanswered == UNANSWERED_PINGS) {
+                        throw new IOException("the proxy answered none of " + UNANSWERED_PINGS + " PINGs in "
+                                + UNANSWERED_PINGS * heartbeat.toMillis() + " ms");
                     }
                     channel.send(MessageType.PING, ++request, new byte[0]);
-                    pinged = true;
+                    unanswered++;
                     continue;
                 }
-                pinged = false;
+                unanswered = 0;
                 switch (f.messageType()) {
                     case PONG -> Messages.requireEmpty("PONG", f.payload());
                     case PEER_JOIN -> listener.joined(DiscoveryMessages.decodePeerJoin(f.payload()));

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -159,6 +161,67 @@ class DiscoveryTest {
                 }
             } finally {
                 for (RawPeer p : raw) p.close();
+            }
+        }
+    }
+
+    @Test
+    void aMemberRejoinsWhenTheProxyComesBack() throws Exception {
+        InetSocketAddress address = server.address();
+        View view = new View();
+        join(info("s1", 7401), view);
+        assertThat(view.next()).isEqualTo("list []");
+        server.close();
+        try (ControlServer restarted = ControlServer.builder().key(KEY).operations(new InMemoryOperations()).start(address)) {
+            server = restarted;
+            try (RawPeer other = new RawPeer(address).handshake(KEY)) {
+                other.send(other.frame(MessageType.HELLO.code(), 1, DiscoveryMessages.hello(info("s2", 7402))));
+                // s1 may have rejoined before s2: then s2 sees it listed, else s1 sees s2 listed.
+                assertThat(other.receive().type()).isEqualTo(MessageType.PEER_LIST.code());
+                String rejoined = view.next();
+                if (rejoined.equals("list []")) assertThat(view.next()).isEqualTo("join s2");
+                else assertThat(rejoined).isEqualTo("list [s2]");
+                assertThat(view.snapshot()).containsOnlyKeys("s2");
+                assertThat(restarted.servers()).extracting(ServerInfo::id).containsExactlyInAnyOrder("s1", "s2");
+            }
+        }
+    }
+
+    @Test
+    void aSilentProxyIsPingedAndGivenUpWhenItStopsAnswering() throws Exception {
+        try (ServerSocket fake = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+            View view = new View();
+            DiscoveryClient c = DiscoveryClient.start((InetSocketAddress) fake.getLocalSocketAddress(), KEY, info("s1", 7401), view,
+                    Thread.ofPlatform().factory(), TIMEOUT, Duration.ofSeconds(1), Duration.ofMillis(200));
+            clients.add(c);
+            fake.setSoTimeout((int) TIMEOUT.toMillis());
+            try (Socket first = fake.accept()) {
+                ControlChannel proxy = ControlChannel.server(first, TIMEOUT, TIMEOUT);
+                proxy.acceptHandshake(KEY);
+                Frame hello = proxy.receive();
+                assertThat(hello.messageType()).isEqualTo(MessageType.HELLO);
+                assertThat(DiscoveryMessages.decodeHello(hello.payload())).isEqualTo(info("s1", 7401));
+                proxy.send(MessageType.PEER_LIST, hello.requestId(), DiscoveryMessages.peerList(false, List.of()));
+                c.awaitJoined(TIMEOUT);
+                Frame ping = proxy.receive();
+                assertThat(ping.messageType()).as("a PING after the heartbeat interval of silence").isEqualTo(MessageType.PING);
+                proxy.send(MessageType.PONG, ping.requestId(), new byte[0]);
+                // No PONG from now on: the client pings a few times more, then gives the connection up ...
+                int pings = 0;
+                try {
+                    while (true) {
+                        assertThat(proxy.receive().messageType()).isEqualTo(MessageType.PING);
+                        pings++;
+                    }
+                } catch (java.io.EOFException closed) {
+                    assertThat(pings).isEqualTo(DiscoveryClient.UNANSWERED_PINGS);
+                }
+            }
+            // ... and joins again on a new one.
+            try (Socket second = fake.accept()) {
+                ControlChannel proxy = ControlChannel.server(second, TIMEOUT, TIMEOUT);
+                proxy.acceptHandshake(KEY);
+                assertThat(proxy.receive().messageType()).isEqualTo(MessageType.HELLO);
             }
         }
     }
