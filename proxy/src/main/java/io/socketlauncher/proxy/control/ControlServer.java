@@ -311,8 +311,12 @@ public final class ControlServer implements AutoCloseable {
         private MeterRegistry registry = Metrics.globalRegistry;
         private Duration idleTimeout = Duration.ofMinutes(5);
         private Duration frameTimeout = Duration.ofSeconds(5);
-        private int maxConnections = 256;
-        private int maxServers = 4096;
+        /**
+         * Joined servers hold a connection each for as long as they stay, and a migrating server opens one per
+         * redirect in flight: the limit leaves room for both beyond the joined servers' own limit.
+         */
+        private int maxConnections = 4096;
+        private int maxServers = 1024;
         private ThreadFactory threads = Thread.ofVirtual().factory();
 
         private Builder() {
