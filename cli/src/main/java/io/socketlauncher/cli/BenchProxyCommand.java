@@ -8,10 +8,11 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/launcher bench proxy [--quick] --json}: router vs this proxy vs nftables DNAT vs HAProxy on the testbed. */
 @Command(name = "proxy", mixinStandardHelpOptions = true,
-        description = "Plain router, this proxy (XDP and TC), nftables DNAT and HAProxy side by side: redis-benchmark rps, "
-                + "PING p50/p99, iperf3 throughput; 1/50/200 connections, 1/2/4 servers.")
+        description = "Plain router (ECMP over the servers, and direct), this proxy (XDP and TC), nftables DNAT and HAProxy side by "
+                + "side, interleaved round by round: redis-benchmark rps, PING p50/p99, iperf3 throughput; 1/50/200 connections, "
+                + "1/2/4 servers; medians over the rounds.")
 public final class BenchProxyCommand implements Callable<Integer> {
-    @Option(names = "--quick", description = "Fewer requests and shorter iperf3 runs (a few minutes in all).")
+    @Option(names = "--quick", description = "5 rounds of shorter cells instead of 7 rounds of longer ones.")
     boolean quick;
 
     @Option(names = "--json", description = "Print the figures as one JSON object (the only output format).")

@@ -17,15 +17,23 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code bench proxy}: the load-balancer host as a plain router (clients address the servers directly: the
- * floor), this proxy (XDP and TC hooks), nftables DNAT and HAProxy in TCP mode, side by side in one run on
- * one testbed, for 1, 50 and 200 concurrent connections and 1, 2 and 4 servers.
+ * {@code bench proxy}: the load-balancer host as a plain router, this proxy (XDP and TC hooks), nftables
+ * DNAT and HAProxy in TCP mode, side by side in one run on one testbed, for 1, 50 and 200 concurrent
+ * connections and 1, 2 and 4 servers.
+ *
+ * <p>Two routers, both without NAT. {@code router}: the lb spreads flows over the servers by an L4 ECMP
+ * route to the VIP, which every server holds on its loopback: the clients address the VIP and each
+ * client process's connections land on several servers, as with every balancer; this is the floor the
+ * headline compares with. {@code direct}: each client process addresses one server itself. On the
+ * shared 2-core testbed that pairing alone (client process and server talking only to each other) is
+ * 10-15% faster with 2-4 servers than any spreading, so it is reported beside, not used as the floor.
  *
  * <p>Figures: redis-benchmark PING requests per second; the PING round trip's p50/p99 as redis-benchmark
  * measures it (the echo latency); iperf3 throughput with one server (iperf3's data streams must reach the
@@ -37,7 +45,7 @@ public final class ProxyBenchmark {
     static final int[] SERVERS = {1, 2, 4};
     static final int PORT = 6379, IPERF_PORT = 5201;
 
-    enum Setup { ROUTER, PROXY_XDP, PROXY_TC, NFTABLES, HAPROXY }
+    enum Setup { ROUTER, DIRECT, PROXY_XDP, PROXY_TC, NFTABLES, HAPROXY }
 
     record Cell(Setup setup, int clients, int servers, double rps, double p50Millis, double p99Millis) {}
 
@@ -46,11 +54,26 @@ public final class ProxyBenchmark {
     private final boolean quick;
     private final Testbed tb;
     private final List<Cell> cells = new ArrayList<>();
+    /** Every round's sample per setup and cell, in round order: ratios are taken within a round. */
+    private final Map<String, List<Cell>> redisSamples = new LinkedHashMap<>();
+    private final Map<String, List<Throughput>> iperfSamples = new LinkedHashMap<>();
     private final List<Throughput> throughputs = new ArrayList<>();
+
+    private final String loadAtStart = loadAverage();
 
     private ProxyBenchmark(boolean quick, Testbed tb) {
         this.quick = quick;
         this.tb = tb;
+    }
+
+    /** /proc/loadavg's 1, 5 and 15 minute figures: how busy the shared machine was. */
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** Runs the whole matrix and returns the JSON document. */
@@ -76,49 +99,72 @@ public final class ProxyBenchmark {
     }
 
     /**
-     * Per server count, {@link #rounds} rounds over all setups (reversed order every other round, so a
-     * drift of the shared machine does not favour one side); each figure is the median over the rounds.
+     * {@link #rounds} rounds; each round measures every server count with every setup, in an order that
+     * is rotated and reversed from round to round, so a drift of the shared machine hits all setups
+     * alike. Each figure is the median over the rounds.
      */
     private void measureAll() throws Exception {
-        for (int servers : SERVERS) {
-            Map<String, List<Cell>> redisSamples = new LinkedHashMap<>();
-            Map<String, List<Throughput>> iperfSamples = new LinkedHashMap<>();
-            for (int round = 0; round < rounds(); round++) {
-                List<Setup> order = new ArrayList<>(List.of(Setup.values()));
-                if (round % 2 == 1) java.util.Collections.reverse(order);
+        Setup[] setups = Setup.values();
+        for (int round = 0; round < rounds(); round++) {
+            for (int servers : SERVERS) {
+                List<Setup> order = new ArrayList<>();
+                for (int i = 0; i < setups.length; i++) order.add(setups[(i + round) % setups.length]);
+                if (round % 2 == 1) Collections.reverse(order);
                 for (Setup setup : order) {
                     try (AutoCloseable balancer = balance(setup, servers)) {
+                        warmUp(setup, servers);
                         for (int clients : CLIENTS) {
-                            Cell c = redis(setup, clients, servers);
-                            redisSamples.computeIfAbsent(setup + "/" + clients, k -> new ArrayList<>()).add(c);
+                            Cell c = redis(setup, clients, servers, requests(clients));
+                            redisSamples.computeIfAbsent(key(setup, clients, servers), k -> new ArrayList<>()).add(c);
                             System.err.printf("bench proxy: round %d %-9s %3d connections %d servers: %8.0f rps, p50 %.3f ms, p99 %.3f ms%n",
-                                    round + 1, setup.name().toLowerCase(), clients, servers, c.rps(), c.p50Millis(), c.p99Millis());
+                                    round + 1, name(setup), clients, servers, c.rps(), c.p50Millis(), c.p99Millis());
                         }
                         if (servers == 1) {
                             for (int clients : CLIENTS) {
                                 Throughput t = iperf(setup, Math.min(clients, 128));
-                                iperfSamples.computeIfAbsent(setup + "/" + t.streams(), k -> new ArrayList<>()).add(t);
+                                iperfSamples.computeIfAbsent(key(setup, t.streams(), 0), k -> new ArrayList<>()).add(t);
                                 System.err.printf("bench proxy: round %d %-9s iperf3 %3d streams: %.2f Gbit/s%n",
-                                        round + 1, setup.name().toLowerCase(), t.streams(), t.gbitPerSecond());
+                                        round + 1, name(setup), t.streams(), t.gbitPerSecond());
                             }
                         }
                     }
                 }
             }
-            for (List<Cell> samples : redisSamples.values()) {
-                Cell first = samples.getFirst();
-                cells.add(new Cell(first.setup(), first.clients(), first.servers(), median(samples.stream().mapToDouble(Cell::rps).toArray()),
-                        median(samples.stream().mapToDouble(Cell::p50Millis).toArray()), median(samples.stream().mapToDouble(Cell::p99Millis).toArray())));
-            }
-            for (List<Throughput> samples : iperfSamples.values()) {
-                Throughput first = samples.getFirst();
-                throughputs.add(new Throughput(first.setup(), first.streams(), median(samples.stream().mapToDouble(Throughput::gbitPerSecond).toArray())));
-            }
+        }
+        for (List<Cell> samples : redisSamples.values()) {
+            Cell first = samples.getFirst();
+            cells.add(new Cell(first.setup(), first.clients(), first.servers(), median(samples.stream().mapToDouble(Cell::rps).toArray()),
+                    median(samples.stream().mapToDouble(Cell::p50Millis).toArray()), median(samples.stream().mapToDouble(Cell::p99Millis).toArray())));
+        }
+        for (List<Throughput> samples : iperfSamples.values()) {
+            Throughput first = samples.getFirst();
+            throughputs.add(new Throughput(first.setup(), first.streams(), median(samples.stream().mapToDouble(Throughput::gbitPerSecond).toArray())));
         }
     }
 
+    /** Rounds are what steadies a median on a shared machine, so quick runs shorter cells, not fewer rounds. */
     private int rounds() {
-        return quick ? 2 : 3;
+        return quick ? 5 : 7;
+    }
+
+    private int requests(int clients) {
+        return (quick ? 10_000 : 50_000) * Math.max(1, Math.min(clients, 4));
+    }
+
+    /**
+     * A short untimed load through the setup just put in place, with the most connections: neighbours,
+     * flow tables, HAProxy's threads and the servers' accept paths are warm before anything is timed.
+     */
+    private void warmUp(Setup setup, int servers) throws Exception {
+        redis(setup, 200, servers, 4_000);
+    }
+
+    private static String key(Setup setup, int clientsOrStreams, int servers) {
+        return setup + "/" + clientsOrStreams + "/" + servers;
+    }
+
+    private static String name(Setup setup) {
+        return setup.name().toLowerCase();
     }
 
     private static double median(double[] values) {
@@ -128,12 +174,29 @@ public final class ProxyBenchmark {
         return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
-    /** Puts a balancer for {@code servers} servers in front of the VIP; ROUTER needs none. */
+    /** Puts a balancer (or the ECMP route) for {@code servers} servers in front of the VIP; DIRECT needs none. */
     private AutoCloseable balance(Setup setup, int servers) throws Exception {
         Host lb = tb.lb();
         String vip = tb.serviceAddress().getHostAddress();
         return switch (setup) {
-            case ROUTER -> () -> {};
+            case DIRECT -> () -> {};
+            case ROUTER -> {
+                // Per-flow (L4 hash) multipath: each connection sticks to one server, as with a balancer.
+                String policy = lb.exec("sysctl", "-n", "net.ipv4.fib_multipath_hash_policy").stdout().trim();
+                lb.exec("sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=1");
+                List<String> route = new ArrayList<>(List.of("ip", "route", "add", vip + "/32"));
+                for (int i = 1; i <= servers; i++) {
+                    Host s = tb.server(i);
+                    s.exec("ip", "addr", "add", vip + "/32", "dev", "lo");
+                    route.addAll(List.of("nexthop", "via", s.address().getHostAddress(), "dev", s.lbSideInterface()));
+                }
+                lb.exec(route.toArray(String[]::new));
+                yield () -> {
+                    lb.exec("ip", "route", "del", vip + "/32");
+                    for (int i = 1; i <= servers; i++) tb.server(i).exec("ip", "addr", "del", vip + "/32", "dev", "lo");
+                    lb.exec("sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=" + policy);
+                };
+            }
             case PROXY_XDP, PROXY_TC -> {
                 List<String> interfaces = new ArrayList<>();
                 for (Host h : tb.clients()) interfaces.add(h.lbSideInterface());
@@ -175,7 +238,9 @@ public final class ProxyBenchmark {
             }
             case HAPROXY -> {
                 lb.exec("ip", "addr", "add", vip + "/32", "dev", "lo");
-                StringBuilder cfg = new StringBuilder("global\n  maxconn 4000\n  nbthread 2\ndefaults\n  mode tcp\n  timeout connect 5s\n"
+                // Best practice for a TCP proxy: one thread per core, splicing where it pays, no logging.
+                StringBuilder cfg = new StringBuilder("global\n  maxconn 4000\n  nbthread " + Runtime.getRuntime().availableProcessors() + "\n"
+                        + "defaults\n  mode tcp\n  option splice-auto\n  timeout connect 5s\n"
                         + "  timeout client 60s\n  timeout server 60s\n  maxconn 4000\n");
                 for (int port : new int[] {PORT, IPERF_PORT}) {
                     cfg.append("listen p").append(port).append("\n  bind ").append(vip).append(':').append(port).append("\n  balance roundrobin\n");
@@ -209,17 +274,17 @@ public final class ProxyBenchmark {
     }
 
     /**
-     * redis-benchmark PING with {@code clients} connections. Against the router the connections are split
-     * over the servers (one benchmark process per server); against a balancer the same processes all
-     * address the VIP, so both sides run the same client work.
+     * redis-benchmark PING with {@code clients} connections, split over one benchmark process per server.
+     * Direct, process i addresses server i; everywhere else all processes address the VIP, so every
+     * setup runs the same client work.
      */
-    private Cell redis(Setup setup, int clients, int servers) throws Exception {
+    private Cell redis(Setup setup, int clients, int servers, int totalRequests) throws Exception {
         int processes = Math.min(clients, servers);
-        int requests = (quick ? 20_000 : 100_000) * Math.max(1, Math.min(clients, 4)) / processes;
+        int requests = totalRequests / processes;
         List<Process> running = new ArrayList<>();
         Host client = tb.client(1);
         for (int p = 0; p < processes; p++) {
-            String target = setup == Setup.ROUTER ? tb.server(p + 1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
+            String target = setup == Setup.DIRECT ? tb.server(p + 1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
             int connections = clients / processes + (p < clients % processes ? 1 : 0);
             running.add(client.startWithOutput("redis-benchmark", "-h", target, "-p", Integer.toString(PORT), "-c", Integer.toString(connections),
                     "-n", Integer.toString(requests), "-t", "ping_mbulk", "--csv"));
@@ -244,8 +309,8 @@ public final class ProxyBenchmark {
     }
 
     private Throughput iperf(Setup setup, int streams) throws Exception {
-        String target = setup == Setup.ROUTER ? tb.server(1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
-        String json = tb.client(1).exec("iperf3", "-c", target, "-p", Integer.toString(IPERF_PORT), "-t", quick ? "2" : "5",
+        String target = setup == Setup.DIRECT ? tb.server(1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
+        String json = tb.client(1).exec("iperf3", "-c", target, "-p", Integer.toString(IPERF_PORT), "-t", quick ? "1" : "3",
                 "-P", Integer.toString(streams), "-J").stdout();
         var root = JsonMapper.builder().build().readTree(json);
         double bps = root.path("end").path("sum_received").path("bits_per_second").asDouble(Double.NaN);
@@ -259,7 +324,10 @@ public final class ProxyBenchmark {
         root.put("benchmark", "proxy");
         root.put("quick", quick);
         root.put("rounds", rounds());
-        root.put("note", "medians over the rounds; latency is redis-benchmark's PING round trip; ratios are oriented so that "
+        root.put("load_average_at_start", loadAtStart);
+        root.put("load_average_at_end", loadAverage());
+        root.put("note", "figures: medians over the rounds; headline ratios: medians over the rounds of each round's ratio; latency is redis-benchmark's PING round trip; router: ECMP over the servers, "
+                + "direct: each client process addresses one server; ratios are oriented so that "
                 + "above 1 favours the proxy (rps and Gbit/s proxy/router, latency router/proxy)");
         ArrayNode rows = root.putArray("redis");
         for (Cell c : cells) {
@@ -270,46 +338,78 @@ public final class ProxyBenchmark {
         for (Throughput t : throughputs) tput.addObject().put("setup", t.setup().name().toLowerCase()).put("streams", t.streams()).put("gbit_per_s", t.gbitPerSecond());
 
         ObjectNode headline = root.putObject("headline");
+        headline.put("router", "the lb as a plain router spreading flows over the servers by an L4 ECMP route (no NAT)");
         for (Setup proxy : new Setup[] {Setup.PROXY_XDP, Setup.PROXY_TC}) {
             String suffix = proxy == Setup.PROXY_XDP ? "_xdp" : "_tc";
-            double min = Double.MAX_VALUE;
-            String where = "";
-            for (Cell c : cells) {
-                if (c.setup() != proxy) continue;
-                Cell r = find(Setup.ROUTER, c.clients(), c.servers());
-                Map<String, Double> ratios = new LinkedHashMap<>();
-                ratios.put("rps", c.rps() / r.rps());
-                ratios.put("p50", r.p50Millis() / c.p50Millis());
-                ratios.put("p99", r.p99Millis() / c.p99Millis());
-                for (var e : ratios.entrySet()) {
-                    if (e.getValue() < min) {
-                        min = e.getValue();
-                        where = e.getKey() + " at " + c.clients() + " clients, " + c.servers() + " servers";
-                    }
-                }
-            }
-            for (Throughput t : throughputs) {
-                if (t.setup() != proxy) continue;
-                double ratio = t.gbitPerSecond() / throughputs.stream().filter(x -> x.setup() == Setup.ROUTER && x.streams() == t.streams())
-                        .findFirst().orElseThrow().gbitPerSecond();
-                if (ratio < min) {
-                    min = ratio;
-                    where = "iperf3 with " + t.streams() + " streams";
-                }
-            }
-            headline.put("min_ratio_vs_router" + suffix, round(min));
-            headline.put("min_ratio_vs_router" + suffix + "_at", where);
-            Cell p200 = find(proxy, 200, 4), h200 = find(Setup.HAPROXY, 200, 4);
-            headline.put("rps_ratio_vs_haproxy_200" + suffix, round(p200.rps() / h200.rps()));
+            Worst router = worst(proxy, Setup.ROUTER), direct = worst(proxy, Setup.DIRECT);
+            headline.put("min_ratio_vs_router" + suffix, round(router.ratio()));
+            headline.put("min_ratio_vs_router" + suffix + "_at", router.where());
+            headline.put("min_ratio_vs_direct" + suffix, round(direct.ratio()));
+            headline.put("min_ratio_vs_direct" + suffix + "_at", direct.where());
+            headline.put("rps_ratio_vs_haproxy_200" + suffix, round(roundRatio(key(proxy, 200, 4), key(Setup.HAPROXY, 200, 4), Cell::rps, false)));
         }
         // One hook for the whole matrix, never the better one per cell: the hook whose worst figure is best.
         String hook = headline.get("min_ratio_vs_router_xdp").asDouble() >= headline.get("min_ratio_vs_router_tc").asDouble() ? "xdp" : "tc";
         headline.put("proxy_hook", hook);
         headline.put("min_ratio_vs_router", headline.get("min_ratio_vs_router_" + hook).asDouble());
         headline.put("min_ratio_vs_router_at", headline.get("min_ratio_vs_router_" + hook + "_at").asText());
+        headline.put("min_ratio_vs_direct", headline.get("min_ratio_vs_direct_" + hook).asDouble());
+        headline.put("min_ratio_vs_direct_at", headline.get("min_ratio_vs_direct_" + hook + "_at").asText());
         headline.put("rps_ratio_vs_haproxy_200", headline.get("rps_ratio_vs_haproxy_200_" + hook).asDouble());
         headline.put("rps_ratio_vs_haproxy_200_cell", "200 connections, 4 servers");
+        // The floor itself against HAProxy: no balancer that is only as fast as the router can beat this ratio.
+        headline.put("router_rps_ratio_vs_haproxy_200", round(roundRatio(key(Setup.ROUTER, 200, 4), key(Setup.HAPROXY, 200, 4), Cell::rps, false)));
         return root;
+    }
+
+    record Worst(double ratio, String where) {}
+
+    /**
+     * The proxy's lowest figure divided by the baseline's, over rps, p50, p99 and iperf3, and where it is.
+     * Each ratio is the median over the rounds of that round's ratio: both sides of a ratio were measured
+     * minutes apart at most, so a load that comes and goes cancels out better than in a ratio of medians.
+     */
+    private Worst worst(Setup proxy, Setup baseline) {
+        double min = Double.MAX_VALUE;
+        String where = "";
+        for (int servers : SERVERS) {
+            for (int clients : CLIENTS) {
+                String p = key(proxy, clients, servers), b = key(baseline, clients, servers);
+                Map<String, Double> ratios = new LinkedHashMap<>();
+                ratios.put("rps", roundRatio(p, b, Cell::rps, false));
+                ratios.put("p50", roundRatio(p, b, Cell::p50Millis, true));
+                ratios.put("p99", roundRatio(p, b, Cell::p99Millis, true));
+                for (var e : ratios.entrySet()) {
+                    if (e.getValue() < min) {
+                        min = e.getValue();
+                        where = e.getKey() + " at " + clients + " clients, " + servers + " servers";
+                    }
+                }
+            }
+        }
+        for (int clients : CLIENTS) {
+            int streams = Math.min(clients, 128);
+            List<Throughput> p = iperfSamples.get(key(proxy, streams, 0)), b = iperfSamples.get(key(baseline, streams, 0));
+            double[] r = new double[p.size()];
+            for (int i = 0; i < r.length; i++) r[i] = p.get(i).gbitPerSecond() / b.get(i).gbitPerSecond();
+            double ratio = median(r);
+            if (ratio < min) {
+                min = ratio;
+                where = "iperf3 with " + streams + " streams";
+            }
+        }
+        return new Worst(min, where);
+    }
+
+    /** Median over the rounds of proxy/baseline (or baseline/proxy for latencies, so above 1 favours the proxy). */
+    private double roundRatio(String proxyKey, String baselineKey, java.util.function.ToDoubleFunction<Cell> figure, boolean lowerIsBetter) {
+        List<Cell> p = redisSamples.get(proxyKey), b = redisSamples.get(baselineKey);
+        double[] r = new double[p.size()];
+        for (int i = 0; i < r.length; i++) {
+            double pv = figure.applyAsDouble(p.get(i)), bv = figure.applyAsDouble(b.get(i));
+            r[i] = lowerIsBetter ? bv / pv : pv / bv;
+        }
+        return median(r);
     }
 
     private Cell find(Setup setup, int clients, int servers) {
