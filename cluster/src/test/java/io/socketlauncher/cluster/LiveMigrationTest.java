@@ -24,13 +24,15 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Live migration end to end on the testbed with the real proxy: a client streams numbered bytes both ways through
- * the VIP while its connection moves between s1 and s2 over and over; every byte is checked at both ends, the
- * client's kernel must see no reset, and no segment of the client's may be lost (its retransmissions, counted and
- * printed, must all be duplicates the servers saw twice). Plus the rollbacks: a target that refuses, a proxy that
- * refuses the redirect, a target that fails or goes silent after the source dumped the socket.
+ * the VIP while its connection moves between s1 and s2 at least 1,000 times; every byte is checked at both ends, the
+ * client's kernel must see no reset, no loss and no reordering: its only retransmissions may be tail-loss probes
+ * that the servers saw twice (see the main test for why those are not yet zero). Plus the rollbacks: a target that
+ * refuses, a proxy that refuses the redirect, a target that fails or goes silent after the source dumped the socket.
  */
 class LiveMigrationTest {
-    private static final long MIGRATING_NANOS = 20_000_000_000L;
+    private static final int MIGRATIONS = 1000;
+    /** Far more than 1,000 migrations take even on a loaded machine; a bound, not a figure. */
+    private static final long MIGRATING_LIMIT_NANOS = 300_000_000_000L;
     private static final long PAUSE_MILLIS = 10;
 
     private static MigrationBed bed;
@@ -101,7 +103,8 @@ class LiveMigrationTest {
         try (StreamingClient client = connect(holder)) {
             StreamSession session = holder[0];
             long start = System.nanoTime();
-            while (System.nanoTime() - start < MIGRATING_NANOS && session.failure.get() == null && client.failure.get() == null) {
+            while (migrations < MIGRATIONS && System.nanoTime() - start < MIGRATING_LIMIT_NANOS && session.failure.get() == null
+                    && client.failure.get() == null) {
                 String from = session.servedBy;
                 String to = from.equals("s1") ? "s2" : "s1";
                 MoveRequest move = new MoveRequest(from, to);
@@ -163,18 +166,23 @@ class LiveMigrationTest {
                     bed.s2.dataPlane().handoffTimeouts(), bed.s2.dataPlane().stragglers(), bed.s2.dataPlane().dropped());
 
             System.out.printf("rolled back: %d %s%n", rollbacks.size(), rollbacks);
-            assertThat(migrations).as("migrations").isGreaterThanOrEqualTo(100);
+            assertThat(rollbacks).as("migrations rolled back").isEmpty();
+            assertThat(migrations).as("migrations").isGreaterThanOrEqualTo(MIGRATIONS);
             assertThat(after.since(before, "EstabResets")).as("client connections reset").isZero();
-            // Not one byte of the client's was lost: the ordering is lossless. A hold that outlasts the client's
-            // loss-probe timer (2 RTT + 2 jiffies), or even its retransmission timer when a loaded machine stalls a
-            // migration for hundreds of ms, still makes it retransmit; such a retransmission is a duplicate, which the
-            // servers report back (DSACK). A lost segment would not be.
+            assertThat(after.since(before, "TCPSACKReneging")).as("client saw SACKed data forgotten").isZero();
+            // Nothing lost, nothing reordered: the client never entered loss recovery.
+            assertThat(after.since(before, "TCPFastRetrans")).as("client fast retransmits (reordering or loss)").isZero();
+            // Zero retransmissions is the goal, not yet met on a loaded 2-core host: when the client goes without an ACK
+            // for longer than its probe timeout (2 RTT + 2 ms, in 4 ms jiffies), from the proxy's switch until the
+            // restored socket answers, it sends a tail-loss probe, often a copy of its last segment. In 1,000
+            // migrations here that happened 25-56 times, every copy reported back as a duplicate (DSACK). So: every
+            // retransmission is a probe, and a duplicate the servers saw, never a lost segment.
             long duplicatesSeen = TcpCounters.of(bed.tb.server(1)).since(s1Before, "TCPDSACKOldSent")
                     + TcpCounters.of(bed.tb.server(2)).since(s2Before, "TCPDSACKOldSent");
-            assertThat(socketRetrans).as("the client socket's retransmissions (%d loss probes), each a duplicate the servers saw",
-                    after.since(before, "TCPLossProbes")).isLessThanOrEqualTo(duplicatesSeen);
-            assertThat(after.since(before, "TCPSACKReneging")).as("client saw SACKed data forgotten").isZero();
-            assertThat(rollbacks).as("migrations rolled back").isEmpty();
+            assertThat(after.since(before, "RetransSegs")).as("client retransmissions, each a loss probe (%d holds over 8 ms: %s)",
+                    session.longHolds.size(), session.longHolds).isLessThanOrEqualTo(after.since(before, "TCPLossProbes"));
+            assertThat(socketRetrans).as("the client socket's retransmissions, each a duplicate the servers saw")
+                    .isLessThanOrEqualTo(duplicatesSeen);
         }
     }
 
