@@ -127,4 +127,36 @@ class NettyMigrationTest {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
         }
     }
+
+    @Test
+    void aRefusedTransferPutsTheChannelBackInItsLoopAndTheConversationGoesOn() throws Exception {
+        List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        try (Cluster cluster = Cluster.builder().servers(2).build();
+             NettyServer n1 = serve(cluster.server(1), group, failures);
+             NettyServer n2 = serve(cluster.server(2), group, failures);
+             Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
+            cluster.server(1).acceptTransfers(false);
+            cluster.server(2).acceptTransfers(false);
+            socket.setSoTimeout(30_000);
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+            out.println("hello");
+            String first = in.readLine();
+            assertThat(first).matches("s[12] 1 hello");
+            String server = first.substring(0, 2);
+            out.println("move");
+            assertThat(in.readLine()).isEqualTo("moving 2");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (failures.isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
+            assertThat(failures).singleElement().asString().contains("takes no connections now");
+            // The channel, back in its event loop, reads and answers as before.
+            for (int i = 3; i < 6; i++) {
+                out.println("still " + i);
+                assertThat(in.readLine()).isEqualTo(server + " " + i + " still " + i);
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
 }
