@@ -25,6 +25,7 @@ public final class BufferIo {
 
     /** Reads what is there into {@code dst}: the count, 0 at end of stream, -1 if nothing is there now. */
     public static int recv(int fd, ByteBuffer dst) throws NativeException {
+        if (dst.isReadOnly()) throw new IllegalArgumentException("cannot receive into a read-only buffer");
         if (!dst.hasRemaining()) return 0;
         MemorySegment target = MemorySegment.ofBuffer(dst);
         Libc.Scratch s = Libc.scratch();

@@ -78,6 +78,7 @@ public final class ConnectionChannel implements ByteChannel, ScatteringByteChann
     }
 
     private int read(ByteBuffer dst, boolean block) throws IOException {
+        if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
         if (!dst.hasRemaining()) return 0;
         while (true) {
             int fd = liveFd();

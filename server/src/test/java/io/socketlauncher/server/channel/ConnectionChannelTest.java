@@ -1,6 +1,7 @@
 package io.socketlauncher.server.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
@@ -148,6 +149,8 @@ class ConnectionChannelTest {
                 while (reply.hasRemaining()) assertThat(client.read(reply)).isNotNegative();
                 assertThat(new String(reply.array(), StandardCharsets.US_ASCII)).isEqualTo("re:" + new String(body, StandardCharsets.US_ASCII));
             }
+            assertThatThrownBy(() -> ConnectionChannel.of(c).read(ByteBuffer.allocate(4).asReadOnlyBuffer()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage("read-only buffer");
             client.shutdownOutput();
             assertThat(served.get(30, TimeUnit.SECONDS)).isEqualTo(50);
             assertThat(client.read(ByteBuffer.allocate(1))).as("end of stream after the server closed").isEqualTo(-1);
