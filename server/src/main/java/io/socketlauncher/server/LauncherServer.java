@@ -511,7 +511,9 @@ public final class LauncherServer implements AutoCloseable {
                 agentListener = inNamespace(() -> {
                     ServerSocketChannel ch = ServerSocketChannel.open();
                     try {
-                        ch.bind(agent);
+                        // Peers open a channel per concurrent migration: a drain opens hundreds at once, and
+                        // the JDK's default backlog of 50 overflowed (each overflow costs a 1 s SYN retry).
+                        ch.bind(agent, backlog);
                         return ch;
                     } catch (IOException | RuntimeException e) {
                         ch.close();
