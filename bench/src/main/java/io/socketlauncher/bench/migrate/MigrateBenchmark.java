@@ -102,6 +102,7 @@ public final class MigrateBenchmark {
             Cluster cluster = deployment.cluster();
             Host client = cluster.client(1);
             TcpCounters before = TcpCounters.of(client);
+            TcpCounters s1Before = TcpCounters.of(cluster.testbed().server(1)), s2Before = TcpCounters.of(cluster.testbed().server(2));
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("mode", mode == Mode.IN_PROCESS ? "repair and hold plane in the server process"
                     : "repair and hold plane through the privileged agent (unix socket, SCM_RIGHTS)");
@@ -152,6 +153,20 @@ public final class MigrateBenchmark {
             m.put("client_resets", after.since(before, "EstabResets"));
             m.put("client_kernel", after.describe(before, "RetransSegs", "TCPLossProbes", "TCPFastRetrans", "TCPTimeouts",
                     "TCPDSACKRecv", "EstabResets", "TCPOFOQueue"));
+            String[] serverSide = {"TCPRcvQDrop", "TCPOFOQueue", "TCPBacklogDrop", "TCPDSACKOldSent", "OutRsts", "TCPWinProbe"};
+            m.put("s1_kernel", TcpCounters.of(cluster.testbed().server(1)).describe(s1Before, serverSide));
+            m.put("s2_kernel", TcpCounters.of(cluster.testbed().server(2)).describe(s2Before, serverSide));
+            List<String> planes = new ArrayList<>();
+            for (LauncherServer s : cluster.servers()) {
+                if (s.dataPlane() != null) {
+                    planes.add(s.id() + ": hand-over timeouts " + s.dataPlane().handoffTimeouts() + ", stragglers "
+                            + s.dataPlane().stragglers() + ", dropped " + s.dataPlane().dropped());
+                }
+            }
+            for (HoldPlane p : deployment.agentPlanes()) {
+                planes.add("agent: hand-over timeouts " + p.handoffTimeouts() + ", stragglers " + p.stragglers() + ", dropped " + p.dropped());
+            }
+            m.put("hold_planes", planes);
             m.put("bytes_verified", arrivals.verifiedBytes.get());
             m.put("verified", arrivals.failure.get() == null);
             if (arrivals.failure.get() != null) m.put("failure", arrivals.failure.get());
@@ -192,6 +207,10 @@ public final class MigrateBenchmark {
 
         Cluster cluster() {
             return cluster;
+        }
+
+        List<HoldPlane> agentPlanes() {
+            return opened.stream().filter(HoldPlane.class::isInstance).map(HoldPlane.class::cast).toList();
         }
 
         private void closeAgents() throws Exception {
