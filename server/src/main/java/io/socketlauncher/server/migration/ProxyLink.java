@@ -9,13 +9,22 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
-/** Control clients to the proxy, pooled; a client that failed (outcome unknown) is dropped. */
+/**
+ * Control clients to the proxy, pooled; a client that failed (outcome unknown) is dropped. At most
+ * {@link #MAX_CONNECTIONS} are open at once: many migrations at the same moment share them rather than opening
+ * a connection each (hundreds of simultaneous handshakes outlasted the proxy's handshake timeout).
+ */
 final class ProxyLink implements Closeable {
+    static final int MAX_CONNECTIONS = 16;
+
     private final InetSocketAddress address;
     private final byte[] key;
     private final Duration timeout;
     private final ConcurrentLinkedQueue<ControlClient> idle = new ConcurrentLinkedQueue<>();
+    private final Semaphore connections = new Semaphore(MAX_CONNECTIONS, true);
 
     ProxyLink(InetSocketAddress address, byte[] key, Duration timeout) {
         this.address = address;
@@ -28,18 +37,31 @@ final class ProxyLink implements Closeable {
      * means the flow was not touched; any other {@link IOException} leaves the outcome unknown.
      */
     FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
-        ControlClient client = idle.poll();
-        if (client == null) client = ControlClient.connect(address, key, timeout);
         try {
-            FlowInfo info = client.redirect(flow, backendId);
-            idle.add(client);
-            return info;
-        } catch (IllegalArgumentException | ControlException e) {
-            idle.add(client);
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(client);
-            throw e;
+            if (!connections.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new IOException("no connection to the proxy free within " + timeout.toMillis() + " ms (" + MAX_CONNECTIONS
+                        + " busy); REDIRECT not sent");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for a connection to the proxy; REDIRECT not sent", e);
+        }
+        try {
+            ControlClient client = idle.poll();
+            if (client == null) client = ControlClient.connect(address, key, timeout);
+            try {
+                FlowInfo info = client.redirect(flow, backendId);
+                idle.add(client);
+                return info;
+            } catch (IllegalArgumentException | ControlException e) {
+                idle.add(client);
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(client);
+                throw e;
+            }
+        } finally {
+            connections.release();
         }
     }
 
