@@ -3,6 +3,7 @@ package io.socketlauncher.bench.migrate;
 import io.socketlauncher.cluster.Cluster;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
+import io.socketlauncher.server.TransferException;
 import io.socketlauncher.server.TransferReport;
 import io.socketlauncher.server.agent.RepairAgent;
 import io.socketlauncher.server.hold.HoldPlane;
@@ -22,7 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -118,6 +121,7 @@ public final class MigrateBenchmark {
             try (Pair p = Pair.open(cluster, arrivals)) {
                 for (int i = 0; i < plan.latencyMoves(); i++) {
                     TransferReport r = p.moveWithBytesInFlight(latency);
+                    if (r == null) continue;
                     long[] at = {0, r.preparedNanos(), r.redirectedNanos(), r.drainedNanos(), r.capturedNanos(), r.transferredNanos()};
                     for (int s = 0; s < steps.length; s++) steps[s].recordValue(Math.max(0, at[s + 1] - at[s]));
                     if ((i + 1) % 250 == 0) progress.accept(mode + ":   " + (i + 1) + " migrations, p50 "
@@ -167,6 +171,8 @@ public final class MigrateBenchmark {
                 planes.add("agent: hand-over timeouts " + p.handoffTimeouts() + ", stragglers " + p.stragglers() + ", dropped " + p.dropped());
             }
             m.put("hold_planes", planes);
+            m.put("rollbacks", arrivals.rollbacks.size());
+            if (!arrivals.rollbacks.isEmpty()) m.put("first_rollback", arrivals.rollbacks.get(0));
             m.put("bytes_verified", arrivals.verifiedBytes.get());
             m.put("verified", arrivals.failure.get() == null);
             if (arrivals.failure.get() != null) m.put("failure", arrivals.failure.get());
@@ -235,6 +241,8 @@ public final class MigrateBenchmark {
         private final List<Thread> threads = new ArrayList<>();
         private final InetAddress client;
         final AtomicLong verifiedBytes = new AtomicLong();
+        /** Migrations that failed and left the connection where it was (a rollback, not a loss). */
+        final List<String> rollbacks = new CopyOnWriteArrayList<>();
         final AtomicReference<String> failure = new AtomicReference<>();
         private volatile boolean closed;
 
@@ -321,15 +329,30 @@ public final class MigrateBenchmark {
             return cluster.server(otherServer().equals("s1") ? "s2" : "s1");
         }
 
+        /**
+         * Moves the connection to the other server and takes it there; null if the migration was rolled back (the
+         * connection goes on here, counted in {@link Arrivals#rollbacks}). Anything else is a failure.
+         */
+        TransferReport move() throws Exception {
+            try {
+                TransferReport r = serving().transfer(server, otherServer()).get(60, TimeUnit.SECONDS);
+                server = arrivals.take(port);
+                return r;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TransferException t) || !t.stayedOnSource()) throw e;
+                arrivals.rollbacks.add(t.getMessage());
+                return null;
+            }
+        }
+
         /** Bytes both ways are sent, not yet read, when the move starts; they are read and checked after it. */
         TransferReport moveWithBytesInFlight(Histogram latency) throws Exception {
             NumberedStream.send(clientFd, toServer, PING, NumberedStream.CLIENT_TO_SERVER);
             NumberedStream.send(server.fd(), toClient, PING, NumberedStream.SERVER_TO_CLIENT);
             long start = System.nanoTime();
-            TransferReport r = serving().transfer(server, otherServer()).get(60, TimeUnit.SECONDS);
+            TransferReport r = move();
             long took = System.nanoTime() - start;
-            if (latency != null) latency.recordValue(took);
-            server = arrivals.take(port);
+            if (latency != null && r != null) latency.recordValue(took);
             exchangeChecked();
             return r;
         }
@@ -374,13 +397,12 @@ public final class MigrateBenchmark {
                     try {
                         while (System.nanoTime() < deadline && arrivals.failure.get() == null) {
                             long t0 = System.nanoTime();
-                            p.serving().transfer(p.server, p.otherServer()).get(60, TimeUnit.SECONDS);
+                            if (p.move() == null) continue;
                             long took = System.nanoTime() - t0;
                             synchronized (latency) {
                                 latency.recordValue(took);
                             }
                             done.incrementAndGet();
-                            p.server = arrivals.take(p.port);
                         }
                     } catch (Exception e) {
                         arrivals.fail("concurrent migration of port " + p.port + ": " + e);
@@ -437,9 +459,7 @@ public final class MigrateBenchmark {
                 long nextMove = start + 100_000_000L;
                 while (System.nanoTime() - start < plan.bulkRoundNanos() && arrivals.failure.get() == null) {
                     if (moved && measured && System.nanoTime() >= nextMove) {
-                        p.serving().transfer(p.server, p.otherServer()).get(60, TimeUnit.SECONDS);
-                        p.server = arrivals.take(p.port);
-                        result.migrations++;
+                        if (p.move() != null) result.migrations++;
                         nextMove += 100_000_000L;
                         continue;
                     }
