@@ -58,8 +58,12 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     private static final long MAX_HELD_BYTES = 64L << 20;
     private static final int BATCH = 64;
     static final long HANDOFF_TIMEOUT_NANOS = 500_000_000L;
-    /** How long a released flow stays caught up before its entries go (see {@link #handOver}). */
-    private static final long SETTLE_NANOS = 1_000_000L;
+    /**
+     * How long a released flow stays caught up before its entries go (see {@link #handOver}): far longer than a
+     * packet takes from reading the counters to counting itself, and short enough for a connection that leaves
+     * again right after arriving to find its hand-over done.
+     */
+    private static final long SETTLE_NANOS = 100_000L;
     private static final System.Logger LOG = System.getLogger(HoldPlane.class.getName());
 
     private final NetworkNamespace namespace;
@@ -274,7 +278,13 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     public boolean count(FlowTuple flow) throws NativeException {
         ring.lock();
         try {
-            if (held.containsKey(flow)) return false;
+            if (held.containsKey(flow)) {
+                // Arrived moments ago: its hand-over may have settled since the reader last looked.
+                drainRing();
+                handOver();
+                releasingCount = releasing.size();
+                if (held.containsKey(flow)) return false;
+            }
             program.flows().count(flow);
             return true;
         } finally {
