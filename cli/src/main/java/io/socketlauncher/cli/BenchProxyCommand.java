@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
                 + "side, interleaved round by round: redis-benchmark rps, PING p50/p99, iperf3 throughput; 1/50/200 connections, "
                 + "1/2/4 servers; medians over the rounds.")
 public final class BenchProxyCommand implements Callable<Integer> {
-    @Option(names = "--quick", description = "5 rounds of shorter cells instead of 7 rounds of longer ones.")
+    @Option(names = "--quick", description = "7 rounds of shorter cells instead of 9 rounds of longer ones (about 7 minutes).")
     boolean quick;
 
     @Option(names = "--json", description = "Print the figures as one JSON object (the only output format).")

@@ -316,7 +316,7 @@ public final class ProxyBenchmark {
 
     private Throughput iperf(Setup setup, int streams) throws Exception {
         String target = setup == Setup.DIRECT ? tb.server(1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
-        String json = tb.client(1).exec(NICE, "-n", PRIORITY, "iperf3", "-c", target, "-p", Integer.toString(IPERF_PORT), "-t", quick ? "1" : "3",
+        String json = tb.client(1).exec(NICE, "-n", PRIORITY, "iperf3", "-c", target, "-p", Integer.toString(IPERF_PORT), "-t", quick ? "1" : "3", "-O", "1",
                 "-P", Integer.toString(streams), "-J").stdout();
         var root = JsonMapper.builder().build().readTree(json);
         double bps = root.path("end").path("sum_received").path("bits_per_second").asDouble(Double.NaN);
@@ -332,8 +332,8 @@ public final class ProxyBenchmark {
         root.put("rounds", rounds());
         root.put("load_average_at_start", loadAtStart);
         root.put("load_average_at_end", loadAverage());
-        root.put("note", "benchmark processes at nice -10; figures: medians over the rounds; headline ratios: medians over the rounds of each round's ratio "
-                + "(best_of_rounds_*: each side's best round); latency is redis-benchmark's PING round trip; router: ECMP over the servers, "
+        root.put("note", "benchmark processes at nice -10; figures: medians over the rounds; headline ratios: medians over the rounds of each round's ratio; "
+                + "iperf3 omits its first second (slow start); latency is redis-benchmark's PING round trip; router: ECMP over the servers, "
                 + "direct: each client process addresses one server; ratios are oriented so that "
                 + "above 1 favours the proxy (rps and Gbit/s proxy/router, latency router/proxy)");
         ArrayNode rows = root.putArray("redis");
@@ -354,9 +354,6 @@ public final class ProxyBenchmark {
             headline.put("min_ratio_vs_direct" + suffix, round(direct.ratio()));
             headline.put("min_ratio_vs_direct" + suffix + "_at", direct.where());
             headline.put("rps_ratio_vs_haproxy_200" + suffix, round(roundRatio(key(proxy, 200, 4), key(Setup.HAPROXY, 200, 4), Cell::rps, false)));
-            Worst best = bestOfRounds(proxy, Setup.ROUTER);
-            headline.put("best_of_rounds_min_ratio_vs_router" + suffix, round(best.ratio()));
-            headline.put("best_of_rounds_min_ratio_vs_router" + suffix + "_at", best.where());
         }
         // One hook for the whole matrix, never the better one per cell: the hook whose worst figure is best.
         String hook = headline.get("min_ratio_vs_router_xdp").asDouble() >= headline.get("min_ratio_vs_router_tc").asDouble() ? "xdp" : "tc";
@@ -366,8 +363,6 @@ public final class ProxyBenchmark {
         headline.put("min_ratio_vs_direct", headline.get("min_ratio_vs_direct_" + hook).asDouble());
         headline.put("min_ratio_vs_direct_at", headline.get("min_ratio_vs_direct_" + hook + "_at").asText());
         headline.put("rps_ratio_vs_haproxy_200", headline.get("rps_ratio_vs_haproxy_200_" + hook).asDouble());
-        headline.put("best_of_rounds_min_ratio_vs_router", headline.get("best_of_rounds_min_ratio_vs_router_" + hook).asDouble());
-        headline.put("best_of_rounds_min_ratio_vs_router_at", headline.get("best_of_rounds_min_ratio_vs_router_" + hook + "_at").asText());
         headline.put("rps_ratio_vs_haproxy_200_cell", "200 connections, 4 servers");
         // The floor itself against HAProxy: no balancer that is only as fast as the router can beat this ratio.
         headline.put("router_rps_ratio_vs_haproxy_200", round(roundRatio(key(Setup.ROUTER, 200, 4), key(Setup.HAPROXY, 200, 4), Cell::rps, false)));
@@ -411,46 +406,6 @@ public final class ProxyBenchmark {
             }
         }
         return new Worst(min, where);
-    }
-
-    /**
-     * The same comparison between each side's best round (highest rps and Gbit/s, lowest latency). Other
-     * work on the machine only ever slows a sample down, so the best round is the least disturbed one;
-     * reported beside the medians, which a busy machine drags down on whichever side it hits.
-     */
-    private Worst bestOfRounds(Setup proxy, Setup baseline) {
-        double min = Double.MAX_VALUE;
-        String where = "";
-        for (int servers : SERVERS) {
-            for (int clients : CLIENTS) {
-                List<Cell> p = redisSamples.get(key(proxy, clients, servers)), b = redisSamples.get(key(baseline, clients, servers));
-                Map<String, Double> ratios = new LinkedHashMap<>();
-                ratios.put("rps", best(p, Cell::rps, false) / best(b, Cell::rps, false));
-                ratios.put("p50", best(b, Cell::p50Millis, true) / best(p, Cell::p50Millis, true));
-                ratios.put("p99", best(b, Cell::p99Millis, true) / best(p, Cell::p99Millis, true));
-                for (var e : ratios.entrySet()) {
-                    if (e.getValue() < min) {
-                        min = e.getValue();
-                        where = e.getKey() + " at " + clients + " clients, " + servers + " servers";
-                    }
-                }
-            }
-        }
-        for (int clients : CLIENTS) {
-            int streams = Math.min(clients, 128);
-            double p = iperfSamples.get(key(proxy, streams, 0)).stream().mapToDouble(Throughput::gbitPerSecond).max().orElseThrow();
-            double b = iperfSamples.get(key(baseline, streams, 0)).stream().mapToDouble(Throughput::gbitPerSecond).max().orElseThrow();
-            if (p / b < min) {
-                min = p / b;
-                where = "iperf3 with " + streams + " streams";
-            }
-        }
-        return new Worst(min, where);
-    }
-
-    private static double best(List<Cell> samples, java.util.function.ToDoubleFunction<Cell> figure, boolean lowerIsBetter) {
-        var values = samples.stream().mapToDouble(figure);
-        return (lowerIsBetter ? values.min() : values.max()).orElseThrow();
     }
 
     /** Median over the rounds of proxy/baseline (or baseline/proxy for latencies, so above 1 favours the proxy). */
