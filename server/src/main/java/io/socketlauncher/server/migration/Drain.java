@@ -12,8 +12,9 @@ import java.util.concurrent.locks.LockSupport;
  * program counted the segments it passed to the stack since HOLDING, so the wait ends as soon as the socket's
  * count of received segments (tcpi_segs_in, counted from the same moment) has caught up, plus a few microseconds
  * for a segment whose count the program was still adding as it was switched to forwarding. Without that count
- * (the flow was still being handed over here after its arrival, or a segment was dropped on its way and the
- * socket never catches up) the wait ends once tcpi_segs_in stops moving for the quiet period.
+ * (the flow was still being handed over here after its arrival, or it was busy as counting began, or a segment
+ * was dropped on its way and the socket never catches up) the wait ends once tcpi_segs_in stops moving for the
+ * quiet period.
  */
 final class Drain {
     private static final int TCPI_SEGS_IN = 140;

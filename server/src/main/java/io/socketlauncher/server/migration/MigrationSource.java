@@ -97,10 +97,19 @@ public final class MigrationSource {
 
         try {
             // From here the source's own hold program counts the flow's segments on their way to the socket: the drain
-            // below then knows exactly how many to wait for. The counter and tcpi_segs_in start together.
+            // below then knows exactly how many to wait for. The counter and tcpi_segs_in must start together, which
+            // only holds if no segment is between the program and the socket as counting starts (the stack hands a
+            // whole batch through the program before any of it reaches TCP): a flow that moved meanwhile is busy, and
+            // its drain waits for quiet instead.
+            boolean counting = false;
             long segmentsBase = -1;
             try {
-                if (context.count(here)) segmentsBase = Drain.segmentsIn(fd);
+                long before = Drain.segmentsIn(fd);
+                counting = context.count(here);
+                if (counting) {
+                    long after = Drain.segmentsIn(fd);
+                    if (after == before) segmentsBase = after;
+                }
             } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "no segment count for " + here + " (" + e + "): the drain waits for quiet");
             }
@@ -109,11 +118,11 @@ public final class MigrationSource {
             try {
                 context.proxy.redirect(proxyFlow, peer.id());
             } catch (IllegalArgumentException | ControlException e) {
-                stopCountingQuietly(here, segmentsBase);
+                stopCountingQuietly(here, counting);
                 abortQuietly(link, session, migration, "redirect refused: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
-                stopCountingQuietly(here, segmentsBase);
+                stopCountingQuietly(here, counting);
                 boolean back = pointBackHere(proxyFlow);
                 abortQuietly(link, session, migration, "redirect unconfirmed: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
@@ -209,8 +218,8 @@ public final class MigrationSource {
         }
     }
 
-    private void stopCountingQuietly(FlowTuple here, long segmentsBase) {
-        if (segmentsBase < 0) return;
+    private void stopCountingQuietly(FlowTuple here, boolean counting) {
+        if (!counting) return;
         try {
             context.stopForwarding(here);
         } catch (IOException | RuntimeException e) {
