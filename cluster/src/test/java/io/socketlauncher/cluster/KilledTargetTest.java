@@ -99,9 +99,6 @@ class KilledTargetTest {
     /** Starts s3 in a process of its own; returns once it serves. */
     private static Process startTarget() throws Exception {
         Host s3 = tb.server(3);
-        // A killed server leaves its hold program attached (TC filters outlive their process), and HoldPlane.start
-        // attaches without replacing: a restart fails with EEXIST (bpf_tc_attach). Cleared as an operator would.
-        s3.execAllowingFailure("tc", "qdisc", "del", "dev", s3.linkToLb(), "clsact");
         Process p = s3.startWithOutput(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), TargetServerMain.class.getName(),

@@ -4,15 +4,25 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * An attachment of a program (e.g. to a cgroup). The kernel keeps a link while an fd or a bpffs pin refers to
- * it: closing an unpinned link detaches the program, closing a pinned one only releases this handle.
+ * An attachment of a program (e.g. to a cgroup or a TCX hook). The kernel keeps a link while an fd or a bpffs
+ * pin refers to it: closing an unpinned link, or the death of the process holding it, detaches the program;
+ * closing a pinned one only releases this handle.
  */
 public final class BpfLink implements AutoCloseable {
+    /** A libbpf struct bpf_link, or NULL for a link libbpf 1.1 cannot wrap (TCX): then {@link #fd} is the link. */
     private final MemorySegment link;
+    private final int fd;
     private final String name;
 
     BpfLink(MemorySegment link, String name) {
         this.link = link;
+        this.fd = -1;
+        this.name = name;
+    }
+
+    BpfLink(int fd, String name) {
+        this.link = MemorySegment.NULL;
+        this.fd = fd;
         this.name = name;
     }
 
@@ -32,6 +42,10 @@ public final class BpfLink implements AutoCloseable {
 
     /** Pins the link, so the attachment outlives this process. */
     public void pin(String path) throws NativeException {
+        if (fd >= 0) {
+            BpfProgram.objPin(fd, path);
+            return;
+        }
         try (Arena arena = Arena.ofConfined()) {
             int r = (int) Libbpf.LINK_PIN.invokeExact(link, arena.allocateFrom(path));
             Libbpf.check("bpf_link__pin(" + name + " at " + path + ")", r);
@@ -45,6 +59,10 @@ public final class BpfLink implements AutoCloseable {
     /** Closes this handle: detaches the program unless the link is pinned. */
     @Override
     public void close() {
+        if (fd >= 0) {
+            Libc.closeQuietly(fd);
+            return;
+        }
         try {
             int ignored = (int) Libbpf.LINK_DESTROY.invokeExact(link);
         } catch (Throwable t) {

@@ -1,7 +1,6 @@
 package io.socketlauncher.sys;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,8 +11,8 @@ public final class BpfProgram {
     public static final int TYPE_SCHED_CLS = 3, TYPE_XDP = 6, TYPE_CGROUP_SOCK_ADDR = 18;
     /** XDP attach flags. */
     public static final int XDP_FLAGS_UPDATE_IF_NOEXIST = 1, XDP_FLAGS_SKB_MODE = 2, XDP_FLAGS_DRV_MODE = 4;
-    /** enum bpf_tc_attach_point. */
-    public static final int TC_INGRESS = 1, TC_EGRESS = 2;
+    /** enum bpf_attach_type values of the TC hooks (BPF_TCX_INGRESS, BPF_TCX_EGRESS; kernel 6.6 and later). */
+    public static final int TCX_INGRESS = 46, TCX_EGRESS = 47;
 
     private final MemorySegment program;
     private final String name;
@@ -81,47 +80,38 @@ public final class BpfProgram {
     }
 
     /**
-     * Attaches as a TC classifier (direct action) on the clsact qdisc of an interface, creating the
-     * qdisc if needed. It stays attached until {@link #detachTc}.
+     * Attaches to the TC ingress or egress of an interface as a TCX link (attach type {@link #TCX_INGRESS} or
+     * {@link #TCX_EGRESS}), after the programs already there. Unlike a clsact filter, the link is the
+     * attachment: closing it (or the death of the process holding it) detaches this program alone, and other
+     * programs on the same hook stay. Return codes keep their TC meaning (TC_ACT_OK passes and ends the chain,
+     * TC_ACT_SHOT drops, TC_ACT_REDIRECT redirects, TC_ACT_UNSPEC hands the packet to the next program).
      */
-    public void attachTc(int ifindex, int attachPoint, int priority) throws NativeException {
+    public BpfLink attachTcx(int ifindex, int attachType) throws NativeException {
+        int fd;
+        try {
+            fd = (int) Libbpf.LINK_CREATE.invokeExact(fd(), ifindex, attachType, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw Libc.linkageFailure(t);
+        }
+        Libbpf.check("bpf_link_create(" + name + ", ifindex " + ifindex + ", attach type " + attachType + ")", fd);
+        return new BpfLink(fd, name);
+    }
+
+    /** Ids of the programs attached to a TCX hook of an interface, in the order they run. */
+    public static int[] tcxProgramIds(int ifindex, int attachType) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment hook = tcHook(arena, ifindex, attachPoint);
-            int r = (int) Libbpf.TC_HOOK_CREATE.invokeExact(hook);
-            if (r != -Errno.EEXIST) Libbpf.check("bpf_tc_hook_create(ifindex " + ifindex + ")", r);
-            MemorySegment opts = arena.allocate(32, 8);
-            opts.set(JAVA_LONG, 0, 32);
-            opts.set(JAVA_INT, 8, fd());
-            opts.set(JAVA_INT, 24, priority);
-            opts.set(JAVA_INT, 20, 1);
-            r = (int) Libbpf.TC_ATTACH.invokeExact(hook, opts);
-            Libbpf.check("bpf_tc_attach(" + name + ", ifindex " + ifindex + ")", r);
+            int capacity = 64;
+            MemorySegment ids = arena.allocate(JAVA_INT, capacity);
+            MemorySegment count = arena.allocate(JAVA_INT);
+            count.set(JAVA_INT, 0, capacity);
+            int r = (int) Libbpf.PROG_QUERY.invokeExact(ifindex, attachType, 0, MemorySegment.NULL, ids, count);
+            Libbpf.check("bpf_prog_query(ifindex " + ifindex + ", attach type " + attachType + ")", r);
+            return ids.asSlice(0, JAVA_INT.byteSize() * Math.min(capacity, count.get(JAVA_INT, 0))).toArray(JAVA_INT);
         } catch (NativeException e) {
             throw e;
         } catch (Throwable t) {
             throw Libc.linkageFailure(t);
         }
-    }
-
-    /** Removes the clsact qdisc of the interface, and with it every TC program on it. */
-    public static void detachTc(int ifindex) throws NativeException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment hook = tcHook(arena, ifindex, TC_INGRESS | TC_EGRESS);
-            int r = (int) Libbpf.TC_HOOK_DESTROY.invokeExact(hook);
-            if (r != -Errno.ENOENT) Libbpf.check("bpf_tc_hook_destroy(ifindex " + ifindex + ")", r);
-        } catch (NativeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Libc.linkageFailure(t);
-        }
-    }
-
-    private static MemorySegment tcHook(Arena arena, int ifindex, int attachPoint) {
-        MemorySegment hook = arena.allocate(24, 8);
-        hook.set(JAVA_LONG, 0, 24);
-        hook.set(JAVA_INT, 8, ifindex);
-        hook.set(JAVA_INT, 12, attachPoint);
-        return hook;
     }
 
     public void pin(String path) throws NativeException {

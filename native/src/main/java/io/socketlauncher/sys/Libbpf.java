@@ -41,10 +41,9 @@ final class Libbpf {
     static final MethodHandle LINK_OPEN = pointer("bpf_link__open", ADDRESS, ADDRESS);
     static final MethodHandle XDP_ATTACH = plain("bpf_xdp_attach", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     static final MethodHandle XDP_DETACH = plain("bpf_xdp_detach", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    static final MethodHandle TC_HOOK_CREATE = plain("bpf_tc_hook_create", JAVA_INT, ADDRESS);
-    static final MethodHandle TC_HOOK_DESTROY = plain("bpf_tc_hook_destroy", JAVA_INT, ADDRESS);
-    static final MethodHandle TC_ATTACH = plain("bpf_tc_attach", JAVA_INT, ADDRESS, ADDRESS);
-    static final MethodHandle TC_DETACH = plain("bpf_tc_detach", JAVA_INT, ADDRESS, ADDRESS);
+    /** libbpf 1.1 has no bpf_program__attach_tcx; its low-level call passes any attach type through. */
+    static final MethodHandle LINK_CREATE = plain("bpf_link_create", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    static final MethodHandle PROG_QUERY = plain("bpf_prog_query", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
     static final MethodHandle MAP_UPDATE = heap("bpf_map_update_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
     static final MethodHandle MAP_LOOKUP = heap("bpf_map_lookup_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     static final MethodHandle MAP_DELETE = heap("bpf_map_delete_elem", JAVA_INT, JAVA_INT, ADDRESS);

@@ -19,6 +19,7 @@ import io.socketlauncher.proxy.control.ControlServer;
 import io.socketlauncher.proxy.control.FlowInfo;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.proxy.control.ProxyOperations;
+import io.socketlauncher.sys.BpfLink;
 import io.socketlauncher.sys.BpfProgram;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
@@ -109,7 +110,8 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         }
     }
 
-    record AttachedHook(int ifindex, Hook hook, int xdpFlags) {}
+    /** {@code tcLink} is the TCX link of a TC attachment (null for XDP): closing it detaches the program. */
+    record AttachedHook(int ifindex, Hook hook, int xdpFlags, BpfLink tcLink) {}
 
     record PeerAttachment(NetworkNamespace namespace, int ifindex) {}
 
@@ -198,7 +200,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                 try {
                     program.xdp().attachXdp(ifindex, flags);
                     synchronized (this) {
-                        attached.put(name, new AttachedHook(ifindex, Hook.XDP, flags));
+                        attached.put(name, new AttachedHook(ifindex, Hook.XDP, flags, null));
                     }
                     return;
                 } catch (NativeException e) {
@@ -212,9 +214,9 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         // Packets TC forwards out of a veth go straight to the peer's ingress (bpf_redirect_peer), which the
         // kernel allows only into another namespace ("link-netns": the peer lives elsewhere).
         if (veth && link.contains(" link-netns")) program.vethEgress.add(ifindex);
-        program.tc().attachTc(ifindex, BpfProgram.TC_INGRESS, 1);
+        BpfLink tcLink = program.tc().attachTcx(ifindex, BpfProgram.TCX_INGRESS);
         synchronized (this) {
-            attached.put(name, new AttachedHook(ifindex, Hook.TC, 0));
+            attached.put(name, new AttachedHook(ifindex, Hook.TC, 0, tcLink));
         }
     }
 
@@ -555,7 +557,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                     AttachedHook a = e.getValue();
                     try {
                         if (a.hook() == Hook.XDP) BpfProgram.detachXdp(a.ifindex(), a.xdpFlags());
-                        else BpfProgram.detachTc(a.ifindex());
+                        else a.tcLink().close();
                     } catch (NativeException ex) {
                         LOG.log(System.Logger.Level.WARNING, "detaching from " + e.getKey() + ": " + ex.getMessage());
                     }

@@ -1,25 +1,27 @@
 package io.socketlauncher.bpf.hold;
 
+import io.socketlauncher.sys.BpfLink;
 import io.socketlauncher.sys.BpfObject;
 import io.socketlauncher.sys.BpfProgram;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 
 /**
- * hold.bpf.o loaded and attached to the TC ingress of one interface. Construct and close it on a thread
- * inside the interface's network namespace: the attachment acts in the caller's namespace. Closing
- * removes the interface's clsact qdisc, so nothing else may share TC on that interface.
+ * hold.bpf.o loaded and attached to the TC ingress of one interface as a TCX link. Construct it on a thread inside
+ * the interface's network namespace: the interface index is looked up and the link attached in the caller's
+ * namespace. Closing it, or the death of its process, detaches this program alone: other TC programs on the
+ * interface stay, and a restarted server attaches anew.
  */
 public final class HoldProgram implements AutoCloseable {
-    private static final int PRIORITY = 1;
-
     private final BpfObject object;
+    private final BpfLink link;
     private final HoldFlows flows;
     private final int ifindex;
     private boolean closed;
 
-    private HoldProgram(BpfObject object, int ifindex) {
+    private HoldProgram(BpfObject object, BpfLink link, int ifindex) {
         this.object = object;
+        this.link = link;
         this.ifindex = ifindex;
         this.flows = new HoldFlows(object.map("hold_flows"), object.map("hold_diverted"), object.map("hold_released"));
     }
@@ -29,8 +31,8 @@ public final class HoldProgram implements AutoCloseable {
         BpfObject object = BpfObject.openResource(BpfObject.class, "/bpf/hold.bpf.o");
         try {
             object.load();
-            object.program("sl_hold_ingress").attachTc(ifindex, BpfProgram.TC_INGRESS, PRIORITY);
-            return new HoldProgram(object, ifindex);
+            BpfLink link = object.program("sl_hold_ingress").attachTcx(ifindex, BpfProgram.TCX_INGRESS);
+            return new HoldProgram(object, link, ifindex);
         } catch (NativeException | RuntimeException e) {
             object.close();
             throw e;
@@ -46,11 +48,11 @@ public final class HoldProgram implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() throws NativeException {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
         try {
-            BpfProgram.detachTc(ifindex);
+            link.close();
         } finally {
             object.close();
         }
