@@ -388,9 +388,31 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 	if (!rev)
 		return V_PASS;
 	struct proxy_flow *f = bpf_map_lookup_elem(&flows, &rev->client);
-	/* A backend the flow was re-pointed away from must not reach the client (its RST would kill it). */
-	if (!f || f->backend != rev->backend)
+	if (!f)
 		return V_DROP;
+	/*
+	 * A backend the flow was re-pointed away from (a live migration's source) keeps sending until it
+	 * captures the connection: its ACKs of what it drained and data it wrote before the capture. Both are
+	 * legitimate: the new backend's socket is restored with the same sequence state, so data the client
+	 * already has is only acknowledged again there; and dropping the ACKs would leave the segments the
+	 * client sent before the switch outstanding until the new backend's window probe, bringing its
+	 * loss-probe timer closer. What it must not send:
+	 * - RST: once captured, the old socket is closed in repair mode and the flow's next stray segment there
+	 *   draws a reset, which would kill the connection the new backend now carries;
+	 * - FIN: the old socket closing says nothing about the connection, which goes on at the new backend;
+	 *   passing it would end the client's stream while the new backend still sends;
+	 * - SYN: the handshake is over by the time a flow is re-pointed; a SYN-ACK from there belongs to no
+	 *   connection the client has.
+	 * The old backend's reverse entry lives as long as the flow. If the client ends the connection and
+	 * reuses the port for a new one (learned anew, perhaps at another backend), a leftover of the old
+	 * connection from there still reaches it: a segment outside the new connection's sequence space,
+	 * which TCP discards (answering at most with an ACK to the current backend), as it does any old
+	 * duplicate; the three kinds that could hurt it are the ones dropped here.
+	 */
+	if (f->backend != rev->backend && (p->rst || p->fin || p->syn)) {
+		count(&backend_counters, rev->backend, 0, 0, 1);
+		return V_DROP;
+	}
 	touch(f, p, now);
 	__u32 b = rev->backend;
 	count(&backend_counters, b, p->len, 0, 0);

@@ -12,12 +12,18 @@ import io.socketlauncher.proxy.control.FlowInfo;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.testbed.Host;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Run-time control of the proxy on the testbed: re-pointing a flow, health, draining, metrics, the control protocol. */
 class ProxyControlTest {
@@ -64,6 +70,83 @@ class ProxyControlTest {
             assertThatThrownBy(() -> bed.proxy.redirect(new FlowKey(new InetSocketAddress("10.9.9.9", 1), bed.vip), "s1"))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no flow");
         }
+    }
+
+    /**
+     * A live migration's source keeps sending until it captures the connection (its ACKs, data it wrote
+     * before): that must reach the client, NATed back to the VIP with valid checksums; the reset its closed
+     * socket sends later must not. The new backend here has no socket for the flow, so its own resets (to
+     * the client's ACKs) are dropped on its side, as a migration's target holds the flow's packets instead.
+     */
+    @ParameterizedTest
+    @CsvSource({"XDP, NAT", "XDP, FULL_NAT", "TC, NAT", "TC, FULL_NAT"})
+    void theOldBackendOfARedirectedFlowStillReachesTheClientButItsResetDoesNot(Hook hook, Mode mode) throws Exception {
+        try (Bed bed = Bed.start(1, 2, hook, mode, Algorithm.MAGLEV, 7000, 7000, null);
+             ServerSocketChannel l1 = listen(bed.tb.server(1), 7000); ServerSocketChannel l2 = listen(bed.tb.server(2), 7000)) {
+            // Full checksums from the servers, so that the client's capture can vouch for the NAT's checksum updates.
+            for (Host h : bed.tb.servers()) h.exec("ethtool", "-K", h.linkToLb(), "tx", "off");
+            Host client = bed.tb.client(1);
+            try (SocketChannel ch = connect(client, bed.vip)) {
+                ch.write(ByteBuffer.wrap(HELLO.clone()));
+                InetSocketAddress local = (InetSocketAddress) ch.getLocalAddress();
+                String from = backendOf(bed.proxy, ch, bed.vip);
+                String to = from.equals("s1") ? "s2" : "s1";
+                Host oldServer = bed.tb.server(from.equals("s1") ? 1 : 2), newServer = bed.tb.server(to.equals("s1") ? 1 : 2);
+                try (SocketChannel atOld = acceptHello(from.equals("s1") ? l1 : l2)) {
+                    InetSocketAddress peer = (InetSocketAddress) atOld.getRemoteAddress(); // the client, or in full NAT the proxy's address and port
+                    newServer.exec("iptables", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "DROP");
+                    String vip = bed.vip.getAddress().getHostAddress() + "." + bed.vip.getPort();
+                    String toClient = vip + " > " + local.getAddress().getHostAddress() + "." + local.getPort() + ": Flags ";
+                    Process clientCapture = Bed.capture(client, "tcp and src host " + bed.vip.getAddress().getHostAddress());
+                    Process oldCapture = Bed.capture(oldServer, "tcp and src port 7000");
+
+                    assertThat(bed.proxy.redirect(new FlowKey(local, bed.vip), to).backendId()).isEqualTo(to);
+                    byte[] late = "written before the capture\n".getBytes(StandardCharsets.US_ASCII);
+                    atOld.write(ByteBuffer.wrap(late));
+                    assertThat(readExactly(ch, late.length)).as("the old backend's data at the client").isEqualTo(late);
+                    atOld.setOption(StandardSocketOptions.SO_LINGER, 0);
+                    atOld.close(); // a reset
+                    // The client's next segment goes to the new backend; a reset that got through would show here.
+                    ch.write(ByteBuffer.wrap(HELLO.clone()));
+
+                    String atClient = Bed.stopCapture(clientCapture), sentByOld = Bed.stopCapture(oldCapture);
+                    assertThat(sentByOld).as("capture on the old backend").contains(oldServer.address().getHostAddress() + ".7000 > "
+                            + peer.getAddress().getHostAddress() + "." + peer.getPort() + ": Flags [R");
+                    List<String> seen = atClient.lines().filter(line -> line.contains(toClient)).toList();
+                    assertThat(seen).as("segments from the VIP at the client").anySatisfy(line -> assertThat(line)
+                            .contains("Flags [P.]").contains("(correct)"));
+                    assertThat(seen).as("segments from the VIP at the client")
+                            .allSatisfy(line -> assertThat(line).doesNotContain("Flags [R").doesNotContain("incorrect"));
+                    ch.configureBlocking(false);
+                    assertThat(ch.read(ByteBuffer.allocate(1))).as("the client's connection, still open").isZero();
+                }
+            }
+        }
+    }
+
+    private static final byte[] HELLO = "hello\n".getBytes(StandardCharsets.US_ASCII);
+
+    private static ServerSocketChannel listen(Host server, int port) throws Exception {
+        return server.namespace().call(() -> ServerSocketChannel.open().bind(new InetSocketAddress(server.address(), port)));
+    }
+
+    /** The connection that says hello; health checks connect to the same listener and close at once. */
+    private static SocketChannel acceptHello(ServerSocketChannel listener) throws Exception {
+        while (true) {
+            SocketChannel ch = listener.accept();
+            ch.socket().setSoTimeout(5_000);
+            try {
+                if (Arrays.equals(ch.socket().getInputStream().readNBytes(HELLO.length), HELLO)) return ch;
+            } catch (SocketTimeoutException e) {
+                // a health check that stayed connected
+            }
+            ch.close();
+        }
+    }
+
+    private static byte[] readExactly(SocketChannel ch, int n) throws Exception {
+        ch.socket().setSoTimeout(5_000);
+        return ch.socket().getInputStream().readNBytes(n);
     }
 
     @Test
