@@ -6,7 +6,9 @@ import io.socketlauncher.server.hold.DataPlane;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -33,6 +35,8 @@ public final class MigrationContext implements AutoCloseable {
     final ScheduledExecutorService scheduler;
     private final Map<String, PeerLink> peers = new ConcurrentHashMap<>();
     private final Map<FlowTuple, ScheduledFuture<?>> lingering = new ConcurrentHashMap<>();
+    /** Flows whose socket this server captured and keeps open (silent, in repair mode) until its migration ends. */
+    private final Set<FlowTuple> departing = new HashSet<>();
     private final Object dataPlane = new Object();
     private final AtomicLong forwarded = new AtomicLong();
 
@@ -66,10 +70,25 @@ public final class MigrationContext implements AutoCloseable {
         return peers.computeIfAbsent(peer.id(), p -> new PeerLink(peer, key, timeouts.prepare()));
     }
 
-    /** Starts holding a flow that is coming here, replacing lingering forwarding of an earlier departure. */
+    /**
+     * Starts holding a flow that is coming here, replacing lingering forwarding of an earlier departure. A flow can
+     * come back only once its target committed, but this server may not have heard XFERED yet and still have its
+     * captured copy open (the target hands the connection to its application first): that copy must be closed
+     * before the flow is held and restored here (its address pair is taken until then, and its forwarding still
+     * sends late segments to the target), so this waits for it.
+     */
     void hold(FlowTuple flow) throws IOException, InterruptedException {
-        // A release of the flow's previous arrival may still be handing over to the direct path.
         long deadline = System.nanoTime() + timeouts.prepare().toNanos() / 2;
+        synchronized (departing) {
+            for (long left; departing.contains(flow) && (left = deadline - System.nanoTime()) > 0; ) {
+                TimeUnit.NANOSECONDS.timedWait(departing, left);
+            }
+            if (departing.contains(flow)) {
+                throw new IOException("this server's previous copy of " + flow + " is still open: its migration away from here "
+                        + "has not ended within " + timeouts.prepare().dividedBy(2).toMillis() + " ms");
+            }
+        }
+        // A release of the flow's previous arrival may still be handing over to the direct path.
         while (plane.isHeld(flow) && System.nanoTime() < deadline) Thread.sleep(1);
         synchronized (dataPlane) {
             ScheduledFuture<?> pending = lingering.remove(flow);
@@ -79,6 +98,21 @@ public final class MigrationContext implements AutoCloseable {
                 count(plane.stopForwarding(flow));
             }
             plane.hold(flow);
+        }
+    }
+
+    /** The source captured the flow's socket: until {@link #departed}, the flow can't be restored here. */
+    void departing(FlowTuple flow) {
+        synchronized (departing) {
+            departing.add(flow);
+        }
+    }
+
+    /** The source closed its captured socket (the target has the connection) or resumed it (rolled back). */
+    void departed(FlowTuple flow) {
+        synchronized (departing) {
+            departing.remove(flow);
+            departing.notifyAll();
         }
     }
 

@@ -28,6 +28,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li>XFER (state and application blob) to the target, which restores the socket, releases the held segments
  *       into it and answers XFERED; only then is the source's socket closed, without FIN or RST.</li>
  * </ol>
+ * From the capture until the socket is closed (or resumed after a rollback), the flow can't come back to this server:
+ * a target that sends it straight back waits in XFER_PREPARE for this migration to end.
  * Every failure rolls back so that the connection stays alive where it was (see {@link TransferException}).
  * Runs on a thread inside the server's network namespace.
  */
@@ -150,6 +152,8 @@ public final class MigrationSource {
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
             }
+            // Until this migration ends, the flow can't come back here: see MigrationContext.hold.
+            context.departing(here);
             try {
                 blob = new TransferBlob(state, socket.applicationState()).encode();
             } catch (RuntimeException e) {
@@ -178,6 +182,7 @@ public final class MigrationSource {
             return new TransferReport(peer.id(), prepared - start, redirected - start, drained - start, captured - start,
                     transferred - start);
         } finally {
+            context.departed(here);
             link.release(session);
         }
     }
