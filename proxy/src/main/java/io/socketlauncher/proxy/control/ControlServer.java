@@ -3,6 +3,7 @@ package io.socketlauncher.proxy.control;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import io.socketlauncher.sys.RealTimeThreads;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -20,10 +21,16 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * Serves {@link ProxyOperations} over the authenticated control protocol. One thread per connection (virtual by
- * default), requests on a connection answered in order. A protocol violation is answered with an ERROR and the
- * connection closed; it never reaches the operations, so the proxy and its flows are untouched. A request the
- * operations refuse (unknown flow, failed map update) is answered with an ERROR and the connection stays open.
+ * Serves {@link ProxyOperations} over the authenticated control protocol. One thread per connection, requests on a
+ * connection answered in order. By default a platform thread that runs under SCHED_FIFO once its peer has
+ * authenticated, when the process may ({@link RealTimeThreads}): a migration's source waits for REDIRECTED while
+ * its client gets no ACK, and on a busy host an ordinary thread, or a virtual one (woken by the poller thread,
+ * then run by a carrier, neither real-time), waits milliseconds for a CPU now and then. It blocks between
+ * requests. Unauthenticated peers never get a real-time thread.
+ *
+ * <p>A protocol violation is answered with an ERROR and the connection closed; it never reaches the operations, so
+ * the proxy and its flows are untouched. A request the operations refuse (unknown flow, failed map update) is
+ * answered with an ERROR and the connection stays open.
  *
  * <p>The operations are called concurrently from several connections and must be thread-safe.
  *
@@ -44,6 +51,7 @@ public final class ControlServer implements AutoCloseable {
     private final Duration frameTimeout;
     private final Semaphore connectionSlots;
     private final ThreadFactory threads;
+    private final ThreadFactory connectionThreads;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private final ServerRegistry joined;
     private final InetSocketAddress address;
@@ -59,6 +67,7 @@ public final class ControlServer implements AutoCloseable {
         this.frameTimeout = b.frameTimeout;
         this.connectionSlots = new Semaphore(b.maxConnections);
         this.threads = b.threads;
+        this.connectionThreads = b.connectionThreads;
         this.joined = new ServerRegistry(b.maxServers, b.threads);
         listener.configureBlocking(true);
         this.address = (InetSocketAddress) listener.getLocalAddress();
@@ -135,7 +144,7 @@ public final class ControlServer implements AutoCloseable {
                 continue;
             }
             connections.add(socket);
-            Thread worker = threads.newThread(() -> {
+            Thread worker = connectionThreads.newThread(() -> {
                 try {
                     serve(socket);
                 } finally {
@@ -174,6 +183,8 @@ public final class ControlServer implements AutoCloseable {
             ControlChannel channel = ControlChannel.server(socket, frameTimeout, frameTimeout);
             try {
                 channel.acceptHandshake(key);
+                RealTimeThreads.enter("on a busy host a REDIRECT may wait milliseconds for a CPU, and a migrating"
+                        + " client as long for an ACK");
                 channel.idleTimeout(idleTimeout);
                 while (true) {
                     handle(channel, channel.receive());
@@ -318,6 +329,7 @@ public final class ControlServer implements AutoCloseable {
         private int maxConnections = 4096;
         private int maxServers = 1024;
         private ThreadFactory threads = Thread.ofVirtual().factory();
+        private ThreadFactory connectionThreads = Thread.ofPlatform().daemon().factory();
 
         private Builder() {
         }
@@ -367,9 +379,13 @@ public final class ControlServer implements AutoCloseable {
             return this;
         }
 
-        /** Threads for the acceptor and the connections; operations run on the latter. */
+        /**
+         * Threads for the acceptor and the connections; operations run on the latter. Virtual ones are never made
+         * real-time. By default the connections have platform threads, the rest virtual ones.
+         */
         public Builder threadFactory(ThreadFactory threads) {
             this.threads = Objects.requireNonNull(threads, "threads");
+            this.connectionThreads = threads;
             return this;
         }
 

@@ -67,6 +67,19 @@ class ControlServerTest {
         return counter == null ? 0 : counter.count();
     }
 
+    /**
+     * A migrating server's client waits for the REDIRECTED answer: it comes from a real-time thread (the tests run
+     * as root, so the process may; 1 is SCHED_FIFO).
+     */
+    @Test
+    void aRedirectIsAnsweredFromAThreadUnderSchedFifo() throws IOException {
+        seed();
+        try (ControlClient c = client()) {
+            c.redirect(FLOW, "s2");
+        }
+        assertThat(operations.redirectPolicy).as("scheduling policy of the thread that served REDIRECT").isEqualTo(1);
+    }
+
     @Test
     void everyOperationRoundTrips() throws IOException {
         seed();

@@ -2,6 +2,8 @@ package io.socketlauncher.proxy.control;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +20,8 @@ final class InMemoryOperations implements ProxyOperations {
     private final Map<FlowKey, FlowInfo> flows = new LinkedHashMap<>();
     private final Map<String, BackendInfo> backends = new LinkedHashMap<>();
     volatile IOException failure;
+    /** The scheduling policy (sched_setscheduler's number) of the thread that served the latest redirect. */
+    volatile int redirectPolicy = -1;
 
     synchronized void addFlow(FlowInfo flow) {
         flows.put(flow.key(), flow);
@@ -38,6 +42,7 @@ final class InMemoryOperations implements ProxyOperations {
     @Override
     public synchronized FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
         record("redirect " + Endpoints.format(flow) + " " + backendId);
+        redirectPolicy = callingThreadPolicy();
         FlowInfo old = flows.get(flow);
         if (old == null) {
             throw new IllegalArgumentException("unknown flow " + Endpoints.format(flow));
@@ -85,5 +90,12 @@ final class InMemoryOperations implements ProxyOperations {
         if (f != null) {
             throw f;
         }
+    }
+
+    /** Field 41 of /proc/thread-self/stat; the fields are counted after the command name, which may hold spaces. */
+    private static int callingThreadPolicy() throws IOException {
+        String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Integer.parseInt(fields[41 - 3]);
     }
 }
