@@ -3,6 +3,7 @@ package io.socketlauncher.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.socketlauncher.bpf.hold.HoldProgram;
 import io.socketlauncher.cluster.StreamSession.MoveRequest;
 import io.socketlauncher.proxy.control.ControlServer;
 import io.socketlauncher.proxy.control.FlowKey;
@@ -91,6 +92,11 @@ class KilledTargetTest {
             if (app2 != null) app2.close();
             if (relay != null) relay.close();
             if (lossyServer != null) lossyServer.close();
+            // The last killed s3's hold program, pinned.
+            if (tb != null) tb.server(3).namespace().call(() -> {
+                HoldProgram.detachStale();
+                return null;
+            });
         } finally {
             if (cluster != null) cluster.close();
         }
@@ -99,12 +105,15 @@ class KilledTargetTest {
     /** Starts s3 in a process of its own; returns once it serves. */
     private static Process startTarget() throws Exception {
         Host s3 = tb.server(3);
-        Process p = s3.startWithOutput(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        // Not through ip netns exec (the server enters its namespace itself): that gives the process a /sys of its own,
+        // without bpffs, where the hold program could not be pinned. Pinned, a killed s3's hold program stays and keeps
+        // the flows it held silent (no reset from s3's kernel); the next start replaces it.
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), TargetServerMain.class.getName(),
                 s3.name(), "s3", s3.address().getHostAddress(), cluster.service().getAddress().getHostAddress(),
                 Integer.toString(cluster.service().getPort()), cluster.control().getAddress().getHostAddress(),
-                Integer.toString(cluster.control().getPort()), HexFormat.of().formatHex(cluster.key()));
+                Integer.toString(cluster.control().getPort()), HexFormat.of().formatHex(cluster.key())).start();
         CompletableFuture<Void> ready = new CompletableFuture<>();
         StringBuilder output = new StringBuilder();
         Thread.ofPlatform().daemon().name("s3-output").start(() -> {

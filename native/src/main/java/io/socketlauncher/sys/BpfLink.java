@@ -56,6 +56,19 @@ public final class BpfLink implements AutoCloseable {
         }
     }
 
+    /** Detaches the program now, even if the link is pinned (the link stays, defunct, until closed and unpinned). */
+    public void detach() throws NativeException {
+        try {
+            int linkFd = fd >= 0 ? fd : (int) Libbpf.LINK_FD.invokeExact(link);
+            int r = (int) Libbpf.LINK_DETACH.invokeExact(linkFd);
+            Libbpf.check("bpf_link_detach(" + name + ")", r);
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.linkageFailure(t);
+        }
+    }
+
     /** Closes this handle: detaches the program unless the link is pinned. */
     @Override
     public void close() {

@@ -39,6 +39,8 @@ final class Libbpf {
     static final MethodHandle LINK_PIN = plain("bpf_link__pin", JAVA_INT, ADDRESS, ADDRESS);
     static final MethodHandle LINK_DESTROY = plain("bpf_link__destroy", JAVA_INT, ADDRESS);
     static final MethodHandle LINK_OPEN = pointer("bpf_link__open", ADDRESS, ADDRESS);
+    static final MethodHandle LINK_FD = plain("bpf_link__fd", JAVA_INT, ADDRESS);
+    static final MethodHandle LINK_DETACH = plain("bpf_link_detach", JAVA_INT, JAVA_INT);
     static final MethodHandle XDP_ATTACH = plain("bpf_xdp_attach", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     static final MethodHandle XDP_DETACH = plain("bpf_xdp_detach", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     /** libbpf 1.1 has no bpf_program__attach_tcx; its low-level call passes any attach type through. */

@@ -5,38 +5,114 @@ import io.socketlauncher.sys.BpfObject;
 import io.socketlauncher.sys.BpfProgram;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * hold.bpf.o loaded and attached to the TC ingress of one interface as a TCX link. Construct it on a thread inside
- * the interface's network namespace: the interface index is looked up and the link attached in the caller's
- * namespace. Closing it, or the death of its process, detaches this program alone: other TC programs on the
- * interface stay, and a restarted server attaches anew.
+ * hold.bpf.o loaded and attached to the TC ingress of one interface as a TCX link, beside any other TC programs
+ * there. Construct and close it on a thread inside the interface's network namespace: the interface index is
+ * looked up, the link attached and its pin named in the caller's namespace.
+ *
+ * <p>The link is pinned in bpffs (at /sys/fs/bpf; if it can't be, a warning says so) while this object is open, so that a server killed while it holds flows keeps
+ * them silent: their segments still go to its (dead) TUN and are lost, the client retransmits them to wherever
+ * the source points the flow back, instead of the kernel answering them with a reset for want of a socket. The
+ * pin's name says which process owns it; the next hold program attached in the same namespace detaches and
+ * unpins those whose process is gone, so a restarted server attaches anew and nothing stale stays in the chain.
  */
 public final class HoldProgram implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(HoldProgram.class.getName());
+    /** On bpffs as this process's mount namespace sees it: not under {@code ip netns exec}, which remounts /sys. */
+    private static final Path PINS = Path.of("/sys/fs/bpf/socketlauncher-hold");
+    private static final AtomicLong SEQUENCE = new AtomicLong();
+
     private final BpfObject object;
     private final BpfLink link;
+    /** Null if bpffs was not available. */
+    private final Path pin;
     private final HoldFlows flows;
     private final int ifindex;
     private boolean closed;
 
-    private HoldProgram(BpfObject object, BpfLink link, int ifindex) {
+    private HoldProgram(BpfObject object, BpfLink link, Path pin, int ifindex) {
         this.object = object;
         this.link = link;
+        this.pin = pin;
         this.ifindex = ifindex;
         this.flows = new HoldFlows(object.map("hold_flows"), object.map("hold_diverted"), object.map("hold_released"));
     }
 
-    public static HoldProgram attach(String interfaceName) throws NativeException {
+    public static HoldProgram attach(String interfaceName) throws IOException {
         int ifindex = Libc.ifNameToIndex(interfaceName);
+        String namespace = namespaceId();
+        detachStale(namespace);
+        ProcessHandle self = ProcessHandle.current();
+        Path pin = PINS.resolve(namespace + "-" + ifindex + "-" + self.pid() + "-" + startMillis(self).orElse(0L) + "-"
+                + SEQUENCE.incrementAndGet());
         BpfObject object = BpfObject.openResource(BpfObject.class, "/bpf/hold.bpf.o");
         try {
             object.load();
             BpfLink link = object.program("sl_hold_ingress").attachTcx(ifindex, BpfProgram.TCX_INGRESS);
-            return new HoldProgram(object, link, ifindex);
-        } catch (NativeException | RuntimeException e) {
+            try {
+                Files.createDirectories(PINS);
+                link.pin(pin.toString());
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "hold program on " + interfaceName + " not pinned (" + e.getMessage()
+                        + "): if this process is killed, the kernel resets the flows it holds");
+                pin = null;
+            }
+            return new HoldProgram(object, link, pin, ifindex);
+        } catch (IOException | RuntimeException e) {
             object.close();
             throw e;
         }
+    }
+
+    /**
+     * Detaches and unpins the hold programs of this thread's network namespace whose process is gone (killed
+     * without closing them). {@link #attach} does it first; a test that kills a server calls it to leave nothing.
+     */
+    public static void detachStale() throws IOException {
+        detachStale(namespaceId());
+    }
+
+    private static void detachStale(String namespace) throws IOException {
+        if (!Files.isDirectory(PINS)) return;
+        try (DirectoryStream<Path> pins = Files.newDirectoryStream(PINS, namespace + "-*")) {
+            for (Path p : pins) {
+                String[] parts = p.getFileName().toString().split("-");
+                if (parts.length != 5 || ownerAlive(Long.parseLong(parts[2]), Long.parseLong(parts[3]))) continue;
+                try (BpfLink stale = BpfLink.openPinned(p.toString())) {
+                    stale.detach();
+                } catch (NativeException e) {
+                    // already defunct (its interface is gone): unpinning below is all that is left to do
+                }
+                Files.deleteIfExists(p);
+            }
+        } catch (NumberFormatException e) {
+            throw new IOException("unexpected pin name in " + PINS + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean ownerAlive(long pid, long startMillis) {
+        Optional<ProcessHandle> owner = ProcessHandle.of(pid);
+        return owner.isPresent() && startMillis(owner.get()).orElse(0L) == startMillis;
+    }
+
+    private static Optional<Long> startMillis(ProcessHandle process) {
+        return process.info().startInstant().map(Instant::toEpochMilli);
+    }
+
+    /** The inode of the calling thread's network namespace, which names it while it exists. */
+    private static String namespaceId() throws IOException {
+        String target = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(); // net:[4026532]
+        int open = target.indexOf('['), close = target.indexOf(']');
+        if (open < 0 || close < open) throw new IOException("unexpected network namespace link " + target);
+        return target.substring(open + 1, close);
     }
 
     public HoldFlows flows() {
@@ -48,13 +124,17 @@ public final class HoldProgram implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public synchronized void close() throws IOException {
         if (closed) return;
         closed = true;
         try {
-            link.close();
+            if (pin != null) Files.deleteIfExists(pin);
         } finally {
-            object.close();
+            try {
+                link.close();
+            } finally {
+                object.close();
+            }
         }
     }
 }

@@ -9,18 +9,21 @@ import io.socketlauncher.testbed.Testbed;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The hold program is a TCX link on the interface's TC ingress: it shares the hook with other programs, and is
- * detached by closing it or by the death of the process holding it (kill -9 included), so nothing stale blocks
- * the next server on that interface.
+ * The hold program is a TCX link on the interface's TC ingress: it shares the hook with other programs and is
+ * detached by closing it. A bare TCX link dies with the process holding it; the hold program's link is pinned so
+ * that a killed server's held flows stay silent, until the next hold program in the namespace replaces it.
  */
 class HoldProgramTcxTest {
+    private static final Path PINS = Path.of("/sys/fs/bpf/socketlauncher-hold");
     private static Testbed tb;
     private static Host host;
 
@@ -32,12 +35,29 @@ class HoldProgramTcxTest {
 
     @AfterAll
     static void down() throws Exception {
-        if (tb != null) tb.close();
+        try {
+            if (host != null) host.namespace().call(() -> {
+                HoldProgram.detachStale();
+                return null;
+            });
+        } finally {
+            if (tb != null) tb.close();
+        }
     }
 
     private static int[] attachedIds() throws Exception {
         return host.namespace().call(() ->
                 BpfProgram.tcxProgramIds(Libc.ifNameToIndex(host.linkToLb()), BpfProgram.TCX_INGRESS));
+    }
+
+    /** Pins of hold programs in the host's namespace. */
+    private static long pins() throws Exception {
+        String target = host.namespace().call(() -> Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
+        String inode = target.substring(target.indexOf('[') + 1, target.indexOf(']'));
+        if (!Files.isDirectory(PINS)) return 0;
+        try (Stream<Path> all = Files.list(PINS)) {
+            return all.filter(p -> p.getFileName().toString().startsWith(inode + "-")).count();
+        }
     }
 
     @Test
@@ -47,37 +67,48 @@ class HoldProgramTcxTest {
         try (HoldProgram second = host.namespace().call(() -> HoldProgram.attach(host.linkToLb()))) {
             int[] both = attachedIds();
             assertThat(both).hasSize(2).doesNotHaveDuplicates();
+            assertThat(pins()).isEqualTo(2);
             first.close();
             assertThat(attachedIds()).containsExactly(both[1]);
+            assertThat(pins()).isEqualTo(1);
         } finally {
             first.close();
         }
         assertThat(attachedIds()).isEmpty();
+        assertThat(pins()).isZero();
     }
 
     @Test
-    void theLinkDiesWithItsProcessAndANewProgramAttaches() throws Exception {
+    void aKilledOwnersBareLinkGoesItsHoldProgramStaysUntilTheNextAttachReplacesIt() throws Exception {
         assertThat(attachedIds()).isEmpty();
-        Process owner = host.startWithOutput(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        Process owner = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), HoldProgramOwner.class.getName(), host.linkToLb());
+                "-cp", System.getProperty("java.class.path"), HoldProgramOwner.class.getName(), host.name(), host.linkToLb())
+                .start();
+        int[] ownersPrograms;
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(owner.getInputStream(), StandardCharsets.UTF_8));
             String line = out.readLine();
             assertThat(line).as("the owner's first line (stderr: %s)", line == null
                     ? new String(owner.getErrorStream().readAllBytes(), StandardCharsets.UTF_8) : "").isEqualTo("ATTACHED");
-            assertThat(attachedIds()).hasSize(1);
+            ownersPrograms = attachedIds();
+            assertThat(ownersPrograms).hasSize(2);
         } finally {
             owner.destroyForcibly();
         }
         assertThat(owner.waitFor(30, TimeUnit.SECONDS)).as("the owner exited after SIGKILL").isTrue();
-        // The kernel releases a dying process's files (and with the last reference the link) before the
+        // The kernel releases a dying process's files (and with the last reference the bare link) before the
         // parent can reap it; polled only in case the release is ever deferred.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (attachedIds().length > 0 && System.nanoTime() < deadline) Thread.sleep(20);
-        assertThat(attachedIds()).as("programs left on the hook by the killed owner").isEmpty();
+        while (attachedIds().length > 1 && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(attachedIds()).as("the killed owner's pinned hold program alone").containsExactly(ownersPrograms[0]);
+        assertThat(pins()).isEqualTo(1);
         try (HoldProgram next = host.namespace().call(() -> HoldProgram.attach(host.linkToLb()))) {
-            assertThat(attachedIds()).hasSize(1);
+            int[] now = attachedIds();
+            assertThat(now).hasSize(1).doesNotContain(ownersPrograms[0]);
+            assertThat(pins()).isEqualTo(1);
         }
+        assertThat(attachedIds()).isEmpty();
+        assertThat(pins()).isZero();
     }
 }
