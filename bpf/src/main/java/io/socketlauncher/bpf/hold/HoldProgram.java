@@ -10,7 +10,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -82,10 +84,18 @@ public final class HoldProgram implements AutoCloseable {
 
     private static void detachStale(String namespace) throws IOException {
         if (!Files.isDirectory(PINS)) return;
-        try (DirectoryStream<Path> pins = Files.newDirectoryStream(PINS, namespace + "-*")) {
+        Set<String> namespaces = null;
+        try (DirectoryStream<Path> pins = Files.newDirectoryStream(PINS)) {
             for (Path p : pins) {
                 String[] parts = p.getFileName().toString().split("-");
                 if (parts.length != 5 || ownerAlive(Long.parseLong(parts[2]), Long.parseLong(parts[3]))) continue;
+                if (!parts[0].equals(namespace)) {
+                    // Another namespace's: its server may have been killed moments ago and its hold must stay. Only
+                    // once the namespace itself is gone (its interfaces with it, so the link is defunct) is the pin
+                    // just litter, left by a process that crashed before its testbed or deployment was torn down.
+                    if (namespaces == null) namespaces = liveNamespaces();
+                    if (namespaces.contains(parts[0])) continue;
+                }
                 try (BpfLink stale = BpfLink.openPinned(p.toString())) {
                     stale.detach();
                 } catch (NativeException e) {
@@ -107,9 +117,33 @@ public final class HoldProgram implements AutoCloseable {
         return process.info().startInstant().map(Instant::toEpochMilli);
     }
 
+    /** Network namespaces that exist: those of running processes and those bind-mounted by name (ip netns). */
+    private static Set<String> liveNamespaces() throws IOException {
+        Set<String> live = new HashSet<>();
+        try (DirectoryStream<Path> processes = Files.newDirectoryStream(Path.of("/proc"), name -> name.getFileName().toString().chars().allMatch(Character::isDigit))) {
+            for (Path process : processes) {
+                try {
+                    live.add(inode(Files.readSymbolicLink(process.resolve("ns/net")).toString()));
+                } catch (IOException e) {
+                    // the process ended meanwhile, or is not ours to look at
+                }
+            }
+        }
+        Path named = Path.of("/run/netns");
+        if (Files.isDirectory(named)) {
+            try (DirectoryStream<Path> mounts = Files.newDirectoryStream(named)) {
+                for (Path mount : mounts) live.add(String.valueOf(Files.getAttribute(mount, "unix:ino")));
+            }
+        }
+        return live;
+    }
+
     /** The inode of the calling thread's network namespace, which names it while it exists. */
     private static String namespaceId() throws IOException {
-        String target = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(); // net:[4026532]
+        return inode(Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
+    }
+
+    private static String inode(String target) throws IOException { // net:[4026532]
         int open = target.indexOf('['), close = target.indexOf(']');
         if (open < 0 || close < open) throw new IOException("unexpected network namespace link " + target);
         return target.substring(open + 1, close);

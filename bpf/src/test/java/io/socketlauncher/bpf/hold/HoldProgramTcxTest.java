@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.socketlauncher.sys.BpfProgram;
 import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NetworkNamespace;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.Testbed;
 import java.io.BufferedReader;
@@ -52,11 +53,18 @@ class HoldProgramTcxTest {
 
     /** Pins of hold programs in the host's namespace. */
     private static long pins() throws Exception {
-        String target = host.namespace().call(() -> Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
-        String inode = target.substring(target.indexOf('[') + 1, target.indexOf(']'));
+        return pinsOf(namespaceOf(host.namespace()));
+    }
+
+    private static String namespaceOf(NetworkNamespace in) throws Exception {
+        String target = in.call(() -> Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
+        return target.substring(target.indexOf('[') + 1, target.indexOf(']'));
+    }
+
+    private static long pinsOf(String namespaceInode) throws Exception {
         if (!Files.isDirectory(PINS)) return 0;
         try (Stream<Path> all = Files.list(PINS)) {
-            return all.filter(p -> p.getFileName().toString().startsWith(inode + "-")).count();
+            return all.filter(p -> p.getFileName().toString().startsWith(namespaceInode + "-")).count();
         }
     }
 
@@ -81,16 +89,9 @@ class HoldProgramTcxTest {
     @Test
     void aKilledOwnersBareLinkGoesItsHoldProgramStaysUntilTheNextAttachReplacesIt() throws Exception {
         assertThat(attachedIds()).isEmpty();
-        Process owner = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), HoldProgramOwner.class.getName(), host.name(), host.linkToLb())
-                .start();
+        Process owner = startOwner(host.name(), host.linkToLb());
         int[] ownersPrograms;
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(owner.getInputStream(), StandardCharsets.UTF_8));
-            String line = out.readLine();
-            assertThat(line).as("the owner's first line (stderr: %s)", line == null
-                    ? new String(owner.getErrorStream().readAllBytes(), StandardCharsets.UTF_8) : "").isEqualTo("ATTACHED");
             ownersPrograms = attachedIds();
             assertThat(ownersPrograms).hasSize(2);
         } finally {
@@ -110,5 +111,55 @@ class HoldProgramTcxTest {
         }
         assertThat(attachedIds()).isEmpty();
         assertThat(pins()).isZero();
+    }
+
+    @Test
+    void aKilledOwnersPinIsRemovedByAnAttachElsewhereOnceItsNamespaceIsGone() throws Exception {
+        // A namespace of this testbed's owner (the testbed's leftover sweep would remove it after a crash), with a
+        // veth pair to hold on.
+        String name = host.name().substring(0, host.name().lastIndexOf('-')) + "-holdgone";
+        String goneNamespace;
+        run("ip", "netns", "add", name);
+        try {
+            run("ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+            run("ip", "-n", name, "link", "set", "eth0", "up");
+            goneNamespace = namespaceOf(NetworkNamespace.named(name));
+            Process owner = startOwner(name, "eth0");
+            owner.destroyForcibly();
+            assertThat(owner.waitFor(30, TimeUnit.SECONDS)).as("the owner exited after SIGKILL").isTrue();
+            assertThat(pinsOf(goneNamespace)).as("the killed owner's pin, while its namespace lives").isEqualTo(1);
+            // Its namespace still exists: an attach here must leave that hold alone (a server killed moments ago).
+            host.namespace().call(() -> HoldProgram.attach(host.linkToLb())).close();
+            assertThat(pinsOf(goneNamespace)).as("the pin of a live namespace, after an attach elsewhere").isEqualTo(1);
+        } finally {
+            run("ip", "netns", "del", name);
+        }
+        host.namespace().call(() -> HoldProgram.attach(host.linkToLb())).close();
+        assertThat(pinsOf(goneNamespace)).as("the pin of a namespace that is gone, after an attach elsewhere").isZero();
+        assertThat(pins()).isZero();
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("%s: %s", String.join(" ", command), output).isZero();
+    }
+
+    /** A child JVM that attaches a hold program (pinned) and a bare link in the host and says so; killed by the caller. */
+    private static Process startOwner(String namespace, String interfaceName) throws Exception {
+        Process owner = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), HoldProgramOwner.class.getName(), namespace, interfaceName)
+                .start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(owner.getInputStream(), StandardCharsets.UTF_8));
+            String line = out.readLine();
+            assertThat(line).as("the owner's first line (stderr: %s)", line == null
+                    ? new String(owner.getErrorStream().readAllBytes(), StandardCharsets.UTF_8) : "").isEqualTo("ATTACHED");
+            return owner;
+        } catch (Exception | AssertionError e) {
+            owner.destroyForcibly();
+            throw e;
+        }
     }
 }
