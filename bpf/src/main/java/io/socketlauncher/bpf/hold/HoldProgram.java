@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * them silent: their segments still go to its (dead) TUN and are lost, the client retransmits them to wherever
  * the source points the flow back, instead of the kernel answering them with a reset for want of a socket. The
  * pin's name says which process owns it; the next hold program attached in the same namespace detaches and
- * unpins those whose process is gone, so a restarted server attaches anew and nothing stale stays in the chain.
+ * unpins those whose process is gone, so a restarted server attaches anew and nothing stale stays in the chain;
+ * any attach also unpins those of a gone process whose namespace is gone too (litter of a crash).
  */
 public final class HoldProgram implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(HoldProgram.class.getName());
