@@ -105,6 +105,7 @@ public final class MigrateBenchmark {
             Cluster cluster = deployment.cluster();
             Host client = cluster.client(1);
             TcpCounters before = TcpCounters.of(client);
+            PhaseCounters phases = new PhaseCounters(cluster);
             TcpCounters s1Before = TcpCounters.of(cluster.testbed().server(1)), s2Before = TcpCounters.of(cluster.testbed().server(2));
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("mode", mode == Mode.IN_PROCESS ? "repair and hold plane in the server process"
@@ -133,6 +134,7 @@ public final class MigrateBenchmark {
             String[] names = {"prepare_to_holding", "redirect_to_redirected", "drain", "capture", "xfer_to_xfered"};
             for (int s = 0; s < steps.length; s++) stepFigures.put(names[s], percentiles(steps[s]));
             m.put("steps_us", stepFigures);
+            phases.end("latency");
 
             progress.accept(mode + ": rate, " + plan.rateConnections() + " connections moving concurrently");
             Rate rate = rate(cluster, arrivals, plan.rateConnections(), plan.rateNanos());
@@ -141,6 +143,7 @@ public final class MigrateBenchmark {
             m.put("concurrent_seconds", round(rate.nanos / 1e9));
             m.put("migrations_per_s", Math.round(rate.migrations / (rate.nanos / 1e9)));
             m.put("concurrent_latency_us", percentiles(rate.latency));
+            phases.end("rate");
 
             progress.accept(mode + ": bulk, " + plan.bulkRounds() + " rounds alternating moved every 100 ms / not moved");
             Bulk bulk = bulk(cluster, arrivals, plan, progress, mode);
@@ -148,6 +151,8 @@ public final class MigrateBenchmark {
             m.put("bulk_still_mbit_s", round(bulk.stillBytes * 8 / (bulk.stillNanos / 1e3)));
             m.put("bulk_migrations", bulk.migrations);
             m.put("bulk_ratio", round((bulk.movedBytes / (double) bulk.movedNanos) / (bulk.stillBytes / (double) bulk.stillNanos)));
+            phases.end("bulk");
+            m.put("phases", phases.figures());
 
             TcpCounters after = TcpCounters.of(client);
             long migrations = plan.latencyMoves() + rate.migrations + bulk.migrations;
@@ -178,6 +183,45 @@ public final class MigrateBenchmark {
             if (arrivals.failure.get() != null) m.put("failure", arrivals.failure.get());
             progress.accept(mode + ": " + m);
             return m;
+        }
+    }
+
+    /**
+     * Retransmissions by phase (warm-up counts with latency), so that a loss can be put down to the kind of
+     * migration that caused it: the client's retransmissions, fast retransmits, loss probes and DSACKs received
+     * (a retransmission the servers had already: no loss), and the servers' out-of-order queueing (a hole).
+     */
+    private static final class PhaseCounters {
+        private final Host client, s1, s2;
+        private TcpCounters clientAt, s1At, s2At;
+        private final Map<String, Object> figures = new LinkedHashMap<>();
+
+        PhaseCounters(Cluster cluster) throws Exception {
+            client = cluster.client(1);
+            s1 = cluster.testbed().server(1);
+            s2 = cluster.testbed().server(2);
+            clientAt = TcpCounters.of(client);
+            s1At = TcpCounters.of(s1);
+            s2At = TcpCounters.of(s2);
+        }
+
+        void end(String phase) throws Exception {
+            TcpCounters c = TcpCounters.of(client), a = TcpCounters.of(s1), b = TcpCounters.of(s2);
+            Map<String, Object> f = new LinkedHashMap<>();
+            f.put("retransmits", c.since(clientAt, "RetransSegs"));
+            f.put("fast", c.since(clientAt, "TCPFastRetrans"));
+            f.put("probes", c.since(clientAt, "TCPLossProbes"));
+            f.put("timeouts", c.since(clientAt, "TCPTimeouts"));
+            f.put("dsack_received", c.since(clientAt, "TCPDSACKRecv"));
+            f.put("servers_ofo_queue", a.since(s1At, "TCPOFOQueue") + b.since(s2At, "TCPOFOQueue"));
+            figures.put(phase, f);
+            clientAt = c;
+            s1At = a;
+            s2At = b;
+        }
+
+        Map<String, Object> figures() {
+            return figures;
         }
     }
 
