@@ -127,7 +127,23 @@ public final class Testbed implements AutoCloseable {
                     .append("link set ").append(lbDev).append(" up\n");
         }
         Commands.run(List.of("ip", "-n", lb.name(), "-batch", "-"), lbSetup.toString());
+        // A veth has no queue of its own (noqueue), and while its peer runs XDP (the proxy, or the xdp_pass that
+        // lets the proxy redirect to it) a packet goes into the peer's 256-slot ring: a full ring drops it,
+        // where a real NIC stops its queue and the sender waits. A burst from TCP (a window opening at once)
+        // was then lost on the sending host, with no trace but the link's TX drops. A qdisc on every veth end
+        // gives the veth back-pressure (kernel 6.16+: the queue stops on a full ring) and keeps TCP Small
+        // Queues in charge, as on a real link.
+        StringBuilder lbQueues = new StringBuilder();
+        for (Host h : endpoints()) {
+            Commands.run(List.of("tc", "-n", h.name(), "-batch", "-"), queueOn(h.linkToLb()));
+            lbQueues.append(queueOn(h.lbSideInterface()));
+        }
+        Commands.run(List.of("tc", "-n", lb.name(), "-batch", "-"), lbQueues.toString());
         lb.exec("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
+    }
+
+    private static String queueOn(String dev) {
+        return "qdisc replace dev " + dev + " root pfifo limit 1000\n";
     }
 
     public Host lb() {
