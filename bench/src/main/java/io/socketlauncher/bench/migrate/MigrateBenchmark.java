@@ -1,5 +1,7 @@
 package io.socketlauncher.bench.migrate;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.socketlauncher.cluster.Cluster;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
@@ -47,6 +49,7 @@ import org.HdrHistogram.Histogram;
  * segments, resets) are read around each mode.
  */
 public final class MigrateBenchmark {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int PING = 1024;
     private static final int BULK_CHUNK = 64 * 1024;
 
@@ -189,20 +192,38 @@ public final class MigrateBenchmark {
     /**
      * Retransmissions by phase (warm-up counts with latency), so that a loss can be put down to the kind of
      * migration that caused it: the client's retransmissions, fast retransmits, loss probes and DSACKs received
-     * (a retransmission the servers had already: no loss), and the servers' out-of-order queueing (a hole).
+     * (a retransmission the servers had already: no loss), and the servers' out-of-order queueing (a hole); and
+     * where segments were lost: the packets every interface of the testbed dropped on transmit, by host and
+     * interface (a veth drops on a full ring of its peer: the client's burst, or the proxy's XDP redirect).
      */
     private static final class PhaseCounters {
         private final Host client, s1, s2;
+        private final List<Host> hosts;
         private TcpCounters clientAt, s1At, s2At;
+        private Map<String, Long> dropsAt;
         private final Map<String, Object> figures = new LinkedHashMap<>();
 
         PhaseCounters(Cluster cluster) throws Exception {
             client = cluster.client(1);
             s1 = cluster.testbed().server(1);
             s2 = cluster.testbed().server(2);
+            hosts = cluster.testbed().hosts();
             clientAt = TcpCounters.of(client);
             s1At = TcpCounters.of(s1);
             s2At = TcpCounters.of(s2);
+            dropsAt = transmitDrops();
+        }
+
+        /** Packets each interface dropped on transmit, by "host interface". */
+        private Map<String, Long> transmitDrops() throws Exception {
+            Map<String, Long> drops = new LinkedHashMap<>();
+            for (Host h : hosts) {
+                for (JsonNode link : JSON.readTree(h.exec("ip", "-j", "-s", "link", "show").stdout())) {
+                    String host = h.name().substring(h.name().lastIndexOf('-') + 1);
+                    drops.put(host + " " + link.path("ifname").asText(), link.path("stats64").path("tx").path("dropped").asLong());
+                }
+            }
+            return drops;
         }
 
         void end(String phase) throws Exception {
@@ -214,6 +235,14 @@ public final class MigrateBenchmark {
             f.put("timeouts", c.since(clientAt, "TCPTimeouts"));
             f.put("dsack_received", c.since(clientAt, "TCPDSACKRecv"));
             f.put("servers_ofo_queue", a.since(s1At, "TCPOFOQueue") + b.since(s2At, "TCPOFOQueue"));
+            Map<String, Long> drops = transmitDrops();
+            Map<String, Long> dropped = new LinkedHashMap<>();
+            drops.forEach((link, n) -> {
+                long grew = n - dropsAt.getOrDefault(link, 0L);
+                if (grew != 0) dropped.put(link, grew);
+            });
+            f.put("link_transmit_drops", dropped);
+            dropsAt = drops;
             figures.put(phase, f);
             clientAt = c;
             s1At = a;
