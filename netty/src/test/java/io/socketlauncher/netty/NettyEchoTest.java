@@ -2,15 +2,19 @@ package io.socketlauncher.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.testbed.NumberedStream;
@@ -49,6 +53,16 @@ class NettyEchoTest {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             ctx.flush();
         }
+
+        /** The client's FIN: close only once everything read has been written back (half-closure allowed below). */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof ChannelInputShutdownEvent) {
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.fireUserEventTriggered(event);
+            }
+        }
     }
 
     @Test
@@ -66,6 +80,8 @@ class NettyEchoTest {
              NettyServer netty = NettyServer.start(server, group, new ChannelInitializer<Channel>() {
                  @Override
                  protected void initChannel(Channel ch) {
+                     // Netty's default closes the channel at the client's FIN, dropping echoes still queued to be written.
+                     ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
                      ch.pipeline().addLast(echo);
                  }
              });
