@@ -19,6 +19,9 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IP_FRAGMENT_BITS 0x3fff
+/* TCX_NEXT (uapi of 6.6+, newer than these headers): what this program leaves alone goes on to the programs
+ * attached after it on the hook, then to the stack. TC_ACT_OK would end the chain there. */
+#define PASS_ON TC_ACT_UNSPEC
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -52,7 +55,7 @@ static __always_inline int divert(struct __sk_buff *skb, struct hold_flow_key *k
 		return bpf_redirect(tun, 0);
 	__u64 *released = bpf_map_lookup_elem(&hold_released, key);
 	if (released && *(volatile __u64 *)diverted <= *(volatile __u64 *)released)
-		return TC_ACT_OK;
+		return PASS_ON;
 	__u32 segments = skb->gso_segs;
 	__sync_fetch_and_add(diverted, segments ? segments : 1);
 	return bpf_redirect(tun, 0);
@@ -99,13 +102,13 @@ int sl_hold_ingress(struct __sk_buff *skb)
 	__u32 l4off;
 
 	if ((void *)(eth + 1) > end)
-		return TC_ACT_OK;
+		return PASS_ON;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP || ip->ihl < 5)
-			return TC_ACT_OK;
+			return PASS_ON;
 		if (ip->frag_off & bpf_htons(IP_FRAGMENT_BITS))
-			return TC_ACT_OK;
+			return PASS_ON;
 		key.src[0] = ip->saddr;
 		key.dst[0] = ip->daddr;
 		key.family = AF_INET;
@@ -114,26 +117,26 @@ int sl_hold_ingress(struct __sk_buff *skb)
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 		/* Extension headers are left alone: TCP of this product never carries them. */
 		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP)
-			return TC_ACT_OK;
+			return PASS_ON;
 		__builtin_memcpy(key.src, &ip6->saddr, 16);
 		__builtin_memcpy(key.dst, &ip6->daddr, 16);
 		key.family = AF_INET6;
 		l4off = ETH_HLEN + sizeof(struct ipv6hdr);
 	} else {
-		return TC_ACT_OK;
+		return PASS_ON;
 	}
 	if (l4off > 128)
-		return TC_ACT_OK;
+		return PASS_ON;
 	struct tcphdr *tcp = data + l4off;
 	if ((void *)(tcp + 1) > end)
-		return TC_ACT_OK;
+		return PASS_ON;
 	key.sport = tcp->source;
 	key.dport = tcp->dest;
 	key.proto = IPPROTO_TCP;
 
 	struct hold_action *action = bpf_map_lookup_elem(&hold_flows, &key);
 	if (!action)
-		return TC_ACT_OK;
+		return PASS_ON;
 	__sync_fetch_and_add(&action->packets, 1);
 	__sync_fetch_and_add(&action->bytes, skb->len);
 
@@ -145,7 +148,7 @@ int sl_hold_ingress(struct __sk_buff *skb)
 			__u32 segments = skb->gso_segs;
 			__sync_fetch_and_add(counted, segments ? segments : 1);
 		}
-		return TC_ACT_OK;
+		return PASS_ON;
 	}
 	if (action->kind == HOLD_FORWARD) {
 		__u32 new_dst[4];
@@ -160,5 +163,5 @@ int sl_hold_ingress(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		return bpf_redirect(skb->ifindex, 0);
 	}
-	return TC_ACT_OK;
+	return PASS_ON;
 }

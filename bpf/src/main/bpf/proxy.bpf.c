@@ -544,6 +544,10 @@ static __always_inline int tc_replace2(struct __sk_buff *skb, __u32 csum_off, __
 	return bpf_skb_store_bytes(skb, field_off, &to, 2, 0);
 }
 
+/* TCX_NEXT (uapi of 6.6+, newer than these headers): what the proxy does not NAT goes on to the programs
+ * attached after it on the hook, then to the stack. TC_ACT_OK would end the chain there. */
+#define PASS_ON TC_ACT_UNSPEC
+
 SEC("tc")
 int proxy_tc(struct __sk_buff *skb)
 {
@@ -557,33 +561,33 @@ int proxy_tc(struct __sk_buff *skb)
 		 * copy payload of (cloned, GSO) TCP packets into their heads.
 		 */
 		if (bpf_skb_pull_data(skb, skb->len < 14 + 60 + 20 ? skb->len : 14 + 60 + 20))
-			return TC_ACT_OK;
+			return PASS_ON;
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 		__builtin_memset(&p, 0, sizeof(p));
 		parsed = parse(data, data_end, &p);
 	}
 	if (parsed)
-		return TC_ACT_OK;
+		return PASS_ON;
 	struct rewrite rw = {};
 	enum verdict v = decide(&p, &rw);
 	if (v == V_DROP)
 		return TC_ACT_SHOT;
 	if (v == V_PASS)
-		return TC_ACT_OK;
+		return PASS_ON;
 
 	struct bpf_fib_lookup params = {};
 	/* tot_len 0: the helper then checks the MTU itself, knowing GSO packets are segmented later. */
 	int rc = fib(skb, &params, &p, &rw, skb->ingress_ifindex, 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return TC_ACT_OK;
+		return PASS_ON;
 
 	__u32 ip = p.l3_off, l4 = p.l4_off, csum = l4 + offsetof(struct tcphdr, check);
 	int v4 = p.key.family == AF_INET;
 	if (v4) {
 		__u8 ttl;
 		if (bpf_skb_load_bytes(skb, ip + offsetof(struct iphdr, ttl), &ttl, 1) || ttl <= 1)
-			return TC_ACT_OK;
+			return PASS_ON;
 		__u16 old_word = bpf_htons(((__u16)ttl << 8) | IPPROTO_TCP);
 		__u16 new_word = bpf_htons(((__u16)(ttl - 1) << 8) | IPPROTO_TCP);
 		__u8 new_ttl = ttl - 1;
@@ -596,7 +600,7 @@ int proxy_tc(struct __sk_buff *skb)
 	} else {
 		__u8 hops;
 		if (bpf_skb_load_bytes(skb, ip + offsetof(struct ipv6hdr, hop_limit), &hops, 1) || hops <= 1)
-			return TC_ACT_OK;
+			return PASS_ON;
 		hops--;
 		if (bpf_skb_store_bytes(skb, ip + offsetof(struct ipv6hdr, hop_limit), &hops, 1, 0))
 			return TC_ACT_SHOT;

@@ -9,6 +9,10 @@ import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.Testbed;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,6 +88,28 @@ class HoldProgramTcxTest {
         }
         assertThat(attachedIds()).isEmpty();
         assertThat(pins()).isZero();
+    }
+
+    @Test
+    void whatTheHoldProgramPassesReachesTheProgramsAttachedAfterIt() throws Exception {
+        try (HoldProgram first = host.namespace().call(() -> HoldProgram.attach(host.linkToLb()));
+             HoldProgram second = host.namespace().call(() -> HoldProgram.attach(host.linkToLb()));
+             ServerSocketChannel listener = host.namespace().call(() ->
+                     ServerSocketChannel.open().bind(new InetSocketAddress(host.address(), 0)));
+             SocketChannel client = tb.client(1).namespace().call(() -> SocketChannel.open(listener.getLocalAddress()));
+             SocketChannel served = listener.accept()) {
+            FlowTuple flow = new FlowTuple((InetSocketAddress) client.getLocalAddress(), (InetSocketAddress) served.getLocalAddress());
+            // Only the second knows the flow: the first passes it on (TCX_NEXT), it does not end the chain (TC_ACT_OK).
+            second.flows().count(flow);
+            ByteBuffer out = ByteBuffer.allocate(100), in = ByteBuffer.allocate(1000);
+            for (int i = 0; i < 10; i++) {
+                client.write(out.clear());
+                while (out.hasRemaining()) client.write(out);
+            }
+            while (in.hasRemaining()) served.read(in);
+            assertThat(second.flows().countedSegments(flow)).as("segments the second program saw").isGreaterThanOrEqualTo(1);
+            assertThat(first.flows().countedSegments(flow)).as("the first program had no entry for the flow").isEqualTo(-1);
+        }
     }
 
     @Test
