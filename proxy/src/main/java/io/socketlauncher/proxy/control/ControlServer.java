@@ -38,6 +38,8 @@ import java.util.concurrent.ThreadFactory;
  * {@link ServerRegistry} pushes PEER_JOIN and PEER_LEAVE over it as other servers come and go.
  */
 public final class ControlServer implements AutoCloseable {
+    private static final String REAL_TIME_COST = "on a busy host a REDIRECT may wait milliseconds for a CPU, and a"
+            + " migrating client as long for an ACK";
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
     private static final String REJECTED_METRIC = "socketlauncher.control.rejected";
     private static final String REQUESTS_METRIC = "socketlauncher.control.requests";
@@ -183,11 +185,10 @@ public final class ControlServer implements AutoCloseable {
             ControlChannel channel = ControlChannel.server(socket, frameTimeout, frameTimeout);
             try {
                 channel.acceptHandshake(key);
-                RealTimeThreads.enter("on a busy host a REDIRECT may wait milliseconds for a CPU, and a migrating"
-                        + " client as long for an ACK");
+                boolean realTime = RealTimeThreads.enter(REAL_TIME_COST);
                 channel.idleTimeout(idleTimeout);
                 while (true) {
-                    handle(channel, channel.receive());
+                    handle(channel, channel.receive(), realTime);
                 }
             } catch (ProtocolException e) {
                 // Its peers hear PEER_LEAVE now, not after the linger below.
@@ -235,7 +236,7 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private void handle(ControlChannel channel, Frame frame) throws IOException {
+    private void handle(ControlChannel channel, Frame frame, boolean realTime) throws IOException {
         MessageType type = frame.messageType();
         byte[] payload = frame.payload();
         int id = frame.requestId();
@@ -248,7 +249,15 @@ public final class ControlServer implements AutoCloseable {
                 }
                 case FLOWS -> {
                     int limit = Messages.decodeFlows(payload);
-                    List<FlowInfo> flows = operations.flows(limit);
+                    // A listing walks the whole flow table (tens of milliseconds at 100,000 flows): at real-time
+                    // priority it would keep ksoftirqd, and with it the data plane's deferred packets, off this CPU.
+                    RealTimeThreads.leave(realTime);
+                    List<FlowInfo> flows;
+                    try {
+                        flows = operations.flows(limit);
+                    } finally {
+                        if (realTime) RealTimeThreads.enter(REAL_TIME_COST);
+                    }
                     channel.send(MessageType.FLOW_LIST, id,
                             Messages.flowList(flows.size() > limit ? flows.subList(0, limit) : flows));
                 }

@@ -80,6 +80,18 @@ class ControlServerTest {
         assertThat(operations.redirectPolicy).as("scheduling policy of the thread that served REDIRECT").isEqualTo(1);
     }
 
+    /** A listing walks the whole flow table: never at real-time priority (0 is SCHED_OTHER); REDIRECT is again after it. */
+    @Test
+    void aFlowListingRunsAtOrdinaryPriorityAndTheRedirectAfterItRealTime() throws IOException {
+        seed();
+        try (ControlClient c = client()) {
+            c.flows(10);
+            c.redirect(FLOW, "s2");
+        }
+        assertThat(operations.flowsPolicy).as("scheduling policy of the thread while it listed flows").isZero();
+        assertThat(operations.redirectPolicy).as("scheduling policy of the same thread at the next REDIRECT").isEqualTo(1);
+    }
+
     @Test
     void everyOperationRoundTrips() throws IOException {
         seed();

@@ -22,6 +22,8 @@ final class InMemoryOperations implements ProxyOperations {
     volatile IOException failure;
     /** The scheduling policy (sched_setscheduler's number) of the thread that served the latest redirect. */
     volatile int redirectPolicy = -1;
+    /** The same for the latest flow listing. */
+    volatile int flowsPolicy = -1;
 
     synchronized void addFlow(FlowInfo flow) {
         flows.put(flow.key(), flow);
@@ -30,6 +32,7 @@ final class InMemoryOperations implements ProxyOperations {
     @Override
     public synchronized List<FlowInfo> flows(int limit) throws IOException {
         record("flows " + limit);
+        flowsPolicy = callingThreadPolicy();
         return flows.values().stream().limit(limit).toList();
     }
 
