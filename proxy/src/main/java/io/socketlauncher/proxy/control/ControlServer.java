@@ -238,6 +238,19 @@ public final class ControlServer implements AutoCloseable {
 
     private void handle(ControlChannel channel, Frame frame, boolean realTime) throws IOException {
         MessageType type = frame.messageType();
+        // Only REDIRECT (and PING) is answered at real-time priority. The rest can walk whole tables (listing
+        // 100,000 flows, removing a backend's reverse entries, rewriting a 65,537-slot Maglev ring): under
+        // SCHED_FIFO that would keep ksoftirqd, and with it the data plane's deferred packets, off this CPU.
+        boolean lowered = realTime && type != MessageType.REDIRECT && type != MessageType.PING;
+        if (lowered) RealTimeThreads.leave(true);
+        try {
+            dispatch(channel, frame, type);
+        } finally {
+            if (lowered) RealTimeThreads.enter(REAL_TIME_COST);
+        }
+    }
+
+    private void dispatch(ControlChannel channel, Frame frame, MessageType type) throws IOException {
         byte[] payload = frame.payload();
         int id = frame.requestId();
         // Decode fully before calling the operations: a malformed request closes the connection untouched.
@@ -249,15 +262,7 @@ public final class ControlServer implements AutoCloseable {
                 }
                 case FLOWS -> {
                     int limit = Messages.decodeFlows(payload);
-                    // A listing walks the whole flow table (tens of milliseconds at 100,000 flows): at real-time
-                    // priority it would keep ksoftirqd, and with it the data plane's deferred packets, off this CPU.
-                    RealTimeThreads.leave(realTime);
-                    List<FlowInfo> flows;
-                    try {
-                        flows = operations.flows(limit);
-                    } finally {
-                        if (realTime) RealTimeThreads.enter(REAL_TIME_COST);
-                    }
+                    List<FlowInfo> flows = operations.flows(limit);
                     channel.send(MessageType.FLOW_LIST, id,
                             Messages.flowList(flows.size() > limit ? flows.subList(0, limit) : flows));
                 }
