@@ -142,7 +142,12 @@ class KilledTargetTest {
             p.destroyForcibly();
             throw new AssertionError("s3 did not start: " + output, e);
         }
-        cluster.proxy().checkHealthNow();
+        try {
+            cluster.proxy().checkHealthNow();
+        } catch (Exception | AssertionError e) {
+            p.destroyForcibly(); // not started through the testbed: nothing else would end it
+            throw e;
+        }
         return p;
     }
 

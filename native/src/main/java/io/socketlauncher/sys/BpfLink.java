@@ -13,6 +13,7 @@ public final class BpfLink implements AutoCloseable {
     private final MemorySegment link;
     private final int fd;
     private final String name;
+    private boolean closed;
 
     BpfLink(MemorySegment link, String name) {
         this.link = link;
@@ -69,9 +70,12 @@ public final class BpfLink implements AutoCloseable {
         }
     }
 
-    /** Closes this handle: detaches the program unless the link is pinned. */
+    /** Closes this handle: detaches the program unless the link is pinned. A second close does nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        // A second close of the fd would close whatever the number has been reused for since.
+        closed = true;
         if (fd >= 0) {
             Libc.closeQuietly(fd);
             return;

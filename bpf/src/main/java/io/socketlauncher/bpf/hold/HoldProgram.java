@@ -24,7 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * them silent: their segments still go to its (dead) TUN and are lost, the client retransmits them to wherever
  * the source points the flow back, instead of the kernel answering them with a reset for want of a socket. The
  * pin's name says which process owns it; the next hold program attached in the same namespace detaches and
- * unpins those whose process is gone, so a restarted server attaches anew and nothing stale stays in the chain;
+ * unpins those whose process is gone, so a restarted server attaches anew and nothing stale stays in the chain (a
+ * stale program would black-hole a flow it held if the flow came back here later). That ends the silence of a
+ * killed server's held flows only when a server restarts in its namespace: a source rolls its flow back as soon as
+ * its connection to the dead target breaks, in milliseconds, while a restart takes a JVM's start-up at least;
  * any attach also unpins those of a gone process whose namespace is gone too (litter of a crash).
  */
 public final class HoldProgram implements AutoCloseable {
@@ -57,19 +60,27 @@ public final class HoldProgram implements AutoCloseable {
         Path pin = PINS.resolve(namespace + "-" + ifindex + "-" + self.pid() + "-" + startMillis(self).orElse(0L) + "-"
                 + SEQUENCE.incrementAndGet());
         BpfObject object = BpfObject.openResource(BpfObject.class, "/bpf/hold.bpf.o");
+        BpfLink link = null;
+        boolean pinned = false;
         try {
             object.load();
-            BpfLink link = object.program("sl_hold_ingress").attachTcx(ifindex, BpfProgram.TCX_INGRESS);
+            link = object.program("sl_hold_ingress").attachTcx(ifindex, BpfProgram.TCX_INGRESS);
             try {
                 Files.createDirectories(PINS);
                 link.pin(pin.toString());
+                pinned = true;
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "hold program on " + interfaceName + " not pinned (" + e.getMessage()
                         + "): if this process is killed, the kernel resets the flows it holds");
-                pin = null;
             }
-            return new HoldProgram(object, link, pin, ifindex);
+            return new HoldProgram(object, link, pinned ? pin : null, ifindex);
         } catch (IOException | RuntimeException e) {
+            try {
+                if (pinned) Files.deleteIfExists(pin);
+                if (link != null) link.close();
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             object.close();
             throw e;
         }
@@ -89,7 +100,17 @@ public final class HoldProgram implements AutoCloseable {
         try (DirectoryStream<Path> pins = Files.newDirectoryStream(PINS)) {
             for (Path p : pins) {
                 String[] parts = p.getFileName().toString().split("-");
-                if (parts.length != 5 || ownerAlive(Long.parseLong(parts[2]), Long.parseLong(parts[3]))) continue;
+                long ownerPid, ownerStart;
+                try {
+                    if (parts.length != 5) throw new NumberFormatException("not five fields");
+                    ownerPid = Long.parseLong(parts[2]);
+                    ownerStart = Long.parseLong(parts[3]);
+                } catch (NumberFormatException e) {
+                    // Not one of ours: left alone, and no reason to keep every hold plane from starting.
+                    LOG.log(System.Logger.Level.WARNING, "unexpected pin " + p + " left alone: " + e.getMessage());
+                    continue;
+                }
+                if (ownerAlive(ownerPid, ownerStart)) continue;
                 if (!parts[0].equals(namespace)) {
                     // Another namespace's: its server may have been killed moments ago and its hold must stay. Only
                     // once the namespace itself is gone (its interfaces with it, so the link is defunct) is the pin
@@ -104,8 +125,6 @@ public final class HoldProgram implements AutoCloseable {
                 }
                 Files.deleteIfExists(p);
             }
-        } catch (NumberFormatException e) {
-            throw new IOException("unexpected pin name in " + PINS + ": " + e.getMessage(), e);
         }
     }
 
@@ -123,10 +142,11 @@ public final class HoldProgram implements AutoCloseable {
         Set<String> live = new HashSet<>();
         try (DirectoryStream<Path> processes = Files.newDirectoryStream(Path.of("/proc"), name -> name.getFileName().toString().chars().allMatch(Character::isDigit))) {
             for (Path process : processes) {
-                try {
-                    live.add(inode(Files.readSymbolicLink(process.resolve("ns/net")).toString()));
+                // Every thread: a namespace may be held only by threads that entered it (setns), as this project's own.
+                try (DirectoryStream<Path> tasks = Files.newDirectoryStream(process.resolve("task"))) {
+                    for (Path task : tasks) live.add(inode(Files.readSymbolicLink(task.resolve("ns/net")).toString()));
                 } catch (IOException e) {
-                    // the process ended meanwhile, or is not ours to look at
+                    // the process or thread ended meanwhile, or is not ours to look at
                 }
             }
         }

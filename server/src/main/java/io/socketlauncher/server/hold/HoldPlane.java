@@ -106,7 +106,12 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
                     acceptForeignSources(tunName);
                     int tunIndex = Libc.ifNameToIndex(tunName);
                     HoldProgram program = HoldProgram.attach(interfaceName);
-                    return new HoldPlane(namespace, program, tun, tunIndex);
+                    try {
+                        return new HoldPlane(namespace, program, tun, tunIndex);
+                    } catch (RuntimeException e) {
+                        program.close();
+                        throw e;
+                    }
                 } catch (Exception e) {
                     tun.close();
                     throw e;
