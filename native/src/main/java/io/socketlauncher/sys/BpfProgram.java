@@ -1,6 +1,7 @@
 package io.socketlauncher.sys;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -79,21 +80,39 @@ public final class BpfProgram {
         Libbpf.check("bpf_xdp_detach(ifindex " + ifindex + ")", r);
     }
 
+    /** Where a TCX link goes in its hook's chain of programs. */
+    public enum TcxPosition {
+        /** Before every program already there: it sees each packet before any of them can end the chain. */
+        FIRST,
+        /** After every program already there. */
+        LAST
+    }
+
+    /** BPF_F_BEFORE of uapi 6.6+ (newer than this machine's headers): with no relative program, the front. */
+    private static final int BPF_F_BEFORE = 1 << 3;
+
     /**
      * Attaches to the TC ingress or egress of an interface as a TCX link (attach type {@link #TCX_INGRESS} or
-     * {@link #TCX_EGRESS}), after the programs already there. Unlike a clsact filter, the link is the
+     * {@link #TCX_EGRESS}), first or last among the programs already there. Unlike a clsact filter, the link is the
      * attachment: closing it (or the death of the process holding it) detaches this program alone, and other
      * programs on the same hook stay. Return codes keep their TC meaning (TC_ACT_OK passes and ends the chain,
      * TC_ACT_SHOT drops, TC_ACT_REDIRECT redirects, TC_ACT_UNSPEC hands the packet to the next program).
      */
-    public BpfLink attachTcx(int ifindex, int attachType) throws NativeException {
+    public BpfLink attachTcx(int ifindex, int attachType, TcxPosition position) throws NativeException {
         int fd;
-        try {
-            fd = (int) Libbpf.LINK_CREATE.invokeExact(fd(), ifindex, attachType, MemorySegment.NULL);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = MemorySegment.NULL;
+            if (position == TcxPosition.FIRST) {
+                // struct bpf_link_create_opts as far as flags: sz (size_t), flags (u32), padding.
+                opts = arena.allocate(16, 8);
+                opts.set(JAVA_LONG, 0, 16);
+                opts.set(JAVA_INT, 8, BPF_F_BEFORE);
+            }
+            fd = (int) Libbpf.LINK_CREATE.invokeExact(fd(), ifindex, attachType, opts);
         } catch (Throwable t) {
             throw Libc.linkageFailure(t);
         }
-        Libbpf.check("bpf_link_create(" + name + ", ifindex " + ifindex + ", attach type " + attachType + ")", fd);
+        Libbpf.check("bpf_link_create(" + name + ", ifindex " + ifindex + ", attach type " + attachType + ", " + position + ")", fd);
         return new BpfLink(fd, name);
     }
 

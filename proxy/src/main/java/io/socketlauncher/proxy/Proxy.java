@@ -214,7 +214,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         // Packets TC forwards out of a veth go straight to the peer's ingress (bpf_redirect_peer), which the
         // kernel allows only into another namespace ("link-netns": the peer lives elsewhere).
         if (veth && link.contains(" link-netns")) program.vethEgress.add(ifindex);
-        BpfLink tcLink = program.tc().attachTcx(ifindex, BpfProgram.TCX_INGRESS);
+        BpfLink tcLink = program.tc().attachTcx(ifindex, BpfProgram.TCX_INGRESS, BpfProgram.TcxPosition.LAST);
         synchronized (this) {
             attached.put(name, new AttachedHook(ifindex, Hook.TC, 0, tcLink));
         }

@@ -16,8 +16,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * hold.bpf.o loaded and attached to the TC ingress of one interface as a TCX link, beside any other TC programs
- * there. Construct and close it on a thread inside the interface's network namespace: the interface index is
+ * hold.bpf.o loaded and attached to the TC ingress of one interface as a TCX link, in front of any other TC programs
+ * there (none of them can end the chain before it on a held flow; what it leaves alone it passes on to them). Construct and close it on a thread inside the interface's network namespace: the interface index is
  * looked up, the link attached and its pin named in the caller's namespace.
  *
  * <p>The link is pinned in bpffs (at /sys/fs/bpf; if it can't be, a warning says so) while this object is open, so that a server killed while it holds flows keeps
@@ -64,7 +64,7 @@ public final class HoldProgram implements AutoCloseable {
         boolean pinned = false;
         try {
             object.load();
-            link = object.program("sl_hold_ingress").attachTcx(ifindex, BpfProgram.TCX_INGRESS);
+            link = object.program("sl_hold_ingress").attachTcx(ifindex, BpfProgram.TCX_INGRESS, BpfProgram.TcxPosition.FIRST);
             try {
                 Files.createDirectories(PINS);
                 link.pin(pin.toString());

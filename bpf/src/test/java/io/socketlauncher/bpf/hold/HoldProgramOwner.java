@@ -20,7 +20,7 @@ public final class HoldProgramOwner {
              BpfObject bare = BpfObject.openResource(BpfObject.class, "/bpf/hold.bpf.o")) {
             bare.load();
             try (BpfLink link = namespace.call(() ->
-                    bare.program("sl_hold_ingress").attachTcx(Libc.ifNameToIndex(args[1]), BpfProgram.TCX_INGRESS))) {
+                    bare.program("sl_hold_ingress").attachTcx(Libc.ifNameToIndex(args[1]), BpfProgram.TCX_INGRESS, BpfProgram.TcxPosition.LAST))) {
                 System.out.println("ATTACHED");
                 System.out.flush();
                 System.in.transferTo(java.io.OutputStream.nullOutputStream());
