@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Metrics;
 import io.socketlauncher.sys.RealTimeThreads;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -17,16 +18,18 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * Serves {@link ProxyOperations} over the authenticated control protocol. One thread per connection, requests on a
- * connection answered in order. By default a platform thread that runs under SCHED_FIFO once its peer has
- * authenticated, when the process may ({@link RealTimeThreads}): a migration's source waits for REDIRECTED while
- * its client gets no ACK, and on a busy host an ordinary thread, or a virtual one (woken by the poller thread,
- * then run by a carrier, neither real-time), waits milliseconds for a CPU now and then. It blocks between
- * requests. Unauthenticated peers never get a real-time thread.
+ * Serves {@link ProxyOperations} over the authenticated control protocol, requests on a connection answered in
+ * order. A connection has a virtual thread until its peer authenticates, then by default a platform thread that
+ * answers REDIRECT under SCHED_FIFO when the process may ({@link RealTimeThreads}): a migration's source waits for
+ * REDIRECTED while its client gets no ACK, and on a busy host an ordinary thread, or a virtual one (woken by the
+ * poller thread, then run by a carrier, neither real-time), waits milliseconds for a CPU now and then. It blocks
+ * between requests. Unauthenticated peers never get a platform thread.
  *
  * <p>A protocol violation is answered with an ERROR and the connection closed; it never reaches the operations, so
  * the proxy and its flows are untouched. A request the operations refuse (unknown flow, failed map update) is
@@ -146,7 +149,8 @@ public final class ControlServer implements AutoCloseable {
                 continue;
             }
             connections.add(socket);
-            Thread worker = connectionThreads.newThread(() -> {
+            // Virtual until authenticated: anyone may open connections, only peers with the key get a platform thread.
+            Thread worker = threads.newThread(() -> {
                 try {
                     serve(socket);
                 } finally {
@@ -185,11 +189,7 @@ public final class ControlServer implements AutoCloseable {
             ControlChannel channel = ControlChannel.server(socket, frameTimeout, frameTimeout);
             try {
                 channel.acceptHandshake(key);
-                boolean realTime = RealTimeThreads.enter(REAL_TIME_COST);
-                channel.idleTimeout(idleTimeout);
-                while (true) {
-                    handle(channel, channel.receive(), realTime);
-                }
+                converse(channel, socket);
             } catch (ProtocolException e) {
                 // Its peers hear PEER_LEAVE now, not after the linger below.
                 joined.leave(channel);
@@ -208,6 +208,34 @@ public final class ControlServer implements AutoCloseable {
             if (!closed) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "control connection " + socket.getRemoteSocketAddress()
                         + " ended: " + e);
+            }
+        }
+    }
+
+    /** An authenticated peer's requests, answered on a connection thread (one that can be real-time) until it ends. */
+    private void converse(ControlChannel channel, Socket socket) throws IOException {
+        FutureTask<Void> conversation = new FutureTask<>(() -> {
+            boolean realTime = RealTimeThreads.enter(REAL_TIME_COST);
+            channel.idleTimeout(idleTimeout);
+            while (true) {
+                handle(channel, channel.receive(), realTime);
+            }
+        });
+        Thread thread = connectionThreads.newThread(conversation);
+        thread.setName("sl-control-" + socket.getRemoteSocketAddress());
+        thread.start();
+        try {
+            conversation.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            socket.close();
+            throw new InterruptedIOException("control connection " + socket.getRemoteSocketAddress() + " interrupted");
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case IOException io -> throw io;
+                case RuntimeException r -> throw r;
+                case Error error -> throw error;
+                case Throwable t -> throw new IOException(t);
             }
         }
     }
