@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/launcher bench migrate [--quick] --json}: live migration latency, rate and bulk throughput on a cluster. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
-        description = "Moves live connections between two servers behind the XDP proxy on the testbed, with repair in the "
+        description = "Moves live connections between two servers behind the eBPF proxy (TC hook) on the testbed, with repair in the "
                 + "server process and through the privileged agent: latency p50/p99/max from transfer() to the peer serving, "
                 + "migrations per second with many in flight, a bulk stream moved every 100 ms as a throughput ratio to the "
                 + "same stream not moved; every byte checked, the client's retransmissions and resets counted. Progress on stderr.")

@@ -36,7 +36,7 @@ import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
 
 /**
- * Live migration on a {@link Cluster} (the XDP proxy in NAT mode, two servers, one client host), in one run per
+ * Live migration on a {@link Cluster} (the eBPF proxy in NAT mode on its TC hook, two servers, one client host), in one run per
  * privilege mode (repair in the server process, or through the privileged repair agent):
  * <ul>
  *   <li>latency: one connection moved s1 -> s2 -> s1 ... with bytes in flight both ways at every move; from
@@ -70,7 +70,7 @@ public final class MigrateBenchmark {
         out.put("headline", headline);
         out.put("benchmark", "migrate");
         out.put("quick", quick);
-        out.put("where", "Cluster: client c1 -> VIP through the XDP proxy (NAT) on lb -> servers s1, s2 (LauncherServer), 2 cores shared");
+        out.put("where", "Cluster: client c1 -> VIP through the TC proxy (NAT) on lb -> servers s1, s2 (LauncherServer), 2 cores shared");
         out.put("load_average_at_start", loadAverage());
         boolean verified = true;
         for (Mode mode : Mode.values()) {
