@@ -77,11 +77,13 @@ class PingPongMigrationTest {
                 new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.RELAY_PORT), bed.cluster.agentAddress(2))) {
             bouncer = new Bouncer(MigrationBed.RELAYED, roundTrips);
             bouncer.beforeLeaving = () -> {
+                // This round's return is the next one started; it has completed once as many returns have. (Not
+                // "more than completed now": the previous round's completion is counted on s2 after s1 serves again,
+                // and may still be uncounted here.)
                 int returnsBefore = bouncer.returnsStarted.get();
-                int completedBefore = bouncer.completed.get();
                 relay.beforeNext(Set.of(MessageType.XFERED), () -> {
                     if (!waitFor(Duration.ofSeconds(30), () -> bouncer.returnsStarted.get() > returnsBefore)) return;
-                    if (!waitFor(Duration.ofSeconds(1), () -> bouncer.completed.get() > completedBefore || !bouncer.rollbacks.isEmpty())) {
+                    if (!waitFor(Duration.ofSeconds(1), () -> bouncer.completed.get() > returnsBefore || !bouncer.rollbacks.isEmpty())) {
                         returnsUnderWayAtXfered.incrementAndGet();
                     }
                 });
