@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Without the privilege (CAP_SYS_NICE or an RLIMIT_RTPRIO) threads stay ordinary; that is said once per process.
  */
 public final class RealTimeThreads {
-    public static final String PROPERTY = "socketlauncher.rtprio";
+    private static final String PROPERTY = "socketlauncher.rtprio";
     private static final System.Logger LOG = System.getLogger(RealTimeThreads.class.getName());
     private static final int PRIORITY = Integer.getInteger(PROPERTY, 10);
     private static final AtomicBoolean WARNED = new AtomicBoolean();
@@ -22,11 +22,10 @@ public final class RealTimeThreads {
     private RealTimeThreads() {}
 
     /**
-     * Raises the calling platform thread; returns whether it is real-time now. {@code cost} says what an
-     * ordinary thread costs here, for the one message when the process may not. A virtual thread stays as it is:
-     * the policy would stick to whichever carrier thread it happens to run on.
+     * Raises the calling platform thread; returns whether it is real-time now. A virtual thread stays as it is: the
+     * policy would stick to whichever carrier thread it happens to run on.
      */
-    public static boolean enter(String cost) {
+    public static boolean enter() {
         if (PRIORITY == 0 || refused || Thread.currentThread().isVirtual()) return false;
         try {
             ThreadScheduling.fifo(PRIORITY);
@@ -34,7 +33,8 @@ public final class RealTimeThreads {
         } catch (NativeException e) {
             refused = true;
             if (WARNED.compareAndSet(false, true)) {
-                LOG.log(System.Logger.Level.INFO, "latency-critical threads stay ordinary (" + e.getMessage() + "): " + cost);
+                LOG.log(System.Logger.Level.INFO, "latency-critical threads stay ordinary (" + e.getMessage() + "): on a busy"
+                        + " host a migrating client may now and then wait milliseconds for an ACK");
             }
             return false;
         }

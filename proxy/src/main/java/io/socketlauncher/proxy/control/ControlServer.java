@@ -41,8 +41,6 @@ import java.util.concurrent.ThreadFactory;
  * {@link ServerRegistry} pushes PEER_JOIN and PEER_LEAVE over it as other servers come and go.
  */
 public final class ControlServer implements AutoCloseable {
-    private static final String REAL_TIME_COST = "on a busy host a REDIRECT may wait milliseconds for a CPU, and a"
-            + " migrating client as long for an ACK";
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
     private static final String REJECTED_METRIC = "socketlauncher.control.rejected";
     private static final String REQUESTS_METRIC = "socketlauncher.control.requests";
@@ -215,7 +213,7 @@ public final class ControlServer implements AutoCloseable {
     /** An authenticated peer's requests, answered on a connection thread (one that can be real-time) until it ends. */
     private void converse(ControlChannel channel, Socket socket) throws IOException {
         FutureTask<Void> conversation = new FutureTask<>(() -> {
-            boolean realTime = RealTimeThreads.enter(REAL_TIME_COST);
+            boolean realTime = RealTimeThreads.enter();
             channel.idleTimeout(idleTimeout);
             while (true) {
                 handle(channel, channel.receive(), realTime);
@@ -274,7 +272,7 @@ public final class ControlServer implements AutoCloseable {
         try {
             dispatch(channel, frame, type);
         } finally {
-            if (lowered) RealTimeThreads.enter(REAL_TIME_COST);
+            if (lowered) RealTimeThreads.enter();
         }
     }
 

@@ -9,10 +9,10 @@ import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
 import io.socketlauncher.server.agent.AgentProtocol.Frame;
 import io.socketlauncher.server.agent.AgentProtocol.Type;
 import io.socketlauncher.server.hold.HoldPlane;
-import io.socketlauncher.server.migration.LatencyCritical;
 import io.socketlauncher.server.migration.SocketRepair;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.RealTimeThreads;
 import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -100,7 +100,7 @@ public final class RepairAgent implements AutoCloseable {
     }
 
     private void serve(int connection) {
-        LatencyCritical.enter();
+        RealTimeThreads.enter();
         try {
             UnixSockets.PeerCredentials peer = UnixSockets.peerCredentials(connection);
             LOG.log(System.Logger.Level.DEBUG, "repair agent: client pid " + peer.pid() + " uid " + peer.uid());

@@ -3,11 +3,11 @@ package io.socketlauncher.server.hold;
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.bpf.hold.HoldAction;
 import io.socketlauncher.bpf.hold.HoldProgram;
-import io.socketlauncher.server.migration.LatencyCritical;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.Membarrier;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.NetworkNamespace;
+import io.socketlauncher.sys.RealTimeThreads;
 import io.socketlauncher.sys.Tun;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -339,7 +339,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     }
 
     private void readLoop() {
-        LatencyCritical.enter();
+        RealTimeThreads.enter();
         while (running) {
             try {
                 // While a release waits for its flow to catch up, look often even when nothing arrives.

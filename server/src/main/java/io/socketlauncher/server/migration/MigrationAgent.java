@@ -9,6 +9,7 @@ import io.socketlauncher.proxy.control.ProtocolException;
 import io.socketlauncher.proxy.control.ServerMessages;
 import io.socketlauncher.repair.MalformedStateException;
 import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.sys.RealTimeThreads;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -133,7 +134,7 @@ public final class MigrationAgent implements AutoCloseable {
     }
 
     private void serve(Socket socket) {
-        LatencyCritical.enter();
+        RealTimeThreads.enter();
         try (socket) {
             socket.setTcpNoDelay(true);
             ControlChannel channel = ControlChannel.server(socket, context.timeouts.prepare(), context.timeouts.prepare());

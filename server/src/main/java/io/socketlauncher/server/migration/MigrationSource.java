@@ -12,6 +12,7 @@ import io.socketlauncher.server.TransferReport;
 import io.socketlauncher.server.TransferException.Stage;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
+import io.socketlauncher.sys.RealTimeThreads;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -43,11 +44,11 @@ public final class MigrationSource {
     }
 
     public TransferReport migrate(MovableSocket socket, Peer peer) throws TransferException {
-        boolean realtime = LatencyCritical.enter();
+        boolean realtime = RealTimeThreads.enter();
         try {
             return migrate(socket, peer, realtime);
         } finally {
-            LatencyCritical.leave(realtime);
+            RealTimeThreads.leave(realtime);
         }
     }
 
