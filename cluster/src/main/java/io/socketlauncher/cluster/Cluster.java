@@ -185,17 +185,6 @@ public final class Cluster implements AutoCloseable {
                 // XDP's redirect keeps no partial checksum: the senders compute full ones.
                 if (hook == Hook.XDP) {
                     for (Host h : tb.hosts()) if (h != tb.lb()) h.exec("ethtool", "-K", h.linkToLb(), "tx", "off");
-                } else {
-                    // A veth hands a TSO packet to its peer through netif_rx, into the backlog of the CPU that sent
-                    // it; a host sends from both CPUs (its thread, and softirq on ACKs), and its packets overtook
-                    // each other between the two backlogs: ~1,000 spurious fast retransmits per mode of the bulk
-                    // benchmark at 9 Gbit/s. Without TSO (GSO still builds large packets, cut just before the veth)
-                    // and with GRO on the receiving end, the veth takes its NAPI ring instead: one consumer, in order.
-                    for (Host h : tb.hosts()) {
-                        if (h == tb.lb()) continue;
-                        h.exec("ethtool", "-K", h.linkToLb(), "tso", "off");
-                        tb.lb().exec("ethtool", "-K", h.lbSideInterface(), "gro", "on");
-                    }
                 }
                 InetSocketAddress service = new InetSocketAddress(tb.serviceAddress(), SERVICE_PORT);
                 InetSocketAddress control = new InetSocketAddress(tb.server(1).gateway(), CONTROL_PORT);
