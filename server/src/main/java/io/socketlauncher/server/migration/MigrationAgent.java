@@ -47,7 +47,10 @@ public final class MigrationAgent implements AutoCloseable {
     private final ThreadFactory threads;
     private final Arrivals arrivals;
     private final Predicate<ServerMessages.Prepare> admission;
+    /** By id, committed ones too for the guard time (a source that missed XFERED asks about them). */
     private final Map<Long, Incoming> migrations = new ConcurrentHashMap<>();
+    /** The migration of each flow that is still holding: a new one of the same flow supersedes it. */
+    private final Map<FlowTuple, Incoming> holdingByFlow = new ConcurrentHashMap<>();
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
@@ -73,6 +76,7 @@ public final class MigrationAgent implements AutoCloseable {
             holding = false;
             aborted = true;
             migrations.remove(id, this);
+            holdingByFlow.remove(flow, this);
             if (guard != null) guard.cancel(false);
             try {
                 context.plane.discard(flow);
@@ -183,18 +187,19 @@ public final class MigrationAgent implements AutoCloseable {
         }
         FlowTuple flow = new FlowTuple(p.client(), context.local);
         // A stale migration of the same flow (its source gave up without telling us) makes way for this one.
-        for (Incoming old : migrations.values()) {
-            if (old.flow.equals(flow) && !old.committed) old.discard("superseded by " + Long.toHexString(p.migration()));
-        }
+        Incoming old = holdingByFlow.get(flow);
+        if (old != null) old.discard("superseded by " + Long.toHexString(p.migration()));
         Incoming in = new Incoming(p.migration(), p, flow);
         if (migrations.putIfAbsent(in.id, in) != null) {
             channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "migration " + Long.toHexString(in.id) + " exists already");
             return;
         }
+        holdingByFlow.put(flow, in);
         try {
             context.hold(flow);
         } catch (IOException | RuntimeException | InterruptedException e) {
             migrations.remove(in.id, in);
+            holdingByFlow.remove(flow, in);
             channel.sendError(ErrorCode.OPERATION_FAILED, request, "cannot hold " + flow + ": " + e.getMessage());
             return;
         }
@@ -263,6 +268,7 @@ public final class MigrationAgent implements AutoCloseable {
             }
             in.committed = true;
             in.holding = false;
+            holdingByFlow.remove(in.flow, in);
             if (in.guard != null) in.guard.cancel(false);
             // Remembered for a while: a source that missed XFERED asks with XFER_ABORT and must hear "committed".
             in.guard = context.scheduler.schedule(() -> migrations.remove(in.id, in), context.timeouts.guard().toMillis(),
