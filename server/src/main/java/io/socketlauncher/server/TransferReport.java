@@ -1,7 +1,7 @@
 package io.socketlauncher.server;
 
 /**
- * How a successful transfer went, in nanoseconds from the start of the migration: when the target held the flow
+ * How a successful transfer went, in nanoseconds from {@code transfer()} called: when the target held the flow
  * (HOLDING), when the proxy confirmed the re-pointing (REDIRECTED), when the drain ended, when the state was
  * captured, when the target confirmed it serves the client (XFERED). Between REDIRECTED and XFERED the client's
  * segments wait in the target's hold: {@link #holdNanos()} is what the client may notice.

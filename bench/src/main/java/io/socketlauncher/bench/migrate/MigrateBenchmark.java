@@ -40,7 +40,11 @@ import org.HdrHistogram.Histogram;
  * privilege mode (repair in the server process, or through the privileged repair agent):
  * <ul>
  *   <li>latency: one connection moved s1 -> s2 -> s1 ... with bytes in flight both ways at every move; from
- *       {@code transfer()} called to its future completing (the peer serves the client);</li>
+ *       {@code transfer()} called to the target's XFERED at the source (the peer has restored the socket, released
+ *       the held segments into it and handed it to its application: it serves the client), as the
+ *       {@link TransferReport} times it; beside it the application's view, until the thread that called
+ *       {@code transfer()} has the result and the target's application has taken the connection (two wake-ups of
+ *       ordinary threads, which on two busy cores now and then wait a scheduler slice, milliseconds);</li>
  *   <li>rate: many connections, each moved again as soon as its previous move completed, all at once;</li>
  *   <li>bulk: one connection streaming client -> server as fast as it can, in rounds alternating "moved every
  *       100 ms" and "not moved" (interleaved, so both see the same machine), as a throughput ratio.</li>
@@ -116,16 +120,19 @@ public final class MigrateBenchmark {
 
             progress.accept(mode + ": warm-up, " + plan.warmup() + " migrations");
             try (Pair p = Pair.open(cluster, arrivals)) {
-                for (int i = 0; i < plan.warmup(); i++) p.moveWithBytesInFlight(null);
+                for (int i = 0; i < plan.warmup(); i++) p.moveWithBytesInFlight();
             }
             progress.accept(mode + ": latency, " + plan.latencyMoves() + " migrations of one connection");
             Histogram latency = new Histogram(60_000_000_000L, 3);
+            Histogram application = new Histogram(60_000_000_000L, 3);
             Histogram[] steps = new Histogram[5];
             for (int i = 0; i < steps.length; i++) steps[i] = new Histogram(60_000_000_000L, 3);
             try (Pair p = Pair.open(cluster, arrivals)) {
                 for (int i = 0; i < plan.latencyMoves(); i++) {
-                    TransferReport r = p.moveWithBytesInFlight(latency);
+                    TransferReport r = p.moveWithBytesInFlight();
                     if (r == null) continue;
+                    latency.recordValue(r.transferredNanos());
+                    application.recordValue(p.lastMoveNanos);
                     long[] at = {0, r.preparedNanos(), r.redirectedNanos(), r.drainedNanos(), r.capturedNanos(), r.transferredNanos()};
                     for (int s = 0; s < steps.length; s++) steps[s].recordValue(Math.max(0, at[s + 1] - at[s]));
                     if ((i + 1) % 250 == 0) progress.accept(mode + ":   " + (i + 1) + " migrations, p50 "
@@ -133,6 +140,7 @@ public final class MigrateBenchmark {
                 }
             }
             m.put("latency_us", percentiles(latency));
+            m.put("application_latency_us", percentiles(application));
             Map<String, Object> stepFigures = new LinkedHashMap<>();
             String[] names = {"prepare_to_holding", "redirect_to_redirected", "drain", "capture", "xfer_to_xfered"};
             for (int s = 0; s < steps.length; s++) stepFigures.put(names[s], percentiles(steps[s]));
@@ -370,6 +378,8 @@ public final class MigrateBenchmark {
         final Arrivals arrivals;
         final int clientFd, port;
         Connection server;
+        /** The last move as the application saw it: from transfer() called until the connection was taken at the peer. */
+        long lastMoveNanos;
         long toServer, toClient;
 
         private Pair(Cluster cluster, Arrivals arrivals, int clientFd, int port, Connection server) {
@@ -419,13 +429,12 @@ public final class MigrateBenchmark {
         }
 
         /** Bytes both ways are sent, not yet read, when the move starts; they are read and checked after it. */
-        TransferReport moveWithBytesInFlight(Histogram latency) throws Exception {
+        TransferReport moveWithBytesInFlight() throws Exception {
             NumberedStream.send(clientFd, toServer, PING, NumberedStream.CLIENT_TO_SERVER);
             NumberedStream.send(server.fd(), toClient, PING, NumberedStream.SERVER_TO_CLIENT);
             long start = System.nanoTime();
             TransferReport r = move();
-            long took = System.nanoTime() - start;
-            if (latency != null && r != null) latency.recordValue(took);
+            lastMoveNanos = System.nanoTime() - start;
             exchangeChecked();
             return r;
         }
@@ -469,11 +478,10 @@ public final class MigrateBenchmark {
                 Thread.ofPlatform().daemon().name("bench-mover-" + p.port).start(() -> {
                     try {
                         while (System.nanoTime() < deadline && arrivals.failure.get() == null) {
-                            long t0 = System.nanoTime();
-                            if (p.move() == null) continue;
-                            long took = System.nanoTime() - t0;
+                            TransferReport r = p.move();
+                            if (r == null) continue;
                             synchronized (latency) {
-                                latency.recordValue(took);
+                                latency.recordValue(r.transferredNanos());
                             }
                             done.incrementAndGet();
                         }

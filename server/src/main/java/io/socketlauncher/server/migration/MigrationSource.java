@@ -12,7 +12,6 @@ import io.socketlauncher.server.TransferReport;
 import io.socketlauncher.server.TransferException.Stage;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
-import io.socketlauncher.sys.RealTimeThreads;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -43,17 +42,13 @@ public final class MigrationSource {
         this.context = context;
     }
 
-    public TransferReport migrate(MovableSocket socket, Peer peer) throws TransferException {
-        boolean realtime = RealTimeThreads.enter();
-        try {
-            return migrate(socket, peer, realtime);
-        } finally {
-            RealTimeThreads.leave(realtime);
-        }
-    }
-
-    private TransferReport migrate(MovableSocket socket, Peer peer, boolean realtime) throws TransferException {
-        long start = System.nanoTime();
+    /**
+     * Runs the migration on the calling thread. {@code calledNanos}: when the application asked for it
+     * ({@link System#nanoTime}), the origin of the report's times. {@code realtime}: whether this thread is real-time
+     * ({@link io.socketlauncher.sys.RealTimeThreads#enter}); the drain then blocks where it would otherwise spin.
+     */
+    public TransferReport migrate(MovableSocket socket, Peer peer, long calledNanos, boolean realtime) throws TransferException {
+        long start = calledNanos;
         int fd = socket.fd();
         InetSocketAddress client, local;
         try {
