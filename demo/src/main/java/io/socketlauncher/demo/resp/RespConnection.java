@@ -3,6 +3,7 @@ package io.socketlauncher.demo.resp;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.TransferException;
+import io.socketlauncher.server.TransferReport;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.testbed.NumberedStream;
@@ -180,10 +181,9 @@ final class RespConnection {
     private boolean move(String peer, SessionState state) {
         if (peer == null || owner.closed()) return false;
         c.applicationState(state.encode());
-        long started = System.nanoTime();
         try {
-            server.transfer(c, peer).get();
-            stats.migrated(c.client(), System.nanoTime() - started, state.pending().length);
+            TransferReport report = server.transfer(c, peer).get();
+            stats.migrated(c.client(), report.transferredNanos(), state.pending().length);
             return true;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TransferException t && !t.stayedOnSource()) {
