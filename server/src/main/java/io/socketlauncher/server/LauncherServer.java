@@ -213,8 +213,10 @@ public final class LauncherServer implements AutoCloseable {
         CompletableFuture<TransferReport> done = new CompletableFuture<>();
         try {
             migrations.execute(() -> {
-                // The future completes before the thread leaves SCHED_FIFO: from that moment an ordinary task that waited
-                // for this CPU runs its slice first, which held the caller's news back by up to 4 ms (bench migrate's p99).
+                // A migration thread stays real-time for good, idle in the pool too. Woken as an ordinary thread for the
+                // next migration, it waited behind the host's real-time work (100 ms and more in the demo between
+                // transfer() and the first step); leaving SCHED_FIFO before completing the future let an ordinary
+                // task's whole slice come first (1-4 ms at bench migrate's p99).
                 boolean realtime = RealTimeThreads.enter();
                 try {
                     TransferReport report = source.migrate(connection, peer, called, realtime);
@@ -226,8 +228,6 @@ public final class LauncherServer implements AutoCloseable {
                 } catch (RuntimeException | Error e) {
                     connection.stayed();
                     done.completeExceptionally(e);
-                } finally {
-                    RealTimeThreads.leave(realtime);
                 }
             });
         } catch (RuntimeException e) {
