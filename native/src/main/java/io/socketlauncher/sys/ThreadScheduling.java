@@ -8,7 +8,7 @@ import java.lang.foreign.Linker;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The calling thread's scheduling policy ({@code sched_setscheduler(0, ...)} acts on the calling thread): a thread
+ * A thread's scheduling policy ({@code sched_setscheduler} on a thread id; 0 is the calling thread): a thread
  * whose latency the outside world sees (a client's segments wait while it works) can run under SCHED_FIFO, ahead of
  * every ordinary thread of the host, as long as it blocks rather than spins. Needs CAP_SYS_NICE (or an RLIMIT_RTPRIO).
  */
@@ -22,24 +22,30 @@ public final class ThreadScheduling {
 
     /** Moves the calling thread to SCHED_FIFO at {@code priority} (1-99). */
     public static void fifo(int priority) throws NativeException {
+        fifo(0, priority);
+    }
+
+    /** Moves thread {@code tid} of this process (0: the calling thread) to SCHED_FIFO at {@code priority} (1-99). */
+    public static void fifo(int tid, int priority) throws NativeException {
         if (priority < 1 || priority > 99) throw new IllegalArgumentException("SCHED_FIFO priority must be 1-99, not " + priority);
-        set(SCHED_FIFO, priority, "SCHED_FIFO " + priority);
+        if (tid < 0) throw new IllegalArgumentException("no thread id " + tid);
+        set(tid, SCHED_FIFO, priority, "SCHED_FIFO " + priority);
     }
 
     /** Moves the calling thread back to SCHED_OTHER. */
     public static void normal() throws NativeException {
-        set(SCHED_OTHER, 0, "SCHED_OTHER");
+        set(0, SCHED_OTHER, 0, "SCHED_OTHER");
     }
 
-    private static void set(int policy, int priority, String what) throws NativeException {
+    private static void set(int tid, int policy, int priority, String what) throws NativeException {
         Libc.Scratch s = Libc.scratch();
         s.len.set(JAVA_INT, 0, priority); // struct sched_param is one int
         int r;
         try {
-            r = (int) SCHED_SETSCHEDULER.invokeExact(s.errno, 0, policy, s.len);
+            r = (int) SCHED_SETSCHEDULER.invokeExact(s.errno, tid, policy, s.len);
         } catch (Throwable t) {
             throw Libc.linkageFailure(t);
         }
-        if (r < 0) throw Libc.error("sched_setscheduler(" + what + ")", s);
+        if (r < 0) throw Libc.error("sched_setscheduler(" + (tid == 0 ? "" : "thread " + tid + ", ") + what + ")", s);
     }
 }
