@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,7 +46,12 @@ class RealTimeThreadsTest {
         Map<String, int[]> found = new LinkedHashMap<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path task : tasks) {
-                String name = Files.readString(task.resolve("comm")).strip();
+                String name;
+                try {
+                    name = Files.readString(task.resolve("comm")).strip();
+                } catch (NoSuchFileException ended) {
+                    continue; // a thread that ended since the listing (the one started above, say)
+                }
                 if (name.equals("VM Thread") || name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")
                         || name.startsWith("GC Thread#")) {
                     found.put(name, schedulingOf(task));
