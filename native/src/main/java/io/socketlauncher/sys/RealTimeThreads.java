@@ -3,6 +3,7 @@ package io.socketlauncher.sys;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,7 @@ public final class RealTimeThreads {
     private static final int PRIORITY = Integer.getInteger(PROPERTY, 10);
     private static final AtomicBoolean WARNED = new AtomicBoolean();
     private static final AtomicBoolean JVM_THREADS_RAISED = new AtomicBoolean();
+    private static final int ESRCH = 3;
     /** Names (as /proc shows them, cut at 15 characters) of the JVM threads raised above real-time Java threads. */
     private static final Pattern JVM_SERVICE_THREADS = Pattern.compile("VM Thread|C[12] CompilerThre|GC Thread#\\d+|Service Thread");
     private static volatile boolean refused;
@@ -66,12 +68,16 @@ public final class RealTimeThreads {
                 String name;
                 try {
                     name = Files.readString(task.resolve("comm")).strip();
-                } catch (IOException ended) {
+                } catch (NoSuchFileException ended) {
                     continue;
                 }
                 if (!JVM_SERVICE_THREADS.matcher(name).matches()) continue;
-                ThreadScheduling.fifo(Integer.parseInt(task.getFileName().toString()), priority);
-                raised.add(name);
+                try {
+                    ThreadScheduling.fifo(Integer.parseInt(task.getFileName().toString()), priority);
+                    raised.add(name);
+                } catch (NativeException e) {
+                    if (!e.is(ESRCH)) throw e; // else a compiler thread the JVM retired since the listing
+                }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot raise the JVM's own threads above the real-time ones (" + e.getMessage()

@@ -46,15 +46,14 @@ class RealTimeThreadsTest {
         Map<String, int[]> found = new LinkedHashMap<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path task : tasks) {
-                String name;
                 try {
-                    name = Files.readString(task.resolve("comm")).strip();
+                    String name = Files.readString(task.resolve("comm")).strip();
+                    if (name.equals("VM Thread") || name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")
+                            || name.startsWith("GC Thread#")) {
+                        found.put(name, schedulingOf(task));
+                    }
                 } catch (NoSuchFileException ended) {
-                    continue; // a thread that ended since the listing (the one started above, say)
-                }
-                if (name.equals("VM Thread") || name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")
-                        || name.startsWith("GC Thread#")) {
-                    found.put(name, schedulingOf(task));
+                    // a thread that ended since the listing (the one started above, a retired compiler thread)
                 }
             }
         }
