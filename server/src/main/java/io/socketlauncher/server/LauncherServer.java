@@ -97,7 +97,13 @@ public final class LauncherServer implements AutoCloseable {
         this.listenerFd = listenerFd;
         this.plane = plane;
         this.privileges = privileges;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(threads);
+        // Real-time like the migrations: its tasks (guard timeouts, the end of forwarding) take locks the migrations
+        // need, the data plane's and its own queue's; an ordinary thread preempted holding one while real-time threads
+        // keep both CPUs busy would hold them all up.
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(task -> threads.newThread(() -> {
+            RealTimeThreads.enter();
+            task.run();
+        }));
         this.migrations = Executors.newCachedThreadPool(threads);
         this.context = privileges == null
                 ? new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler)
