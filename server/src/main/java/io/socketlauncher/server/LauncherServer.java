@@ -36,7 +36,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -81,7 +81,11 @@ public final class LauncherServer implements AutoCloseable {
     private final MigrationSource source;
     private final ExecutorService migrations;
     private final ScheduledExecutorService scheduler;
-    private final BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
+    /**
+     * Lock-free: the real-time agent thread hands arrivals to the application's ordinary threads here, and a lock
+     * shared with an ordinary thread can make a real-time one wait for it behind the host's real-time work.
+     */
+    private final BlockingQueue<Connection> accepted = new LinkedTransferQueue<>();
     private final Thread acceptor;
     private volatile boolean acceptingTransfers = true;
     private volatile boolean closed;
