@@ -15,13 +15,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "hold_maps.h"
+#include "tcx.h"
 
 #define AF_INET 2
 #define AF_INET6 10
 #define IP_FRAGMENT_BITS 0x3fff
-/* TCX_NEXT (uapi of 6.6+, newer than these headers): what this program leaves alone goes on to the programs
- * attached after it on the hook, then to the stack. TC_ACT_OK would end the chain there. */
-#define PASS_ON TC_ACT_UNSPEC
 
 char LICENSE[] SEC("license") = "GPL";
 

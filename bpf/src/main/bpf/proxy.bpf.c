@@ -23,6 +23,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "proxy.h"
+#include "tcx.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -403,11 +404,11 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 	 *   passing it would end the client's stream while the new backend still sends;
 	 * - SYN: the handshake is over by the time a flow is re-pointed; a SYN-ACK from there belongs to no
 	 *   connection the client has.
-	 * The old backend's reverse entry lives as long as the flow. If the client ends the connection and
-	 * reuses the port for a new one (learned anew, perhaps at another backend), a leftover of the old
-	 * connection from there still reaches it: a segment outside the new connection's sequence space,
-	 * which TCP discards (answering at most with an ACK to the current backend), as it does any old
-	 * duplicate; the three kinds that could hurt it are the ones dropped here.
+	 * The old backend's reverse entry stays until the flow's expiry removes it (or the LRU evicts it). If the
+	 * client ends the connection and reuses the port for a new one (learned anew, perhaps at another
+	 * backend), a leftover of the old connection from there still reaches it: a segment outside the new
+	 * connection's sequence space, which TCP discards (answering at most with an ACK to the current
+	 * backend), as it does any old duplicate; the three kinds that could hurt it are the ones dropped here.
 	 */
 	if (f->backend != rev->backend && (p->rst || p->fin || p->syn)) {
 		count(&backend_counters, rev->backend, 0, 0, 1);
@@ -543,10 +544,6 @@ static __always_inline int tc_replace2(struct __sk_buff *skb, __u32 csum_off, __
 		return -1;
 	return bpf_skb_store_bytes(skb, field_off, &to, 2, 0);
 }
-
-/* TCX_NEXT (uapi of 6.6+, newer than these headers): what the proxy does not NAT goes on to the programs
- * attached after it on the hook, then to the stack. TC_ACT_OK would end the chain there. */
-#define PASS_ON TC_ACT_UNSPEC
 
 SEC("tc")
 int proxy_tc(struct __sk_buff *skb)
