@@ -16,13 +16,15 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * hold.bpf.o loaded and attached to the TC ingress of one interface as a TCX link, in front of any other TC programs
- * there (none of them can end the chain before it on a held flow; what it leaves alone it passes on to them). Construct and close it on a thread inside the interface's network namespace: the interface index is
+ * hold.bpf.o loaded and attached to the TC ingress of one interface as a TCX link, in front of any other TC
+ * programs there (none of them can end the chain before it on a held flow; what it leaves alone it passes on to
+ * them). Construct and close it on a thread inside the interface's network namespace: the interface index is
  * looked up, the link attached and its pin named in the caller's namespace.
  *
- * <p>The link is pinned in bpffs (at /sys/fs/bpf; if it can't be, a warning says so) while this object is open, so that a server killed while it holds flows keeps
- * them silent: their segments still go to its (dead) TUN and are lost, the client retransmits them to wherever
- * the source points the flow back, instead of the kernel answering them with a reset for want of a socket. The
+ * <p>The link is pinned in bpffs (at /sys/fs/bpf; if it can't be, a warning says so) while this object is open,
+ * so that a server killed while it holds flows keeps them silent: their segments still go to its (dead) TUN and
+ * are lost, the client retransmits them to wherever the source points the flow back, instead of the kernel
+ * answering them with a reset for want of a socket. The
  * pin's name says which process owns it; the next hold program attached in the same namespace detaches and
  * unpins those whose process is gone, so a restarted server attaches anew and nothing stale stays in the chain (a
  * stale program would black-hole a flow it held if the flow came back here later). That ends the silence of a
@@ -41,14 +43,12 @@ public final class HoldProgram implements AutoCloseable {
     /** Null if bpffs was not available. */
     private final Path pin;
     private final HoldFlows flows;
-    private final int ifindex;
     private boolean closed;
 
-    private HoldProgram(BpfObject object, BpfLink link, Path pin, int ifindex) {
+    private HoldProgram(BpfObject object, BpfLink link, Path pin) {
         this.object = object;
         this.link = link;
         this.pin = pin;
-        this.ifindex = ifindex;
         this.flows = new HoldFlows(object.map("hold_flows"), object.map("hold_diverted"), object.map("hold_released"));
     }
 
@@ -73,7 +73,7 @@ public final class HoldProgram implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "hold program on " + interfaceName + " not pinned (" + e.getMessage()
                         + "): if this process is killed, the kernel resets the flows it holds");
             }
-            return new HoldProgram(object, link, pinned ? pin : null, ifindex);
+            return new HoldProgram(object, link, pinned ? pin : null);
         } catch (IOException | RuntimeException e) {
             try {
                 if (pinned) Files.deleteIfExists(pin);
@@ -172,10 +172,6 @@ public final class HoldProgram implements AutoCloseable {
 
     public HoldFlows flows() {
         return flows;
-    }
-
-    public int ifindex() {
-        return ifindex;
     }
 
     @Override
