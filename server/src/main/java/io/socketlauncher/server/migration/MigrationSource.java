@@ -43,12 +43,11 @@ public final class MigrationSource {
     }
 
     /**
-     * Runs the migration on the calling thread. {@code calledNanos}: when the application asked for it
+     * Runs the migration on the calling thread. {@code start}: when the application asked for it
      * ({@link System#nanoTime}), the origin of the report's times. {@code realtime}: whether this thread is real-time
      * ({@link io.socketlauncher.sys.RealTimeThreads#enter}); the drain then blocks where it would otherwise spin.
      */
-    public TransferReport migrate(MovableSocket socket, Peer peer, long calledNanos, boolean realtime) throws TransferException {
-        long start = calledNanos;
+    public TransferReport migrate(MovableSocket socket, Peer peer, long start, boolean realtime) throws TransferException {
         int fd = socket.fd();
         InetSocketAddress client, local;
         try {
