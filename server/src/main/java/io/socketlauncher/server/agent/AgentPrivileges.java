@@ -79,6 +79,14 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
     }
 
     @Override
+    public int restoreAndRelease(TcpState state, DataPlane plane, FlowTuple flow) throws IOException {
+        if (plane != this) return SocketRepair.super.restoreAndRelease(state, plane, flow);
+        byte[] key = flow.encode();
+        byte[] encoded = TcpStateCodec.encode(state);
+        return call(c -> c.restoreAndRelease(key, encoded));
+    }
+
+    @Override
     public void silentClose(int fd) {
         try {
             call(c -> c.dump(fd)); // leaves the socket in repair mode: the close below sends nothing
@@ -89,13 +97,8 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
     }
 
     @Override
-    public void hold(FlowTuple flow) throws IOException {
-        flowRequest(Type.HOLD, flow.encode());
-    }
-
-    @Override
-    public boolean isHeld(FlowTuple flow) throws IOException {
-        return flowRequest(Type.IS_HELD, flow.encode()) != 0;
+    public boolean hold(FlowTuple flow) throws IOException {
+        return flowRequest(Type.HOLD, flow.encode()) != 0;
     }
 
     @Override

@@ -16,10 +16,11 @@ import java.nio.charset.StandardCharsets;
  * DUMP     (socket)  -> DUMPED   (TCP state, TcpStateCodec)   the socket stays in repair mode: close it
  * RESTORE  (state)   -> RESTORED (socket)                     a new socket, out of repair mode
  * RESUME   (socket)  -> RESUMED                               undoes a DUMP (repair mode off)
- * RESTORE_HELD (state) -> RESTORED (socket)                   for a migration's target: window probe, room for the held burst
- * HOLD / IS_HELD / RELEASE / DISCARD / COUNT / STOP_FORWARDING (flow: 40-byte hold_flow_key)
+ * RESTORE_HELD (state) -> RESTORED (socket)                   window probe, room for a burst (a source taking a connection back)
+ * RESTORE_RELEASE (flow, state) -> RESTORED (socket)          a migration's target: RESTORE_HELD, then RELEASE of the flow
+ * HOLD / RELEASE / DISCARD / COUNT / STOP_FORWARDING (flow: 40-byte hold_flow_key)
  * FORWARD  (flow, family u8 4|6, address 4|16 bytes)
- *                   -> DONE     (i64: packets released, discarded or forwarded, segments counted; 1|0 for IS_HELD, COUNT)
+ *                   -> DONE     (i64: packets released, discarded or forwarded, segments counted; 1|0 for HOLD, COUNT)
  * any               -> ERROR    (u32 errno or 0, UTF-8 message)
  * </pre>
  * The flow requests drive the agent's hold plane (io.socketlauncher.server.hold.HoldPlane): the TC program, its
@@ -27,7 +28,7 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AgentProtocol {
     public static final int MAGIC = 0x534C5241; // "SLRA"
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int HEADER_LENGTH = 12;
     /** Large enough for a socket with full queues at generous buffer sizes; a bigger length is garbage. */
     public static final int MAX_BODY = 64 << 20;
@@ -35,8 +36,8 @@ public final class AgentProtocol {
 
     public enum Type {
         DUMP(1, true), DUMPED(2, false), RESTORE(3, false), RESTORED(4, true), RESUME(5, true), RESUMED(6, false),
-        RESTORE_HELD(7, false), HOLD(8, false), IS_HELD(9, false), RELEASE(10, false), DISCARD(11, false),
-        FORWARD(12, false), STOP_FORWARDING(13, false), DONE(14, false), COUNT(15, false),
+        RESTORE_HELD(7, false), HOLD(8, false), RELEASE(10, false), DISCARD(11, false),
+        FORWARD(12, false), STOP_FORWARDING(13, false), DONE(14, false), COUNT(15, false), RESTORE_RELEASE(16, false),
         ERROR(127, false);
 
         final int code;

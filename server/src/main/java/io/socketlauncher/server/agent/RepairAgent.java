@@ -163,7 +163,8 @@ public final class RepairAgent implements AutoCloseable {
                         Libc.closeQuietly(restored);
                     }
                 }
-                case HOLD, IS_HELD, RELEASE, DISCARD, COUNT, FORWARD, STOP_FORWARDING -> flow(connection, request);
+                case RESTORE_RELEASE -> restoreAndRelease(connection, request.body());
+                case HOLD, RELEASE, DISCARD, COUNT, FORWARD, STOP_FORWARDING -> flow(connection, request);
                 default -> throw new AgentProtocolException(request.type() + " is a reply, not a request");
             }
         } catch (MalformedStateException e) {
@@ -177,23 +178,37 @@ public final class RepairAgent implements AutoCloseable {
         }
     }
 
+    private void restoreAndRelease(int connection, byte[] body) throws IOException {
+        if (refusedWithoutPlane(connection, Type.RESTORE_RELEASE)) return;
+        FlowTuple flow = flowOf(Type.RESTORE_RELEASE, body, FlowTuple.SIZE + 1);
+        TcpState state = TcpStateCodec.decode(Arrays.copyOfRange(body, FlowTuple.SIZE, body.length));
+        int restored = SocketRepair.LOCAL.restoreAndRelease(state, plane, flow);
+        try {
+            AgentProtocol.send(connection, Type.RESTORED, new byte[0], restored);
+        } finally {
+            Libc.closeQuietly(restored);
+        }
+    }
+
+    private boolean refusedWithoutPlane(int connection, Type request) throws NativeException {
+        if (plane != null) return false;
+        AgentProtocol.sendError(connection, 0, "this agent runs no hold plane: " + request + " refused");
+        return true;
+    }
+
+    private static FlowTuple flowOf(Type request, byte[] body, int atLeast) throws AgentProtocolException {
+        if (body.length < atLeast) {
+            throw new AgentProtocolException(request + " body of " + body.length + " bytes, at least " + atLeast + " expected");
+        }
+        return FlowTuple.decode(Arrays.copyOf(body, FlowTuple.SIZE));
+    }
+
     private void flow(int connection, Frame request) throws IOException {
-        if (plane == null) {
-            AgentProtocol.sendError(connection, 0, "this agent runs no hold plane: " + request.type() + " refused");
-            return;
-        }
+        if (refusedWithoutPlane(connection, request.type())) return;
         byte[] body = request.body();
-        int expected = request.type() == Type.FORWARD ? FlowTuple.SIZE + 1 : FlowTuple.SIZE;
-        if (body.length < expected) {
-            throw new AgentProtocolException(request.type() + " body of " + body.length + " bytes, at least " + expected + " expected");
-        }
-        FlowTuple flow = FlowTuple.decode(Arrays.copyOf(body, FlowTuple.SIZE));
+        FlowTuple flow = flowOf(request.type(), body, request.type() == Type.FORWARD ? FlowTuple.SIZE + 1 : FlowTuple.SIZE);
         long result = switch (request.type()) {
-            case HOLD -> {
-                plane.hold(flow);
-                yield 0;
-            }
-            case IS_HELD -> plane.isHeld(flow) ? 1 : 0;
+            case HOLD -> plane.hold(flow) ? 1 : 0;
             case COUNT -> plane.count(flow) ? 1 : 0;
             case RELEASE -> plane.release(flow);
             case DISCARD -> plane.discard(flow);

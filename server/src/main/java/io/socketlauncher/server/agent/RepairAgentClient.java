@@ -46,9 +46,19 @@ public final class RepairAgentClient implements AutoCloseable {
         return expect(Type.RESTORED).fd();
     }
 
-    /** Like {@link #restore}, for a migration's target: the socket leaves repair mode with a window probe and gets room for the held burst. */
+    /** Like {@link #restore}, but the socket leaves repair mode with a window probe and gets room for a burst. */
     public synchronized int restoreHeld(byte[] state) throws IOException {
         AgentProtocol.send(socket, Type.RESTORE_HELD, state, -1);
+        return expect(Type.RESTORED).fd();
+    }
+
+    /**
+     * {@link #restoreHeld}, then the agent's hold plane releases the flow ({@code flow}: an encoded hold_flow_key) into
+     * the new socket, in one exchange: a migration's target.
+     */
+    public synchronized int restoreAndRelease(byte[] flow, byte[] state) throws IOException {
+        byte[] body = ByteBuffer.allocate(flow.length + state.length).put(flow).put(state).array();
+        AgentProtocol.send(socket, Type.RESTORE_RELEASE, body, -1);
         return expect(Type.RESTORED).fd();
     }
 

@@ -11,11 +11,12 @@ import java.net.InetAddress;
  * ({@code io.socketlauncher.server.agent.AgentPrivileges}).
  */
 public interface DataPlane {
-    /** From now on none of the flow's packets reaches the stack until {@link #release} or {@link #discard}. */
-    void hold(FlowTuple flow) throws IOException;
-
-    /** Whether the flow is held, or still being handed over to the direct path after a release. */
-    boolean isHeld(FlowTuple flow) throws IOException;
+    /**
+     * From now on none of the flow's packets reaches the stack until {@link #release} or {@link #discard}. False, and
+     * nothing done, while the flow is held already or still being handed over to the direct path after a release (one
+     * call where a check and a hold would be two: through the agent, each is an exchange).
+     */
+    boolean hold(FlowTuple flow) throws IOException;
 
     /** Writes the held packets into the stack in arrival order; returns how many. */
     int release(FlowTuple flow) throws IOException;

@@ -137,28 +137,23 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         Files.writeString(conf.resolve(tunName).resolve("rp_filter"), "0");
     }
 
-    /** Starts holding a flow: from now on none of its packets reaches the stack until {@link #release}. */
     @Override
-    public void hold(FlowTuple flow) throws NativeException {
+    public boolean hold(FlowTuple flow) throws NativeException {
         HeldFlow fresh = new HeldFlow();
-        if (held.putIfAbsent(flow, fresh) != null) throw new IllegalStateException("flow " + flow + " is held already");
+        if (held.putIfAbsent(flow, fresh) != null) return false;
         try {
             program.flows().divert(flow, tunIfindex);
         } catch (NativeException | RuntimeException e) {
             held.remove(flow, fresh);
             throw e;
         }
+        return true;
     }
 
     /** What is held for a flow so far, or empty if it isn't held. */
     public Optional<HoldStats> held(FlowTuple flow) {
         HeldFlow h = held.get(flow);
         return h == null ? Optional.empty() : Optional.of(h.stats());
-    }
-
-    @Override
-    public boolean isHeld(FlowTuple flow) {
-        return held.containsKey(flow);
     }
 
     /**

@@ -235,7 +235,7 @@ public final class MigrationAgent implements AutoCloseable {
 
     /** Restore, release, hand over, confirm. A failure leaves the hold in place: the source rolls back, then aborts. */
     private void commit(ControlChannel channel, int request, Incoming in, long total) throws IOException {
-        int fd = -1;
+        int fd;
         TransferBlob blob = null;
         synchronized (in) {
             byte[] bytes = in.data.toByteArray();
@@ -254,13 +254,9 @@ public final class MigrationAgent implements AutoCloseable {
                 TcpState here = new TcpState(context.local, arrived.remote(), arrived.state(), arrived.sendSeq(),
                         arrived.receiveSeq(), arrived.sendQueue(), arrived.unsentLength(), arrived.receiveQueue(),
                         arrived.options(), arrived.window(), arrived.settings());
-                fd = context.repair.restoreForRelease(here);
-                context.plane.release(in.flow);
+                // Failing, the new socket is dropped silently: the source takes over again.
+                fd = context.repair.restoreAndRelease(here, context.plane, in.flow);
             } catch (IOException | RuntimeException e) {
-                if (fd >= 0) {
-                    // Released already or not, the socket can't serve: drop it silently, the source takes over again.
-                    context.repair.silentClose(fd);
-                }
                 LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(in.id) + ": restore of " + in.flow
                         + " failed: " + e.getMessage() + (blob != null ? "; state " + blob.state() : ""));
                 channel.sendError(ErrorCode.OPERATION_FAILED, request, "restore of " + in.flow + " failed: " + e.getMessage());

@@ -88,16 +88,22 @@ public final class MigrationContext implements AutoCloseable {
                         + "has not ended within " + timeouts.prepare().dividedBy(2).toMillis() + " ms");
             }
         }
-        // A release of the flow's previous arrival may still be handing over to the direct path.
-        while (plane.isHeld(flow) && System.nanoTime() < deadline) Thread.sleep(1);
-        synchronized (dataPlane) {
-            ScheduledFuture<?> pending = lingering.remove(flow);
-            if (pending != null) {
-                pending.cancel(false);
-                // The proxy still sends the flow elsewhere (REDIRECT comes after HOLDING): nothing is due here now.
-                count(plane.stopForwarding(flow));
+        while (true) {
+            synchronized (dataPlane) {
+                ScheduledFuture<?> pending = lingering.remove(flow);
+                if (pending != null) {
+                    pending.cancel(false);
+                    // The proxy still sends the flow elsewhere (REDIRECT comes after HOLDING): nothing is due here now.
+                    count(plane.stopForwarding(flow));
+                }
+                if (plane.hold(flow)) return;
             }
-            plane.hold(flow);
+            // A release of the flow's previous arrival is still handing over to the direct path.
+            if (System.nanoTime() >= deadline) {
+                throw new IOException(flow + " is still held here: the release of its previous arrival has not handed over"
+                        + " within " + timeouts.prepare().dividedBy(2).toMillis() + " ms");
+            }
+            Thread.sleep(1);
         }
     }
 

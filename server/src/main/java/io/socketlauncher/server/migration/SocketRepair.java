@@ -1,7 +1,9 @@
 package io.socketlauncher.server.migration;
 
+import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.repair.TcpRepair;
 import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.server.hold.DataPlane;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import java.io.IOException;
@@ -22,6 +24,21 @@ public interface SocketRepair {
      * client at once where the receiving side stands) and with room for the burst of held segments; returns the fd.
      */
     int restoreForRelease(TcpState state) throws IOException;
+
+    /**
+     * A migration's target: {@link #restoreForRelease}, then {@code plane} releases the flow's held segments into the
+     * new socket. If either fails, the new socket is dropped silently (no FIN, no RST) and the exception says why.
+     */
+    default int restoreAndRelease(TcpState state, DataPlane plane, FlowTuple flow) throws IOException {
+        int fd = restoreForRelease(state);
+        try {
+            plane.release(flow);
+            return fd;
+        } catch (IOException | RuntimeException e) {
+            silentClose(fd);
+            throw e;
+        }
+    }
 
     /** Drops a socket without FIN or RST (a restore that can't serve). */
     void silentClose(int fd);

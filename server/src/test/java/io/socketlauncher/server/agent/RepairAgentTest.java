@@ -3,6 +3,7 @@ package io.socketlauncher.server.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import io.socketlauncher.testbed.Host;
@@ -100,13 +101,13 @@ class RepairAgentTest {
         Path socket = dir.resolve("agent.sock");
         try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory())) {
             assertThat(errorFor(socket, "GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).contains("bad magic");
-            byte[] huge = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) 1).put((byte) 3)
+            byte[] huge = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) AgentProtocol.VERSION).put((byte) 3)
                     .putShort((short) 0).putInt(-1).array();
             assertThat(errorFor(socket, huge)).contains("exceeds");
             byte[] future = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) 9).put((byte) 3)
                     .putShort((short) 0).putInt(0).array();
             assertThat(errorFor(socket, future)).contains("unsupported protocol version 9");
-            byte[] dumpWithoutSocket = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) 1).put((byte) 1)
+            byte[] dumpWithoutSocket = ByteBuffer.allocate(AgentProtocol.HEADER_LENGTH).putInt(AgentProtocol.MAGIC).put((byte) AgentProtocol.VERSION).put((byte) 1)
                     .putShort((short) 0).putInt(0).array();
             assertThat(errorFor(socket, dumpWithoutSocket)).contains("DUMP came without its socket");
 
@@ -121,6 +122,8 @@ class RepairAgentTest {
                     Libc.closeQuietly(udp);
                 }
                 assertThatThrownBy(() -> client.restore(new byte[] {1})).hasMessageContaining("malformed TCP state");
+                assertThatThrownBy(() -> client.restoreAndRelease(new byte[FlowTuple.SIZE], new byte[] {1}))
+                        .hasMessageContaining("runs no hold plane: RESTORE_RELEASE refused");
             }
         }
     }

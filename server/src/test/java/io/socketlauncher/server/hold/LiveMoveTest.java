@@ -104,7 +104,7 @@ class LiveMoveTest {
                     serverSent += reply.length;
 
                     int to = 1 - at;
-                    planes[to].hold(flow);
+                    assertThat(planes[to].hold(flow)).as("hold at the target").isTrue();
                     testbed.lb().exec("ip", "route", "replace", vip + "/32", "via", servers[to].address().getHostAddress());
                     planes[at].forward(flow, Optional.empty());
                     planes[at].fence();
