@@ -70,22 +70,30 @@ public final class MigrationSource {
             throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
         }
         byte[] prepare = ServerMessages.prepare(new ServerMessages.Prepare(migration, context.id, client, context.service, local));
+        // The count starts while the target prepares its hold: through the agent it is an exchange of its own.
+        SegmentCount count = SegmentCount.NONE;
         try {
             try {
-                holding = ServerMessages.decodeHolding(session.call(MessageType.XFER_PREPARE, prepare, MessageType.HOLDING,
+                int request = session.request(MessageType.XFER_PREPARE, prepare);
+                count = startCounting(fd, here);
+                holding = ServerMessages.decodeHolding(session.reply(request, MessageType.XFER_PREPARE, MessageType.HOLDING,
                         context.timeouts.prepare()));
             } catch (EOFException | SocketException e) {
                 if (!session.pooled) throw e;
                 // The pooled channel went stale while idle (the peer restarted): the request never arrived. Once more.
                 session.close();
                 session = link.open();
-                holding = ServerMessages.decodeHolding(session.call(MessageType.XFER_PREPARE, prepare, MessageType.HOLDING,
+                int request = session.request(MessageType.XFER_PREPARE, prepare);
+                if (!count.counting()) count = startCounting(fd, here);
+                holding = ServerMessages.decodeHolding(session.reply(request, MessageType.XFER_PREPARE, MessageType.HOLDING,
                         context.timeouts.prepare()));
             }
         } catch (PeerRefusedException e) {
+            stopCountingQuietly(here, count.counting());
             link.release(session);
             throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
+            stopCountingQuietly(here, count.counting());
             link.release(session);
             abortQuietly(link, null, migration, "no HOLDING: " + e.getMessage());
             throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
@@ -93,23 +101,8 @@ public final class MigrationSource {
         long prepared = System.nanoTime();
 
         try {
-            // From here the source's own hold program counts the flow's segments on their way to the socket: the drain
-            // below then knows exactly how many to wait for. The counter and tcpi_segs_in must start together, which
-            // only holds if no segment is between the program and the socket as counting starts (the stack hands a
-            // whole batch through the program before any of it reaches TCP): a flow that moved meanwhile is busy, and
-            // its drain waits for quiet instead.
-            boolean counting = false;
-            long segmentsBase = -1;
-            try {
-                long before = Drain.segmentsIn(fd);
-                counting = context.count(here);
-                if (counting) {
-                    long after = Drain.segmentsIn(fd);
-                    if (after == before) segmentsBase = after;
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "no segment count for " + here + " (" + e + "): the drain waits for quiet");
-            }
+            boolean counting = count.counting();
+            long segmentsBase = count.base();
 
             // 2. The proxy re-points the flow: from REDIRECTED on, the client's segments go to the target and wait.
             try {
@@ -215,6 +208,29 @@ public final class MigrationSource {
             LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": target " + link.peer().id()
                     + " unreachable after XFER (" + e.getMessage() + "); keeping the connection here");
             return false;
+        }
+    }
+
+    /** Whether the flow's segments are counted on their way to the socket, and tcpi_segs_in as counting began (-1: unknown). */
+    private record SegmentCount(boolean counting, long base) {
+        static final SegmentCount NONE = new SegmentCount(false, -1);
+    }
+
+    /**
+     * From here the source's own hold program counts the flow's segments on their way to the socket: the drain then
+     * knows exactly how many to wait for. The counter and tcpi_segs_in must start together, which only holds if no
+     * segment is between the program and the socket as counting starts (the stack hands a whole batch through the
+     * program before any of it reaches TCP): a flow that moved meanwhile is busy, and its drain waits for quiet instead.
+     */
+    private SegmentCount startCounting(int fd, FlowTuple here) {
+        try {
+            long before = Drain.segmentsIn(fd);
+            if (!context.count(here)) return SegmentCount.NONE;
+            long after = Drain.segmentsIn(fd);
+            return new SegmentCount(true, after == before ? after : -1);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "no segment count for " + here + " (" + e + "): the drain waits for quiet");
+            return SegmentCount.NONE;
         }
     }
 

@@ -101,9 +101,24 @@ final class PeerLink implements Closeable {
 
         /** A request and its reply within {@code timeout}; an ERROR reply is a {@link PeerRefusedException}. */
         byte[] call(MessageType type, byte[] payload, MessageType expected, Duration timeout) throws IOException {
+            return reply(request(type, payload), type, expected, timeout);
+        }
+
+        /** The first half of {@link #call}, for work done while the peer answers; returns the request's id. */
+        int request(MessageType type, byte[] payload) throws IOException {
             int id = ++lastRequest;
             try {
                 channel.send(type, id, payload);
+                return id;
+            } catch (IOException | RuntimeException e) {
+                fail();
+                throw e;
+            }
+        }
+
+        /** The second half of {@link #call}: the reply to request {@code id} of {@code type}. */
+        byte[] reply(int id, MessageType type, MessageType expected, Duration timeout) throws IOException {
+            try {
                 channel.idleTimeout(timeout);
                 Frame reply = channel.receive();
                 if (reply.requestId() != id) {
