@@ -87,6 +87,8 @@ public final class RepairAgent implements AutoCloseable {
     }
 
     private void acceptLoop() {
+        // Clients open a connection per concurrent request beyond their pooled ones, in the middle of a migration.
+        RealTimeThreads.enter();
         while (running) {
             try {
                 if ((Libc.poll(listener, Libc.POLLIN, 200) & Libc.POLLIN) == 0) continue;
