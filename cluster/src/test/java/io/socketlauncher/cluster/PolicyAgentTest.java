@@ -2,6 +2,9 @@ package io.socketlauncher.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.socketlauncher.proxy.control.ControlClient;
+import io.socketlauncher.proxy.control.FlowInfo;
+import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.policy.DrainProgress;
@@ -15,6 +18,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -92,6 +96,13 @@ class PolicyAgentTest {
         }
     }
 
+    /** The backend the proxy mapped the client's flow to as it connected. */
+    private static String backendOf(ControlClient proxy, Cluster cluster, Client c) throws IOException {
+        FlowKey key = new FlowKey((InetSocketAddress) c.socket().getLocalSocketAddress(), cluster.service());
+        for (FlowInfo f : proxy.flows(10_000)) if (f.key().equals(key)) return f.backendId();
+        throw new AssertionError("the proxy has no flow " + key);
+    }
+
     private static Client connect(Cluster cluster) throws Exception {
         Socket s = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()));
         s.setSoTimeout(30_000);
@@ -156,19 +167,24 @@ class PolicyAgentTest {
                      .load(() -> 0).start()) {
             app(cluster.server(1), p1, failures);
             app(cluster.server(2), p2, failures);
-            try {
-                for (int i = 0; i < 10; i++) {
+            try (ControlClient proxy = cluster.server(1).proxyClient()) {
+                // Ten flows, and more until the proxy has sent one to s1: its flow hash may send all ten to s2 (s1 moved
+                // none in two fresh-clone runs of the suite, when this test did not yet ask the proxy where flows went).
+                int toS1 = 0;
+                for (int i = 0; i < 10 || (toS1 == 0 && i < 64); i++) {
                     Client c = connect(cluster);
                     clients.add(c);
+                    if (backendOf(proxy, cluster, c).equals(cluster.server(1).id())) toS1++;
                     // The first request may reach s1 only when its connection was already parked there: then it moves.
                     assertThat(c.ask("one " + i)).isEqualTo("s2 1 one " + i);
                     assertThat(c.ask("two " + i)).isEqualTo("s2 2 two " + i);
                 }
+                assertThat(toS1).as("flows the proxy sent to s1, of " + clients.size()).isPositive();
                 // The agent counts a move once its own thread has settled the transfer, which may be after the peer
                 // already answered the client.
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (p1.moved() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
-                assertThat(p1.moved()).as("connections s1 moved").isPositive();
+                while (p1.moved() < toS1 && System.nanoTime() < deadline) Thread.sleep(10);
+                assertThat(p1.moved()).as("connections s1 moved, of the " + toS1 + " the proxy sent it").isEqualTo(toS1);
                 assertThat(p2.moved()).isZero();
                 assertThat(failures).isEmpty();
             } finally {
