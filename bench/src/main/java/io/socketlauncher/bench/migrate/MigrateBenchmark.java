@@ -582,29 +582,9 @@ public final class MigrateBenchmark {
             // Unmeasured rounds first, until the stream is up to speed: it gains 10-20% over its first two or three seconds
             // (the JIT and the checking loop on both sides), which made the first measured round, always a moved one, the
             // lowest of nearly every run. Then moved and still rounds alternate.
+            boolean warming = true, moved = false;
             double previousRate = 0;
-            for (int round = 0; ; round++) {
-                long start = System.nanoTime(), startBytes = received;
-                while (System.nanoTime() - start < plan.bulkRoundNanos() && arrivals.failure.get() == null) {
-                    int fd = p.server.fd();
-                    if ((Libc.poll(fd, Libc.POLLIN, 10) & Libc.POLLIN) == 0) continue;
-                    int n = Libc.recv(fd, buf, 0, buf.length, Libc.MSG_DONTWAIT);
-                    if (n <= 0) continue;
-                    if (NumberedStream.firstMismatch(buf, n, received, NumberedStream.CLIENT_TO_SERVER) >= 0) {
-                        arrivals.fail("bulk: a client byte differs near " + received);
-                        break;
-                    }
-                    received += n;
-                }
-                double rate = (received - startBytes) * 8 / ((System.nanoTime() - start) / 1e3);
-                progress.accept(mode + ":   bulk warm-up " + (round + 1) + " " + round(rate) + " Mbit/s");
-                result.warmupRounds = round + 1;
-                result.warmupSteady = round + 1 >= BULK_WARMUP_MIN_ROUNDS && Math.abs(rate - previousRate) <= BULK_STEADY * previousRate;
-                if (result.warmupSteady || round + 1 >= BULK_WARMUP_MAX_ROUNDS || arrivals.failure.get() != null) break;
-                previousRate = rate;
-            }
-            boolean moved = true;
-            for (int round = 1; round <= plan.bulkRounds(); round++) {
+            for (int warmups = 0, measured = 0; measured < plan.bulkRounds() && arrivals.failure.get() == null; ) {
                 long start = System.nanoTime(), startBytes = received;
                 long nextMove = start + 100_000_000L;
                 while (System.nanoTime() - start < plan.bulkRoundNanos() && arrivals.failure.get() == null) {
@@ -625,6 +605,20 @@ public final class MigrateBenchmark {
                     received += n;
                 }
                 long took = System.nanoTime() - start;
+                double rate = (received - startBytes) * 8 / (took / 1e3);
+                if (warming) {
+                    warmups++;
+                    progress.accept(mode + ":   bulk warm-up " + warmups + " " + round(rate) + " Mbit/s");
+                    result.warmupRounds = warmups;
+                    result.warmupSteady = warmups >= BULK_WARMUP_MIN_ROUNDS && Math.abs(rate - previousRate) <= BULK_STEADY * previousRate;
+                    previousRate = rate;
+                    if (result.warmupSteady || warmups >= BULK_WARMUP_MAX_ROUNDS) {
+                        warming = false;
+                        moved = true;
+                    }
+                    continue;
+                }
+                measured++;
                 if (moved) {
                     result.movedBytes += received - startBytes;
                     result.movedNanos += took;
@@ -632,8 +626,7 @@ public final class MigrateBenchmark {
                     result.stillBytes += received - startBytes;
                     result.stillNanos += took;
                 }
-                progress.accept(mode + ":   bulk round " + round + (moved ? " moved" : " still") + " "
-                        + round((received - startBytes) * 8 / (took / 1e3)) + " Mbit/s");
+                progress.accept(mode + ":   bulk round " + measured + (moved ? " moved" : " still") + " " + round(rate) + " Mbit/s");
                 moved = !moved;
             }
             sending.set(false);
