@@ -128,15 +128,17 @@ class LiveMoveTest {
                 }
                 assertThat(TcpCounters.of(source).since(sourceBefore, "OutRsts")).as("resets from the source for a late segment").isZero();
 
+                // Read to the end before waiting for the sender: with this side not reading, the sender can block in a
+                // full window and never see the flag (a fresh-clone run hung here).
                 sending.set(false);
-                long total = sent.get();
                 while (true) {
-                    if (Libc.poll(serverFd, Libc.POLLIN, 30_000) == 0) fail("server: nothing to read for 30 s at " + received + " of " + total);
+                    if (Libc.poll(serverFd, Libc.POLLIN, 30_000) == 0) fail("server: nothing to read for 30 s at " + received);
                     int n = Libc.recv(serverFd, buf, 0, buf.length, 0);
                     if (n == 0) break;
                     assertThat(NumberedStream.firstMismatch(buf, n, received, NumberedStream.CLIENT_TO_SERVER)).as("first byte that differs").isEqualTo(-1);
                     received += n;
                 }
+                long total = sent.get();
                 Libc.shutdown(serverFd, Libc.SHUT_WR);
                 assertThat(received).as("bytes the servers read and checked").isEqualTo(total);
                 assertThat(clientReceived.get()).as("bytes the client read and checked").isEqualTo(serverSent);
