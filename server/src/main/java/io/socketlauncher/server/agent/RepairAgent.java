@@ -184,6 +184,11 @@ public final class RepairAgent implements AutoCloseable {
         if (refusedWithoutPlane(connection, Type.RESTORE_RELEASE)) return;
         FlowTuple flow = flowOf(Type.RESTORE_RELEASE, body, FlowTuple.SIZE + 1);
         TcpState state = TcpStateCodec.decode(Arrays.copyOfRange(body, FlowTuple.SIZE, body.length));
+        FlowTuple restoring = new FlowTuple(state.remote(), state.local());
+        if (!restoring.equals(flow)) {
+            // The held segments would go to a flow with no socket here: refused before anything changes.
+            throw new IllegalArgumentException("the state is of " + restoring + ", the hold to release of " + flow);
+        }
         int restored = SocketRepair.LOCAL.restoreAndRelease(state, plane, flow);
         try {
             AgentProtocol.send(connection, Type.RESTORED, new byte[0], restored);

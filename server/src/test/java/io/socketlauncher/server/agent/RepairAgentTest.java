@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.server.hold.HoldPlane;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import io.socketlauncher.testbed.Host;
@@ -154,6 +155,35 @@ class RepairAgentTest {
             Libc.closeQuietly(a);
             Libc.closeQuietly(b);
             Libc.closeQuietly(listener);
+        }
+    }
+
+    @Test
+    void aRestoreThatWouldReleaseAnotherFlowIsRefused() throws Exception {
+        try (Testbed testbed = Testbed.builder().clients(1).servers(1).build()) {
+            Host host = testbed.server(1);
+            Path socket = dir.resolve("agent.sock");
+            HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
+            int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            int a = -1, b = -1;
+            try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane);
+                 RepairAgentClient client = RepairAgentClient.connect(socket)) {
+                Libc.bind(listener, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+                Libc.listen(listener, 1);
+                a = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+                Libc.connect(a, Libc.getsockname(listener));
+                b = Libc.accept(listener, Libc.SOCK_CLOEXEC);
+                byte[] state = client.dump(a);
+                FlowTuple other = new FlowTuple(new InetSocketAddress(testbed.client(1).address(), 40_000),
+                        new InetSocketAddress(host.address(), 7200));
+                assertThatThrownBy(() -> client.restoreAndRelease(other.encode(), state))
+                        .hasMessageContaining("RESTORE_RELEASE: the state is of").hasMessageContaining("the hold to release of " + other);
+            } finally {
+                Libc.closeQuietly(a);
+                Libc.closeQuietly(b);
+                Libc.closeQuietly(listener);
+                plane.close();
+            }
         }
     }
 
