@@ -24,7 +24,13 @@ class FlowTableTest {
             int[] count = {0};
             program.flows.forEach(Integer.MAX_VALUE, (k, f) -> count[0]++);
             assertThat(count[0]).isLessThanOrEqualTo(capacity).isGreaterThan(capacity / 2);
-            assertThat(program.flows.get(flow(0))).as("the oldest flow").isNull();
+            // The kernel's LRU is approximate: a flow can wait in the per-CPU list of the CPU that inserted it, out of
+            // eviction's reach, when the inserting thread has moved on to the other CPU (flow 0 survived once). The
+            // oldest as a whole are gone; a few hundred, one such list's worth, may stay.
+            int oldest = 10_000, survivors = 0;
+            for (int i = 0; i < oldest; i++) if (program.flows.get(flow(i)) != null) survivors++;
+            System.out.printf("LRU: %d flows kept of %d inserted; %d of the oldest %d survived%n", count[0], inserted, survivors, oldest);
+            assertThat(survivors).as("flows among the oldest %d still in the table", oldest).isLessThan(oldest / 10);
             for (int i = inserted - 1000; i < inserted; i++) {
                 assertThat(program.flows.get(flow(i))).as("recent flow %d", i).isEqualTo(new Flow(i, 0, 0, 0, i % 7, 0, 0));
             }
