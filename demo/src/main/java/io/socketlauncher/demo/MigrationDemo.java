@@ -62,7 +62,8 @@ public final class MigrationDemo {
     public record Report(long migrations, double seconds, long rollbacks, long lost, long serverConnectionErrors, long requests,
                          long benchmarkRequests, Map<String, double[]> benchmarkRps, List<String> benchmarkErrors,
                          int benchmarkRounds, long bytesChecked, long clientResets, long clientRetransmissions,
-                         long p50Micros, long p99Micros, long maxMicros, List<String> failures, String loadAverage) {
+                         long p50Micros, long p99Micros, long maxMicros, long warmP99Micros, long warmMaxMicros,
+                         List<String> failures, String loadAverage) {
         public boolean passed() {
             return failures.isEmpty() && benchmarkErrors.isEmpty() && clientResets == 0 && lost == 0 && migrations > 0;
         }
@@ -74,6 +75,7 @@ public final class MigrationDemo {
             row(out, "migrations per second", String.format("%,.0f", migrations / seconds));
             row(out, "migrations rolled back / lost", rollbacks + " / " + lost);
             row(out, "migration latency p50 / p99 / max (us)", String.format("%,d / %,d / %,d", p50Micros, p99Micros, maxMicros));
+            row(out, "  after the first second: p99 / max (us)", String.format("%,d / %,d", warmP99Micros, warmMaxMicros));
             row(out, "RESP requests served", String.format("%,d", requests));
             row(out, "server-side connection I/O errors", Long.toString(serverConnectionErrors));
             row(out, "redis-benchmark requests (" + benchmarkRounds + " runs)", String.format("%,d", benchmarkRequests));
@@ -213,10 +215,11 @@ public final class MigrationDemo {
             long retransmissions = c1After.since(c1Before, "RetransSegs") + c2After.since(c2Before, "RetransSegs");
             failures.addAll(stats.failures());
             if (stats.protocolErrors() > 0) failures.add(stats.protocolErrors() + " protocol errors at the servers");
-            Histogram latency = stats.latencyMicros();
+            Histogram latency = stats.latencyMicros(), warm = stats.warmLatencyMicros();
             return new Report(stats.migrations(), seconds, stats.rollbacks(), stats.lost(), stats.connectionErrors(), stats.requests(), benchmarkRequests,
                     lastRps, benchmarkErrors, round[0], bytesChecked, resets, retransmissions,
-                    latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), latency.getMaxValue(), failures,
+                    latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), latency.getMaxValue(),
+                    warm.getValueAtPercentile(99), warm.getMaxValue(), failures,
                     loadAverage());
         } finally {
             for (StreamClient s : streams) s.close();
