@@ -10,12 +10,19 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.Socket;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,6 +68,49 @@ class LauncherServerApiTest {
                 // the server closed
             }
         });
+    }
+
+    @Test
+    void everyMigrationThreadIsRunningRealTimeFromTheStart() throws Exception {
+        try (MigrationBed bed = MigrationBed.start()) {
+            for (LauncherServer server : List.of(bed.s1, bed.s2)) {
+                // Threads started on demand were born ordinary and waited behind the real-time ones before raising
+                // themselves; the pool's are all there, real-time, before the first transfer. The suite runs as root.
+                String prefix = "sl-mig-" + server.id() + "-";
+                Map<String, Integer> policies = policiesOfThreads(prefix);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while ((policies.size() < 64 || policies.containsValue(SCHED_OTHER)) && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                    policies = policiesOfThreads(prefix);
+                }
+                assertThat(policies).as("migration threads of " + server.id()).hasSize(64);
+                assertThat(policies.values()).as("their scheduling policies").containsOnly(SCHED_FIFO);
+            }
+        }
+    }
+
+    private static final int SCHED_OTHER = 0, SCHED_FIFO = 1;
+
+    /** Scheduling policy of each of this process's threads whose name starts with {@code prefix}. */
+    private static Map<String, Integer> policiesOfThreads(String prefix) throws IOException {
+        Map<String, Integer> policies = new LinkedHashMap<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                try {
+                    String name = Files.readString(task.resolve("comm")).strip();
+                    if (name.startsWith(prefix)) policies.put(name + "/" + task.getFileName(), policyOf(task));
+                } catch (NoSuchFileException ended) {
+                    // a thread that ended since the listing
+                }
+            }
+        }
+        return policies;
+    }
+
+    /** Field 41 (policy) of stat, counted after the command name, which may hold spaces. */
+    private static int policyOf(Path task) throws IOException {
+        String stat = Files.readString(task.resolve("stat"));
+        return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[41 - 3]);
     }
 
     @Test
