@@ -132,15 +132,10 @@ class RepairAgentTest {
     @Test
     void aDumpedConnectionResumesWhereItWas() throws Exception {
         Path socket = dir.resolve("agent.sock");
-        int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        int a = -1, b = -1;
+        int[] pair = loopbackPair();
+        int a = pair[0], b = pair[1];
         try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory());
              RepairAgentClient client = RepairAgentClient.connect(socket)) {
-            Libc.bind(listener, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
-            Libc.listen(listener, 1);
-            a = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            Libc.connect(a, Libc.getsockname(listener));
-            b = Libc.accept(listener, Libc.SOCK_CLOEXEC);
             Libc.sendFully(b, NumberedStream.pattern(0, 100, NumberedStream.SERVER_TO_CLIENT), 0, 100);
             while (Libc.ioctlInt(a, Libc.SIOCINQ) < 100) Thread.sleep(1);
 
@@ -154,7 +149,6 @@ class RepairAgentTest {
         } finally {
             Libc.closeQuietly(a);
             Libc.closeQuietly(b);
-            Libc.closeQuietly(listener);
         }
     }
 
@@ -164,26 +158,38 @@ class RepairAgentTest {
             Host host = testbed.server(1);
             Path socket = dir.resolve("agent.sock");
             HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
-            int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            int a = -1, b = -1;
+            int[] pair = loopbackPair();
             try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane);
                  RepairAgentClient client = RepairAgentClient.connect(socket)) {
-                Libc.bind(listener, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
-                Libc.listen(listener, 1);
-                a = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-                Libc.connect(a, Libc.getsockname(listener));
-                b = Libc.accept(listener, Libc.SOCK_CLOEXEC);
-                byte[] state = client.dump(a);
+                byte[] state = client.dump(pair[0]);
                 FlowTuple other = new FlowTuple(new InetSocketAddress(testbed.client(1).address(), 40_000),
                         new InetSocketAddress(host.address(), 7200));
                 assertThatThrownBy(() -> client.restoreAndRelease(other.encode(), state))
                         .hasMessageContaining("RESTORE_RELEASE: the state is of").hasMessageContaining("the hold to release of " + other);
             } finally {
-                Libc.closeQuietly(a);
-                Libc.closeQuietly(b);
-                Libc.closeQuietly(listener);
+                Libc.closeQuietly(pair[0]);
+                Libc.closeQuietly(pair[1]);
                 plane.close();
             }
+        }
+    }
+
+    /** A connected pair of TCP sockets over loopback in this process's namespace: [connecting, accepted]. */
+    private static int[] loopbackPair() throws Exception {
+        int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        try {
+            Libc.bind(listener, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            Libc.listen(listener, 1);
+            int a = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            try {
+                Libc.connect(a, Libc.getsockname(listener));
+                return new int[] {a, Libc.accept(listener, Libc.SOCK_CLOEXEC)};
+            } catch (Exception e) {
+                Libc.closeQuietly(a);
+                throw e;
+            }
+        } finally {
+            Libc.closeQuietly(listener);
         }
     }
 
