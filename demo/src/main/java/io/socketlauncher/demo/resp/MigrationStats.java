@@ -139,13 +139,13 @@ public final class MigrationStats {
     }
 
     /** A copy of the migration latencies so far, in microseconds. */
-    /** Of the migrations that started a second or more after the first one. */
-    public Histogram warmLatencyMicros() {
-        return warmLatencyMicros.copy();
-    }
-
     public Histogram latencyMicros() {
         return latencyMicros.copy();
+    }
+
+    /** The same, of the migrations that started a second or more after the first one. */
+    public Histogram warmLatencyMicros() {
+        return warmLatencyMicros.copy();
     }
 
     public List<String> failures() {
