@@ -83,6 +83,8 @@ public final class LauncherServer implements AutoCloseable {
     private final MigrationAgent agent;
     private final MigrationSource source;
     private final ExecutorService migrations;
+    /** Whether the migration threads raised themselves as they started: the process's privilege, the same for all. */
+    private volatile boolean migrationThreadsRealTime;
     private final ScheduledExecutorService scheduler;
     /**
      * Lock-free: the real-time agent thread hands arrivals to the application's ordinary threads here, and a lock
@@ -111,14 +113,15 @@ public final class LauncherServer implements AutoCloseable {
             RealTimeThreads.enter();
             task.run();
         }));
-        // All started now and real-time from their first instruction. A thread the pool started on demand was born
-        // ordinary (it inherits the policy of the application thread that called transfer()) and waited behind the
-        // real-time migrations before it could raise itself: 50-170 ms, up to 0.65 s, in bench migrate's rate phase.
+        // All started now and real-time from their first instruction, for good, idle in the pool too. A thread the pool
+        // started on demand was born ordinary (it inherits the policy of the application thread that called
+        // transfer()) and waited behind the real-time migrations before it could raise itself: 50-170 ms, up to
+        // 0.65 s, in bench migrate's rate phase.
         AtomicInteger migrationThreads = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(b.migrationThreads, b.migrationThreads, 0, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), task -> {
                     Thread t = threads.newThread(() -> {
-                        RealTimeThreads.enter();
+                        migrationThreadsRealTime = RealTimeThreads.enter();
                         task.run();
                     });
                     t.setName("sl-mig-" + id + "-" + migrationThreads.incrementAndGet());
@@ -240,13 +243,10 @@ public final class LauncherServer implements AutoCloseable {
         CompletableFuture<TransferReport> done = new CompletableFuture<>();
         try {
             migrations.execute(() -> {
-                // A migration thread stays real-time for good, idle in the pool too. Woken as an ordinary thread for the
-                // next migration, it waited behind the host's real-time work (100 ms and more in the demo between
-                // transfer() and the first step); leaving SCHED_FIFO before completing the future let an ordinary
-                // task's whole slice come first (1-4 ms at bench migrate's p99).
-                boolean realtime = RealTimeThreads.enter();
+                // The thread completes the future still real-time: leaving SCHED_FIFO before that let an ordinary task's
+                // whole slice come first (1-4 ms at bench migrate's p99).
                 try {
-                    TransferReport report = source.migrate(connection, peer, called, realtime);
+                    TransferReport report = source.migrate(connection, peer, called, migrationThreadsRealTime);
                     connection.moved(peerId);
                     done.complete(report);
                 } catch (TransferException e) {
