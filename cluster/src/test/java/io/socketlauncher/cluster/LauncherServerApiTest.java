@@ -70,6 +70,48 @@ class LauncherServerApiTest {
         });
     }
 
+    /**
+     * A source keeps its channels to a peer's agent open between migrations. One the peer closed meanwhile (here: the
+     * agent's ends killed with {@code ss -K}, as a restarted peer would leave them) fails at the next request, which
+     * goes again on a new channel: the move succeeds.
+     */
+    @Test
+    void aPooledChannelThePeerClosedIsReplacedAndTheMoveSucceeds() throws Exception {
+        List<String> arrivals = Collections.synchronizedList(new ArrayList<>());
+        try (MigrationBed bed = MigrationBed.start()) {
+            Thread a1 = app(bed.s1, arrivals), a2 = app(bed.s2, arrivals);
+            try (Socket socket = bed.client().namespace().call(() -> new Socket(bed.vip.getAddress(), bed.vip.getPort()))) {
+                socket.setSoTimeout(20_000);
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+                out.println("hello");
+                String home = in.readLine().split(" ")[0];
+                for (int i = 0; i < 2; i++) { // there and back: each server now has a pooled channel to the other
+                    out.println("move");
+                    assertThat(in.readLine()).isEqualTo("moving");
+                }
+                out.println("at home");
+                assertThat(in.readLine()).isEqualTo(home + " 4 at home");
+
+                int killed = 0;
+                for (int i = 1; i <= 2; i++) {
+                    String port = ":" + bed.cluster.agentAddress(i).getPort();
+                    String listing = bed.tb.server(i).exec("ss", "-K", "-tn", "state", "established", "( sport = " + port + " )").stdout();
+                    killed += (int) listing.lines().filter(l -> l.contains(port)).count();
+                }
+                assertThat(killed).as("pooled channels closed at the agents").isPositive();
+
+                out.println("move");
+                assertThat(in.readLine()).isEqualTo("moving");
+                out.println("away");
+                assertThat(in.readLine()).as("served by the other server after the move").doesNotStartWith(home).endsWith(" 6 away");
+                assertThat(arrivals).as("arrivals (and failures)").hasSize(3).allMatch(a -> a.contains("<-"));
+            }
+            a1.interrupt();
+            a2.interrupt();
+        }
+    }
+
     @Test
     void everyMigrationThreadIsRunningRealTimeFromTheStart() throws Exception {
         try (MigrationBed bed = MigrationBed.start()) {

@@ -73,20 +73,21 @@ public final class MigrationSource {
         // The count starts while the target prepares its hold: through the agent it is an exchange of its own.
         SegmentCount count = SegmentCount.NONE;
         try {
-            try {
-                int request = session.request(MessageType.XFER_PREPARE, prepare);
-                count = startCounting(fd, here);
-                holding = ServerMessages.decodeHolding(session.reply(request, MessageType.XFER_PREPARE, MessageType.HOLDING,
-                        context.timeouts.prepare()));
-            } catch (EOFException | SocketException e) {
-                if (!session.pooled) throw e;
-                // The pooled channel went stale while idle (the peer restarted): the request never arrived. Once more.
-                session.close();
-                session = link.open();
-                int request = session.request(MessageType.XFER_PREPARE, prepare);
-                if (!count.counting()) count = startCounting(fd, here);
-                holding = ServerMessages.decodeHolding(session.reply(request, MessageType.XFER_PREPARE, MessageType.HOLDING,
-                        context.timeouts.prepare()));
+            while (true) {
+                try {
+                    int request = session.request(MessageType.XFER_PREPARE, prepare);
+                    if (!count.counting()) count = startCounting(fd, here);
+                    holding = ServerMessages.decodeHolding(session.reply(request, MessageType.XFER_PREPARE, MessageType.HOLDING,
+                            context.timeouts.prepare()));
+                    break;
+                } catch (EOFException | SocketException e) {
+                    if (!session.pooled) throw e;
+                    // The pooled channel went stale while idle (the peer restarted): the request never arrived. Once more,
+                    // on a new channel (not pooled: a second failure ends the migration). Marked failed, the stale one
+                    // is not pooled again if the new one can't be opened.
+                    session.fail();
+                    session = link.open();
+                }
             }
         } catch (PeerRefusedException e) {
             stopCountingQuietly(here, count.counting());
@@ -101,18 +102,15 @@ public final class MigrationSource {
         long prepared = System.nanoTime();
 
         try {
-            boolean counting = count.counting();
-            long segmentsBase = count.base();
-
             // 2. The proxy re-points the flow: from REDIRECTED on, the client's segments go to the target and wait.
             try {
                 context.proxy.redirect(proxyFlow, peer.id());
             } catch (IllegalArgumentException | ControlException e) {
-                stopCountingQuietly(here, counting);
+                stopCountingQuietly(here, count.counting());
                 abortQuietly(link, session, migration, "redirect refused: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
-                stopCountingQuietly(here, counting);
+                stopCountingQuietly(here, count.counting());
                 boolean back = pointBackHere(proxyFlow);
                 abortQuietly(link, session, migration, "redirect unconfirmed: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
@@ -123,7 +121,7 @@ public final class MigrationSource {
             // 3. Late segments go on to the target; what is already in the stack lands in the socket.
             try {
                 long counted = context.forward(here, holding.targetLocal().getAddress());
-                long expected = segmentsBase >= 0 && counted >= 0 ? segmentsBase + counted : -1;
+                long expected = count.base() >= 0 && counted >= 0 ? count.base() + counted : -1;
                 Drain.await(fd, expected, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos(), realtime);
             } catch (IOException | RuntimeException e) {
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
