@@ -133,6 +133,7 @@ public final class Cluster implements AutoCloseable {
         private MigrationTimeouts timeouts = TESTBED_TIMEOUTS;
         private byte[] key = "socket-launcher-testbed-key-32by".getBytes(StandardCharsets.US_ASCII);
         private ServerCustomizer customizer = (tb, i, b) -> {};
+        private Integer warmChannels;
 
         private Builder() {
         }
@@ -171,6 +172,16 @@ public final class Cluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Channels each server keeps open ahead of need to each peer and to the proxy (the library's default unless
+         * set); they are open when {@link #build} returns.
+         */
+        public Builder warmChannels(int perPeer) {
+            if (perPeer < 0) throw new IllegalArgumentException("warmChannels must be 0 or more: " + perPeer);
+            this.warmChannels = perPeer;
+            return this;
+        }
+
         /** Changes each server's builder after the cluster configured it, before it is built. */
         public Builder customize(ServerCustomizer customizer) {
             this.customizer = Objects.requireNonNull(customizer, "customizer");
@@ -206,6 +217,7 @@ public final class Cluster implements AutoCloseable {
                     for (int j = 1; j <= servers; j++) {
                         if (j != i) b.peer(new Peer("s" + j, new InetSocketAddress(tb.server(j).address(), AGENT_PORT)));
                     }
+                    if (warmChannels != null) b.warmChannels(warmChannels);
                     customizer.customize(tb, i, b);
                     LauncherServer s = b.build();
                     opened.add(s);
@@ -221,6 +233,8 @@ public final class Cluster implements AutoCloseable {
                     for (Host h : tb.hosts()) if (h != tb.lb()) proxy.attachPeerPass(h.namespace(), h.linkToLb());
                 }
                 proxy.checkHealthNow();
+                // Everyone is up only now: the servers' own first attempts found later peers and the proxy missing.
+                for (LauncherServer s : started) s.openChannelsAhead();
                 return new Cluster(tb, proxy, service, control, started, key);
             } catch (Exception e) {
                 for (int i = opened.size() - 1; i >= 0; i--) {

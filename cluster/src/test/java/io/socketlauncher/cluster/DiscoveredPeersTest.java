@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -64,6 +65,13 @@ class DiscoveredPeersTest {
                 }
                 assertThat(servers[0].peers().keySet()).isEqualTo(Set.of("s2"));
                 assertThat(servers[1].peers().keySet()).isEqualTo(Set.of("s1"));
+                // Channels to a learned peer are opened ahead of need as it joins (the library's default: 8 per peer).
+                for (int i = 0; i < 2; i++) {
+                    Map<String, Integer> expected = Map.of(servers[1 - i].id(), 8);
+                    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                    while (!servers[i].peerChannels().equals(expected) && System.nanoTime() < deadline) Thread.sleep(20);
+                    assertThat(servers[i].peerChannels()).as(servers[i].id() + "'s channels").isEqualTo(expected);
+                }
 
                 try (Socket client = tb.client(1).namespace().call(() -> new Socket(service.getAddress(), service.getPort()))) {
                     client.setSoTimeout(30_000);
@@ -94,6 +102,11 @@ class DiscoveredPeersTest {
                     assertThat(in.readLine()).isEqualTo(other.id() + " got it");
                     moved.close();
                 }
+                // A peer that leaves takes its channels with it.
+                servers[1].close();
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (servers[0].peerChannels().containsKey("s2") && System.nanoTime() < deadline) Thread.sleep(20);
+                assertThat(servers[0].peerChannels()).as("s1's channels after s2 left").isEmpty();
             } finally {
                 for (int i = opened.size() - 1; i >= 0; i--) opened.get(i).close();
             }

@@ -112,6 +112,63 @@ class LauncherServerApiTest {
         }
     }
 
+    /**
+     * A server keeps channels open ahead of need to its peer's agent and to the proxy: a burst of migrations would
+     * otherwise open dozens at once while their clients wait. A migration takes a pooled one; channels the far end
+     * closed are found by the keep-alive's ping and replaced.
+     */
+    @Test
+    void channelsAreOpenAheadOfNeedAndTheClosedOnesReplaced() throws Exception {
+        List<String> arrivals = Collections.synchronizedList(new ArrayList<>());
+        try (Cluster cluster = Cluster.builder().clients(1).servers(2).warmChannels(3).build()) {
+            LauncherServer s1 = cluster.server(1), s2 = cluster.server(2);
+            for (int i = 1; i <= 2; i++) {
+                LauncherServer server = cluster.server(i);
+                String other = i == 1 ? "s2" : "s1";
+                assertThat(server.peerChannels()).as(server.id() + "'s channels to its peer").containsExactly(Map.entry(other, 3));
+                assertThat(server.proxyChannels()).as(server.id() + "'s connections to the proxy").isEqualTo(3);
+                // The kernel's view from the server's namespace, not the library's count.
+                assertThat(established(cluster, i, "dport", Cluster.AGENT_PORT)).as(server.id() + " -> peer agent").isEqualTo(3);
+                assertThat(established(cluster, i, "dport", Cluster.CONTROL_PORT)).as(server.id() + " -> proxy").isEqualTo(3);
+            }
+
+            Thread a1 = app(s1, arrivals), a2 = app(s2, arrivals);
+            try (Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
+                socket.setSoTimeout(20_000);
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+                out.println("hello");
+                String home = in.readLine().split(" ")[0];
+                LauncherServer source = home.equals("s1") ? s1 : s2;
+                String target = home.equals("s1") ? "s2" : "s1";
+                out.println("move");
+                assertThat(in.readLine()).isEqualTo("moving");
+                out.println("away");
+                assertThat(in.readLine()).isEqualTo(target + " 3 away");
+                assertThat(source.peerChannels()).as("the move took a channel opened ahead").containsExactly(Map.entry(target, 3));
+                assertThat(source.proxyChannels()).as("and a proxy connection opened ahead").isEqualTo(3);
+            } finally {
+                a1.interrupt();
+                a2.interrupt();
+            }
+
+            String agentPort = ":" + Cluster.AGENT_PORT;
+            String killed = cluster.testbed().server(2).exec("ss", "-K", "-tn", "state", "established", "( sport = " + agentPort + " )").stdout();
+            assertThat(killed.lines().filter(l -> l.contains(agentPort)).count()).as("s1's channels closed at s2's agent").isEqualTo(3);
+            assertThat(s1.openChannelsAhead()).as("channels opened again after the pings found the closed ones").isEqualTo(3);
+            assertThat(s1.peerChannels()).containsExactly(Map.entry("s2", 3));
+            assertThat(established(cluster, 1, "dport", Cluster.AGENT_PORT)).isEqualTo(3);
+            assertThat(s1.openChannelsAhead()).as("nothing to open when all answer").isZero();
+        }
+        assertThat(arrivals).as("arrivals (and failures)").hasSize(1).allMatch(a -> a.contains("<-"));
+    }
+
+    private static long established(Cluster cluster, int server, String side, int port) throws IOException {
+        String p = ":" + port;
+        String listing = cluster.testbed().server(server).exec("ss", "-Htn", "state", "established", "( " + side + " = " + p + " )").stdout();
+        return listing.lines().filter(l -> l.contains(p)).count();
+    }
+
     @Test
     void everyMigrationThreadIsRunningRealTimeFromTheStart() throws Exception {
         try (MigrationBed bed = MigrationBed.start()) {

@@ -48,7 +48,8 @@ final class MigrationBed implements AutoCloseable {
     }
 
     static MigrationBed start() throws Exception {
-        Cluster cluster = Cluster.builder().clients(1).servers(2).customize((tb, i, b) -> {
+        // Fault tests decide which channels exist: s1's extra peers fail on purpose, and its proxy starts only later.
+        Cluster cluster = Cluster.builder().clients(1).servers(2).warmChannels(0).customize((tb, i, b) -> {
             if (i != 1) return;
             b.proxy(lossyAddress(tb));
             b.peer(new Peer(GHOST, new InetSocketAddress(tb.server(2).address(), AGENT_PORT)));

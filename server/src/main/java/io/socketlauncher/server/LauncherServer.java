@@ -23,6 +23,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,6 +68,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class LauncherServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LauncherServer.class.getName());
     private static final Connection CLOSED = new Connection(-1, null, null, new byte[0], null);
+    /** Under the proxy's and the peers' idle timeouts (5 and 10 minutes by default). */
+    private static final Duration CHANNEL_KEEP_ALIVE = Duration.ofMinutes(1);
 
     private final String id;
     private final InetSocketAddress listen;
@@ -86,6 +89,9 @@ public final class LauncherServer implements AutoCloseable {
     /** Whether the migration threads raised themselves as they started: the process's privilege, the same for all. */
     private volatile boolean migrationThreadsRealTime;
     private final ScheduledExecutorService scheduler;
+    /** Opens channels to the peers and the proxy ahead of need and keeps them alive; an ordinary thread. */
+    private final ScheduledExecutorService channels;
+    private final int warmChannels;
     /**
      * Lock-free: the real-time agent thread hands arrivals to the application's ordinary threads here, and a lock
      * shared with an ordinary thread can make a real-time one wait for it behind the host's real-time work.
@@ -133,6 +139,15 @@ public final class LauncherServer implements AutoCloseable {
                 ? new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler)
                 : new MigrationContext(b.id, b.service, b.listen, privileges, privileges, b.proxy, b.key, b.timeouts, scheduler);
         this.source = new MigrationSource(context);
+        this.warmChannels = b.warmChannels;
+        this.channels = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread t = threads.newThread(task);
+            t.setName("sl-channels-" + id);
+            t.setDaemon(true);
+            return t;
+        });
+        // The peers and the proxy may start after this server: the first rounds may find nobody, the next ones try again.
+        channels.scheduleWithFixedDelay(this::maintainChannels, 0, CHANNEL_KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS);
         this.agent = MigrationAgent.start(context, agentListener, threads,
                 (fd, client, local, app, from) -> accepted.add(new Connection(fd, client, local, app, from)),
                 this::admits);
@@ -144,24 +159,36 @@ public final class LauncherServer implements AutoCloseable {
                 threads, b.timeouts.prepare(), b.discoveryHeartbeat, b.discoveryRetry) : null;
     }
 
-    /** Keeps {@link #discovered} as the proxy tells it; configured peers are never replaced. */
+    /**
+     * Keeps {@link #discovered} as the proxy tells it; configured peers are never replaced. The channels to a peer that
+     * left or came back at another address are closed; those to a new one are opened ahead.
+     */
     private final class PeerDirectory implements DiscoveryClient.Listener {
         @Override
         public void peers(List<ServerInfo> servers) {
             Map<String, Peer> now = new LinkedHashMap<>();
             for (ServerInfo s : servers) if (!s.id().equals(id)) now.put(s.id(), new Peer(s.id(), s.agent()));
+            discovered.forEach((peerId, before) -> {
+                if (!before.equals(now.get(peerId)) && !peers.containsKey(peerId)) context.forget(peerId);
+            });
             discovered.keySet().retainAll(now.keySet());
             discovered.putAll(now);
+            openChannelsLater(now.values().stream().filter(p -> !peers.containsKey(p.id())).toList());
         }
 
         @Override
         public void joined(ServerInfo server) {
-            if (!server.id().equals(id)) discovered.put(server.id(), new Peer(server.id(), server.agent()));
+            if (server.id().equals(id)) return;
+            Peer peer = new Peer(server.id(), server.agent());
+            Peer before = discovered.put(server.id(), peer);
+            if (peers.containsKey(server.id())) return; // the configured one of that id is the peer
+            if (before != null && !before.equals(peer)) context.forget(server.id());
+            openChannelsLater(List.of(peer));
         }
 
         @Override
         public void left(String peerId) {
-            discovered.remove(peerId);
+            if (discovered.remove(peerId) != null && !peers.containsKey(peerId)) context.forget(peerId);
         }
     }
 
@@ -283,6 +310,66 @@ public final class LauncherServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Does now what the server does in the background once a minute (and for a peer as it joins): pings the idle
+     * channels to the peers and the proxy, closing those that do not answer, and opens channels until
+     * {@link Builder#warmChannels} are open to each peer and to the proxy. Returns how many it opened: for a caller
+     * that has just started the peers or the proxy and is about to move many connections at once. Throws naming the
+     * peers (or the proxy) that can't be reached.
+     */
+    public int openChannelsAhead() throws IOException {
+        if (closed) throw new IOException("server " + id + " is closed");
+        try {
+            return channels.submit(this::refreshChannels).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while opening channels", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (RejectedExecutionException e) {
+            throw new IOException("server " + id + " is closed", e);
+        }
+    }
+
+    /** Control connections open now from this server's migrations to the proxy, idle or in use. */
+    public int proxyChannels() {
+        return context.proxyChannels();
+    }
+
+    /** Channels open now to each peer's migration agent (by peer id), idle or in use. */
+    public Map<String, Integer> peerChannels() {
+        return context.peerChannels();
+    }
+
+    private int refreshChannels() throws IOException {
+        int dead = context.keepAlive();
+        if (dead > 0) LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + dead + " idle channels had closed");
+        return warmChannels == 0 || closed ? 0 : context.openAhead(peers().values(), warmChannels);
+    }
+
+    private void maintainChannels() {
+        try {
+            refreshChannels();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + e.getMessage() + "; opened on demand meanwhile");
+        }
+    }
+
+    private void openChannelsLater(Collection<Peer> targets) {
+        if (warmChannels == 0) return;
+        try {
+            channels.execute(() -> {
+                try {
+                    if (!closed) context.openAhead(targets, warmChannels);
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + e.getMessage() + "; opened on demand meanwhile");
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // closing: nothing to open
+        }
+    }
+
     /** Whether peers may move connections here (a server being drained or overloaded says no). */
     public void acceptTransfers(boolean accept) {
         this.acceptingTransfers = accept;
@@ -345,6 +432,7 @@ public final class LauncherServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Libc.closeQuietly(listenerFd);
+        channels.shutdownNow();
         try {
             agent.close();
         } catch (IOException e) {
@@ -354,6 +442,12 @@ public final class LauncherServer implements AutoCloseable {
         migrations.shutdown();
         try {
             migrations.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            // A connect in progress ends within its timeout; the links it would add to are closed just below.
+            channels.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -385,6 +479,7 @@ public final class LauncherServer implements AutoCloseable {
         private MigrationTimeouts timeouts = MigrationTimeouts.DEFAULTS;
         private int backlog = 1024;
         private int migrationThreads = 64;
+        private int warmChannels = 8;
         private boolean discover;
         private Path repairAgent;
         private Duration discoveryHeartbeat = Duration.ofSeconds(30);
@@ -505,6 +600,18 @@ public final class LauncherServer implements AutoCloseable {
         public Builder migrationThreads(int threads) {
             if (threads < 1) throw new IllegalArgumentException("migrationThreads must be positive: " + threads);
             this.migrationThreads = threads;
+            return this;
+        }
+
+        /**
+         * Channels to each peer's migration agent, and control connections to the proxy (at most 16), kept open ahead
+         * of need (default 8; 0: opened on demand only). A migration that finds none idle opens one while its client
+         * waits: a connect and a handshake, and a burst of migrations opens dozens at once. Set it to the number of
+         * migrations this server starts at once to one peer; each channel holds a socket here and a thread at the peer.
+         */
+        public Builder warmChannels(int perPeer) {
+            if (perPeer < 0) throw new IllegalArgumentException("warmChannels must be 0 or more: " + perPeer);
+            this.warmChannels = perPeer;
             return this;
         }
 

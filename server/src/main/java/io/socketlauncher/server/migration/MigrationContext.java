@@ -6,9 +6,11 @@ import io.socketlauncher.server.hold.DataPlane;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -68,6 +70,60 @@ public final class MigrationContext implements AutoCloseable {
 
     PeerLink link(Peer peer) {
         return peers.computeIfAbsent(peer.id(), p -> new PeerLink(peer, key, timeouts.prepare()));
+    }
+
+    /**
+     * Opens channels ahead of need, so that a burst of migrations finds them open (opening one costs a connect and
+     * a handshake, and a burst opened dozens at once): to each of {@code targets} until {@code perPeer} are open, and
+     * to the proxy until as many are (at most {@link ProxyLink#MAX_CONNECTIONS}). Returns how many it opened. Every
+     * one is tried; the exception names those that can't be reached.
+     */
+    public int openAhead(Collection<Peer> targets, int perPeer) throws IOException {
+        int opened = 0;
+        IOException failure = null;
+        try {
+            opened += proxy.fill(perPeer);
+        } catch (IOException e) {
+            failure = new IOException("cannot open channels ahead: proxy: " + e.getMessage(), e);
+        }
+        for (Peer p : targets) {
+            try {
+                opened += link(p).fill(perPeer);
+            } catch (IOException e) {
+                if (failure == null) failure = new IOException("cannot open channels ahead: " + e.getMessage(), e);
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) throw failure;
+        return opened;
+    }
+
+    /**
+     * Pings every idle channel to the proxy and the peers: the far ends close channels idle for minutes, and a
+     * migration that finds one closed has to open another while the client waits. Returns how many were dead.
+     */
+    public int keepAlive() {
+        int dropped = proxy.keepAlive();
+        for (PeerLink link : peers.values()) dropped += link.keepAlive();
+        return dropped;
+    }
+
+    /** Control connections open now to the proxy, idle or in use. */
+    public int proxyChannels() {
+        return proxy.openClients();
+    }
+
+    /** Channels open now to each peer's migration agent (by id), idle or in use. */
+    public Map<String, Integer> peerChannels() {
+        Map<String, Integer> open = new TreeMap<>();
+        peers.forEach((id, link) -> open.put(id, link.openChannels()));
+        return open;
+    }
+
+    /** A peer that left: its channels are closed (it may come back elsewhere under the same id). */
+    public void forget(String peerId) {
+        PeerLink link = peers.remove(peerId);
+        if (link != null) link.close();
     }
 
     /**

@@ -12,17 +12,22 @@ import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Authenticated channels to one peer's migration agent, kept open between migrations (a handshake costs two
  * round trips and two HMAC keys). A channel carries one migration at a time; concurrent migrations to the same
- * peer open more. Sockets are created on the calling thread, so in its network namespace.
+ * peer open more, and {@link #fill} opens them ahead of need. Sockets are created on the calling thread, so in its
+ * network namespace.
  */
 final class PeerLink implements Closeable {
     private final Peer peer;
     private final byte[] key;
     private final Duration connectTimeout;
     private final ConcurrentLinkedQueue<Session> idle = new ConcurrentLinkedQueue<>();
+    /** Channels open now, idle or carrying a migration. */
+    private final AtomicInteger open = new AtomicInteger();
     private volatile boolean closed;
 
     PeerLink(Peer peer, byte[] key, Duration connectTimeout) {
@@ -47,7 +52,9 @@ final class PeerLink implements Closeable {
         try {
             socket.setTcpNoDelay(true);
             socket.connect(peer.agent(), (int) connectTimeout.toMillis());
-            return new Session(ControlChannel.client(socket, key, connectTimeout), false);
+            Session s = new Session(ControlChannel.client(socket, key, connectTimeout), false);
+            open.incrementAndGet();
+            return s;
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw new IOException("cannot reach the agent of peer " + peer.id() + " at " + peer.agent() + ": " + e.getMessage(), e);
@@ -64,6 +71,40 @@ final class PeerLink implements Closeable {
         }
     }
 
+    /** Opens channels until {@code target} are open (idle or in use); returns how many it opened. */
+    int fill(int target) throws IOException {
+        int opened = 0;
+        while (!closed && open.get() < target) {
+            release(open());
+            opened++;
+        }
+        return opened;
+    }
+
+    /**
+     * Pings each channel idle now, once: one that does not answer is closed (the peer restarted, or closed it after
+     * its idle timeout), and one that does stays idle for as long again at the peer. Returns how many were closed.
+     */
+    int keepAlive() {
+        int dropped = 0;
+        for (int i = idle.size(); i > 0; i--) {
+            Session s = idle.poll();
+            if (s == null) break;
+            try {
+                s.call(MessageType.PING, new byte[0], MessageType.PONG, connectTimeout);
+                release(s);
+            } catch (IOException | RuntimeException e) {
+                s.fail();
+                dropped++;
+            }
+        }
+        return dropped;
+    }
+
+    int openChannels() {
+        return open.get();
+    }
+
     @Override
     public void close() {
         closed = true;
@@ -77,6 +118,7 @@ final class PeerLink implements Closeable {
         boolean pooled;
         private int lastRequest;
         boolean broken;
+        private final AtomicBoolean closed = new AtomicBoolean();
 
         private Session(ControlChannel channel, boolean pooled) {
             this.channel = channel;
@@ -145,6 +187,8 @@ final class PeerLink implements Closeable {
         }
 
         void close() {
+            if (!closed.compareAndSet(false, true)) return;
+            open.decrementAndGet();
             try {
                 channel.close();
             } catch (IOException ignored) {

@@ -11,11 +11,13 @@ import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Control clients to the proxy, pooled; a client that failed (outcome unknown) is dropped. At most
  * {@link #MAX_CONNECTIONS} are open at once: many migrations at the same moment share them rather than opening
- * a connection each (hundreds of simultaneous handshakes outlasted the proxy's handshake timeout).
+ * a connection each (hundreds of simultaneous handshakes outlasted the proxy's handshake timeout). {@link #fill}
+ * opens them ahead of need.
  */
 final class ProxyLink implements Closeable {
     static final int MAX_CONNECTIONS = 16;
@@ -25,6 +27,9 @@ final class ProxyLink implements Closeable {
     private final Duration timeout;
     private final ConcurrentLinkedQueue<ControlClient> idle = new ConcurrentLinkedQueue<>();
     private final Semaphore connections = new Semaphore(MAX_CONNECTIONS, true);
+    /** Clients open now, idle or in use. */
+    private final AtomicInteger open = new AtomicInteger();
+    private volatile boolean closed;
 
     ProxyLink(InetSocketAddress address, byte[] key, Duration timeout) {
         this.address = address;
@@ -48,7 +53,7 @@ final class ProxyLink implements Closeable {
         }
         try {
             ControlClient client = idle.poll();
-            if (client == null) client = ControlClient.connect(address, key, timeout);
+            if (client == null) client = connect();
             try {
                 FlowInfo info = client.redirect(flow, backendId);
                 idle.add(client);
@@ -80,6 +85,58 @@ final class ProxyLink implements Closeable {
         throw new IOException("the proxy did not confirm " + flow + " -> " + backendId + " within " + within.toMillis() + " ms", last);
     }
 
+    /**
+     * Opens clients until {@code target} are open (at most {@link #MAX_CONNECTIONS}), each under one of the
+     * permits the migrations take; returns how many it opened.
+     */
+    int fill(int target) throws IOException {
+        int opened = 0;
+        while (!closed && open.get() < Math.min(target, MAX_CONNECTIONS) && connections.tryAcquire()) {
+            try {
+                idle.add(connect());
+                opened++;
+            } finally {
+                connections.release();
+            }
+        }
+        return opened;
+    }
+
+    /** Pings each client idle now, once; one that does not answer is closed. Returns how many were closed. */
+    int keepAlive() {
+        int dropped = 0;
+        for (int i = idle.size(); i > 0 && connections.tryAcquire(); i--) {
+            try {
+                ControlClient client = idle.poll();
+                if (client == null) break;
+                try {
+                    client.ping();
+                    idle.add(client);
+                } catch (IOException | RuntimeException e) {
+                    closeQuietly(client);
+                    dropped++;
+                }
+            } finally {
+                connections.release();
+            }
+        }
+        return dropped;
+    }
+
+    int openClients() {
+        return open.get();
+    }
+
+    private ControlClient connect() throws IOException {
+        ControlClient client = ControlClient.connect(address, key, timeout);
+        open.incrementAndGet();
+        if (closed) {
+            closeQuietly(client);
+            throw new IOException("the link to the proxy at " + address + " is closed");
+        }
+        return client;
+    }
+
     private static void sleep(long millis) {
         try {
             Thread.sleep(millis);
@@ -88,7 +145,8 @@ final class ProxyLink implements Closeable {
         }
     }
 
-    private static void closeQuietly(ControlClient c) {
+    private void closeQuietly(ControlClient c) {
+        open.decrementAndGet();
         try {
             c.close();
         } catch (IOException ignored) {
@@ -98,6 +156,7 @@ final class ProxyLink implements Closeable {
 
     @Override
     public void close() {
+        closed = true;
         for (ControlClient c; (c = idle.poll()) != null; ) closeQuietly(c);
     }
 }
