@@ -121,7 +121,9 @@ public final class MigrationDemo {
 
     public Report run() throws Exception {
         progress.println("starting the cluster: c1, c2, the eBPF proxy on lb (VIP in NAT mode), s1 and s2 ...");
-        try (Cluster cluster = Cluster.builder().clients(2).servers(2).build()) {
+        // Every connection may be moving at the same moment: the servers open that many channels before the first.
+        int concurrent = settings.benchmarkConnections() + settings.streams();
+        try (Cluster cluster = Cluster.builder().clients(2).servers(2).warmChannels(concurrent).build()) {
             return run(cluster);
         }
     }

@@ -67,6 +67,12 @@ public final class MigrateBenchmark {
         IN_PROCESS, AGENT
     }
 
+    /**
+     * Channels each server opens ahead to its peer and the proxy: as many as its migration threads (the library's
+     * default), the most migrations that leave it at once, as a server configured for the rate phase's burst would.
+     */
+    private static final int WARM_CHANNELS = 64;
+
     private record Plan(int warmup, int latencyMoves, int rateConnections, long rateNanos, int bulkRounds, long bulkRoundNanos) {}
 
     public static Map<String, Object> run(boolean quick, Consumer<String> progress) throws Exception {
@@ -277,7 +283,7 @@ public final class MigrateBenchmark {
         private final Cluster cluster;
 
         Deployment(Mode mode) throws Exception {
-            Cluster.Builder b = Cluster.builder().clients(1).servers(2);
+            Cluster.Builder b = Cluster.builder().clients(1).servers(2).warmChannels(WARM_CHANNELS);
             if (mode == Mode.AGENT) {
                 directory = Files.createTempDirectory("sl-bench-agents-");
                 b.customize((tb, i, server) -> {
