@@ -11,7 +11,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -25,7 +25,11 @@ final class PeerLink implements Closeable {
     private final Peer peer;
     private final byte[] key;
     private final Duration connectTimeout;
-    private final ConcurrentLinkedQueue<Session> idle = new ConcurrentLinkedQueue<>();
+    /**
+     * Most recently used first: one migration at a time keeps taking the same channel, whose threads here and at the
+     * peer are the ones warm in the caches and in the scheduler's view. Opened ahead and kept alive at the other end.
+     */
+    private final ConcurrentLinkedDeque<Session> idle = new ConcurrentLinkedDeque<>();
     /** Channels open now, idle or carrying a migration. */
     private final AtomicInteger open = new AtomicInteger();
     private volatile boolean closed;
@@ -42,7 +46,7 @@ final class PeerLink implements Closeable {
 
     /** A pooled channel if there is one, else a new one. */
     Session acquire() throws IOException {
-        Session s = idle.poll();
+        Session s = idle.pollFirst();
         return s != null ? s : open();
     }
 
@@ -67,7 +71,7 @@ final class PeerLink implements Closeable {
             s.close();
         } else {
             s.pooled = true;
-            idle.add(s);
+            idle.offerFirst(s);
         }
     }
 
@@ -75,9 +79,12 @@ final class PeerLink implements Closeable {
     int fill(int target) throws IOException {
         int opened = 0;
         while (!closed && open.get() < target) {
-            release(open());
+            Session s = open();
+            s.pooled = true;
+            idle.offerLast(s);
             opened++;
         }
+        if (closed) close();
         return opened;
     }
 
@@ -88,11 +95,12 @@ final class PeerLink implements Closeable {
     int keepAlive() {
         int dropped = 0;
         for (int i = idle.size(); i > 0; i--) {
-            Session s = idle.poll();
+            Session s = idle.pollLast();
             if (s == null) break;
             try {
                 s.call(MessageType.PING, new byte[0], MessageType.PONG, connectTimeout);
-                release(s);
+                if (closed) s.close();
+                else idle.offerLast(s);
             } catch (IOException | RuntimeException e) {
                 s.fail();
                 dropped++;

@@ -8,7 +8,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,7 +25,8 @@ final class ProxyLink implements Closeable {
     private final InetSocketAddress address;
     private final byte[] key;
     private final Duration timeout;
-    private final ConcurrentLinkedQueue<ControlClient> idle = new ConcurrentLinkedQueue<>();
+    /** Most recently used first, as in {@link PeerLink}: the proxy's thread serving it is the warm one. */
+    private final ConcurrentLinkedDeque<ControlClient> idle = new ConcurrentLinkedDeque<>();
     private final Semaphore connections = new Semaphore(MAX_CONNECTIONS, true);
     /** Clients open now, idle or in use. */
     private final AtomicInteger open = new AtomicInteger();
@@ -52,14 +53,14 @@ final class ProxyLink implements Closeable {
             throw new IOException("interrupted while waiting for a connection to the proxy; REDIRECT not sent", e);
         }
         try {
-            ControlClient client = idle.poll();
+            ControlClient client = idle.pollFirst();
             if (client == null) client = connect();
             try {
                 FlowInfo info = client.redirect(flow, backendId);
-                idle.add(client);
+                idle.offerFirst(client);
                 return info;
             } catch (IllegalArgumentException | ControlException e) {
-                idle.add(client);
+                idle.offerFirst(client);
                 throw e;
             } catch (IOException | RuntimeException e) {
                 closeQuietly(client);
@@ -93,7 +94,7 @@ final class ProxyLink implements Closeable {
         int opened = 0;
         while (!closed && open.get() < Math.min(target, MAX_CONNECTIONS) && connections.tryAcquire()) {
             try {
-                idle.add(connect());
+                idle.offerLast(connect());
                 opened++;
             } finally {
                 connections.release();
@@ -107,11 +108,11 @@ final class ProxyLink implements Closeable {
         int dropped = 0;
         for (int i = idle.size(); i > 0 && connections.tryAcquire(); i--) {
             try {
-                ControlClient client = idle.poll();
+                ControlClient client = idle.pollLast();
                 if (client == null) break;
                 try {
                     client.ping();
-                    idle.add(client);
+                    idle.offerLast(client);
                 } catch (IOException | RuntimeException e) {
                     closeQuietly(client);
                     dropped++;
