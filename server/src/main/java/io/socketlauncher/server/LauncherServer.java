@@ -30,11 +30,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.LinkedTransferQueue;
@@ -146,8 +148,6 @@ public final class LauncherServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        // The peers and the proxy may start after this server: the first rounds may find nobody, the next ones try again.
-        channels.scheduleWithFixedDelay(this::maintainChannels, 0, CHANNEL_KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS);
         this.agent = MigrationAgent.start(context, agentListener, threads,
                 (fd, client, local, app, from) -> accepted.add(new Connection(fd, client, local, app, from)),
                 this::admits);
@@ -157,6 +157,8 @@ public final class LauncherServer implements AutoCloseable {
         acceptor.start();
         this.discovery = b.discover ? DiscoveryClient.start(b.proxy, b.key, new ServerInfo(id, b.agent), new PeerDirectory(),
                 threads, b.timeouts.prepare(), b.discoveryHeartbeat, b.discoveryRetry) : null;
+        // The peers and the proxy may start after this server: the first rounds may find nobody, the next ones try again.
+        channels.scheduleWithFixedDelay(this::maintainChannels, 0, CHANNEL_KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -326,7 +328,7 @@ public final class LauncherServer implements AutoCloseable {
             throw new IOException("interrupted while opening channels", e);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        } catch (RejectedExecutionException e) {
+        } catch (RejectedExecutionException | CancellationException e) {
             throw new IOException("server " + id + " is closed", e);
         }
     }
@@ -342,8 +344,8 @@ public final class LauncherServer implements AutoCloseable {
     }
 
     private int refreshChannels() throws IOException {
-        int dead = context.keepAlive();
-        if (dead > 0) LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + dead + " idle channels had closed");
+        int dropped = context.keepAlive(warmChannels, CHANNEL_KEEP_ALIVE);
+        if (dropped > 0) LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": closed " + dropped + " idle channels (dead or surplus)");
         return warmChannels == 0 || closed ? 0 : context.openAhead(peers().values(), warmChannels);
     }
 
@@ -360,7 +362,9 @@ public final class LauncherServer implements AutoCloseable {
         try {
             channels.execute(() -> {
                 try {
-                    if (!closed) context.openAhead(targets, warmChannels);
+                    // Only those still peers, at the same address, by the time this runs.
+                    List<Peer> current = targets.stream().filter(p -> p.equals(peer(p.id()))).toList();
+                    if (!closed) context.openAhead(current, warmChannels);
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + e.getMessage() + "; opened on demand meanwhile");
                 }
@@ -432,7 +436,8 @@ public final class LauncherServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Libc.closeQuietly(listenerFd);
-        channels.shutdownNow();
+        // Cancelled, not just dropped: a caller of openChannelsAhead() waits on its task.
+        for (Runnable queued : channels.shutdownNow()) if (queued instanceof Future<?> f) f.cancel(false);
         try {
             agent.close();
         } catch (IOException e) {

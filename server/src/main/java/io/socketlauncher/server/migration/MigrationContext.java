@@ -6,6 +6,7 @@ import io.socketlauncher.server.hold.DataPlane;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.Map;
@@ -41,6 +42,7 @@ public final class MigrationContext implements AutoCloseable {
     private final Set<FlowTuple> departing = new HashSet<>();
     private final Object dataPlane = new Object();
     private final AtomicLong forwarded = new AtomicLong();
+    private volatile boolean closed;
 
     /**
      * @param id       this server's id, which is also its backend id at the proxy
@@ -69,7 +71,13 @@ public final class MigrationContext implements AutoCloseable {
     }
 
     PeerLink link(Peer peer) {
-        return peers.computeIfAbsent(peer.id(), p -> new PeerLink(peer, key, timeouts.prepare()));
+        if (closed) throw new IllegalStateException("server " + id + " is closed");
+        while (true) {
+            PeerLink link = peers.computeIfAbsent(peer.id(), p -> new PeerLink(peer, key, timeouts.prepare()));
+            if (link.peer().equals(peer)) return link;
+            // The peer came back at another address: the old channels lead nowhere.
+            if (peers.remove(peer.id(), link)) link.close();
+        }
     }
 
     /**
@@ -87,6 +95,7 @@ public final class MigrationContext implements AutoCloseable {
             failure = new IOException("cannot open channels ahead: proxy: " + e.getMessage(), e);
         }
         for (Peer p : targets) {
+            if (closed) break;
             try {
                 opened += link(p).fill(perPeer);
             } catch (IOException e) {
@@ -100,11 +109,12 @@ public final class MigrationContext implements AutoCloseable {
 
     /**
      * Pings every idle channel to the proxy and the peers: the far ends close channels idle for minutes, and a
-     * migration that finds one closed has to open another while the client waits. Returns how many were dead.
+     * migration that finds one closed has to open another while the client waits. Channels to a peer beyond
+     * {@code keep} that went unused for {@code unusedFor} are closed instead. Returns how many were closed.
      */
-    public int keepAlive() {
+    public int keepAlive(int keep, Duration unusedFor) {
         int dropped = proxy.keepAlive();
-        for (PeerLink link : peers.values()) dropped += link.keepAlive();
+        for (PeerLink link : peers.values()) dropped += link.keepAlive(keep, unusedFor);
         return dropped;
     }
 
@@ -236,6 +246,7 @@ public final class MigrationContext implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         proxy.close();
         peers.values().forEach(PeerLink::close);
         lingering.values().forEach(f -> f.cancel(false));

@@ -69,18 +69,21 @@ final class PeerLink implements Closeable {
     void release(Session s) {
         if (s.broken || closed) {
             s.close();
-        } else {
-            s.pooled = true;
-            idle.offerFirst(s);
+            return;
         }
+        s.pooled = true;
+        s.idleSince = System.nanoTime();
+        idle.offerFirst(s);
+        if (closed && idle.remove(s)) s.close(); // close() drained the pool meanwhile
     }
 
     /** Opens channels until {@code target} are open (idle or in use); returns how many it opened. */
     int fill(int target) throws IOException {
         int opened = 0;
-        while (!closed && open.get() < target) {
+        while (!closed && open.get() < target && !Thread.currentThread().isInterrupted()) {
             Session s = open();
             s.pooled = true;
+            s.idleSince = System.nanoTime();
             idle.offerLast(s);
             opened++;
         }
@@ -89,24 +92,34 @@ final class PeerLink implements Closeable {
     }
 
     /**
-     * Pings each channel idle now, once: one that does not answer is closed (the peer restarted, or closed it after
-     * its idle timeout), and one that does stays idle for as long again at the peer. Returns how many were closed.
+     * One round of upkeep over the channels idle now, each once: while more than {@code keep} are open, one unused for
+     * {@code unusedFor} is closed (a burst's channels each hold a thread at the peer); every other one is pinged, and
+     * one that does not answer is closed (the peer restarted, or closed it after its idle timeout), while one that
+     * does stays open for as long again at the peer. Returns how many were closed.
      */
-    int keepAlive() {
-        int dropped = 0;
-        for (int i = idle.size(); i > 0; i--) {
-            Session s = idle.pollLast();
-            if (s == null) break;
+    int keepAlive(int keep, Duration unusedFor) {
+        int closedNow = 0;
+        long now = System.nanoTime();
+        Object[] snapshot = idle.toArray();
+        // Oldest first: the pool is used from its head, so its tail holds the channels idle longest.
+        for (int i = snapshot.length - 1; i >= 0 && !closed; i--) {
+            Session s = (Session) snapshot[i];
+            if (!idle.removeLastOccurrence(s)) continue; // a migration took it meanwhile
+            if (open.get() > keep && now - s.idleSince >= unusedFor.toNanos()) {
+                s.close();
+                closedNow++;
+                continue;
+            }
             try {
                 s.call(MessageType.PING, new byte[0], MessageType.PONG, connectTimeout);
-                if (closed) s.close();
-                else idle.offerLast(s);
+                idle.offerLast(s);
+                if (closed && idle.remove(s)) s.close();
             } catch (IOException | RuntimeException e) {
                 s.fail();
-                dropped++;
+                closedNow++;
             }
         }
-        return dropped;
+        return closedNow;
     }
 
     int openChannels() {
@@ -126,6 +139,8 @@ final class PeerLink implements Closeable {
         boolean pooled;
         private int lastRequest;
         boolean broken;
+        /** When it was last put back ({@link System#nanoTime}). */
+        long idleSince;
         private final AtomicBoolean closed = new AtomicBoolean();
 
         private Session(ControlChannel channel, boolean pooled) {

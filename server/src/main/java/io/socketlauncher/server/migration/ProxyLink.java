@@ -2,6 +2,7 @@ package io.socketlauncher.server.migration;
 
 import io.socketlauncher.proxy.control.ControlClient;
 import io.socketlauncher.proxy.control.ControlException;
+import io.socketlauncher.proxy.control.ErrorCode;
 import io.socketlauncher.proxy.control.FlowInfo;
 import io.socketlauncher.proxy.control.FlowKey;
 import java.io.Closeable;
@@ -59,8 +60,14 @@ final class ProxyLink implements Closeable {
                 FlowInfo info = client.redirect(flow, backendId);
                 idle.offerFirst(client);
                 return info;
-            } catch (IllegalArgumentException | ControlException e) {
+            } catch (IllegalArgumentException e) {
                 idle.offerFirst(client);
+                throw e;
+            } catch (ControlException e) {
+                // The client closed itself for the codes that end the connection.
+                ErrorCode code = e.errorCode();
+                if (code == null || code.closesConnection()) closeQuietly(client);
+                else idle.offerFirst(client);
                 throw e;
             } catch (IOException | RuntimeException e) {
                 closeQuietly(client);
@@ -92,7 +99,8 @@ final class ProxyLink implements Closeable {
      */
     int fill(int target) throws IOException {
         int opened = 0;
-        while (!closed && open.get() < Math.min(target, MAX_CONNECTIONS) && connections.tryAcquire()) {
+        while (!closed && open.get() < Math.min(target, MAX_CONNECTIONS) && !Thread.currentThread().isInterrupted()
+                && connections.tryAcquire()) {
             try {
                 idle.offerLast(connect());
                 opened++;
@@ -106,13 +114,15 @@ final class ProxyLink implements Closeable {
     /** Pings each client idle now, once; one that does not answer is closed. Returns how many were closed. */
     int keepAlive() {
         int dropped = 0;
-        for (int i = idle.size(); i > 0 && connections.tryAcquire(); i--) {
+        Object[] snapshot = idle.toArray();
+        for (int i = snapshot.length - 1; i >= 0 && !closed && connections.tryAcquire(); i--) {
             try {
-                ControlClient client = idle.pollLast();
-                if (client == null) break;
+                ControlClient client = (ControlClient) snapshot[i];
+                if (!idle.removeLastOccurrence(client)) continue; // a migration took it meanwhile
                 try {
                     client.ping();
                     idle.offerLast(client);
+                    if (closed && idle.remove(client)) closeQuietly(client);
                 } catch (IOException | RuntimeException e) {
                     closeQuietly(client);
                     dropped++;
