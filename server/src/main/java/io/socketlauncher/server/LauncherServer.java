@@ -158,21 +158,22 @@ public final class LauncherServer implements AutoCloseable {
         this.discovery = b.discover ? DiscoveryClient.start(b.proxy, b.key, new ServerInfo(id, b.agent), new PeerDirectory(),
                 threads, b.timeouts.prepare(), b.discoveryHeartbeat, b.discoveryRetry) : null;
         // The peers and the proxy may start after this server: the first rounds may find nobody, the next ones try again.
-        channels.scheduleWithFixedDelay(this::maintainChannels, 0, CHANNEL_KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS);
+        channels.scheduleWithFixedDelay(() -> quietly(this::refreshChannels), 0, CHANNEL_KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
      * Keeps {@link #discovered} as the proxy tells it; configured peers are never replaced. The channels to a peer that
-     * left or came back at another address are closed; those to a new one are opened ahead.
+     * left are closed, those to a new one opened ahead (a link to a peer back at another address is replaced as it is
+     * next used: {@code MigrationContext.link}).
      */
     private final class PeerDirectory implements DiscoveryClient.Listener {
         @Override
         public void peers(List<ServerInfo> servers) {
             Map<String, Peer> now = new LinkedHashMap<>();
             for (ServerInfo s : servers) if (!s.id().equals(id)) now.put(s.id(), new Peer(s.id(), s.agent()));
-            discovered.forEach((peerId, before) -> {
-                if (!before.equals(now.get(peerId)) && !peers.containsKey(peerId)) context.forget(peerId);
-            });
+            for (String peerId : discovered.keySet()) {
+                if (!now.containsKey(peerId) && !peers.containsKey(peerId)) context.forget(peerId);
+            }
             discovered.keySet().retainAll(now.keySet());
             discovered.putAll(now);
             openChannelsLater(now.values().stream().filter(p -> !peers.containsKey(p.id())).toList());
@@ -182,10 +183,8 @@ public final class LauncherServer implements AutoCloseable {
         public void joined(ServerInfo server) {
             if (server.id().equals(id)) return;
             Peer peer = new Peer(server.id(), server.agent());
-            Peer before = discovered.put(server.id(), peer);
-            if (peers.containsKey(server.id())) return; // the configured one of that id is the peer
-            if (before != null && !before.equals(peer)) context.forget(server.id());
-            openChannelsLater(List.of(peer));
+            discovered.put(server.id(), peer);
+            if (!peers.containsKey(server.id())) openChannelsLater(List.of(peer)); // else the configured one is the peer
         }
 
         @Override
@@ -299,15 +298,20 @@ public final class LauncherServer implements AutoCloseable {
      * caller closes it.
      */
     public ControlClient proxyClient() throws IOException {
+        return inNamespace(migrations, () -> ControlClient.connect(proxyControl, key, proxyTimeout), "connecting to the proxy");
+    }
+
+    /** Runs {@code task} on one of the server's threads, which are in its network namespace, and waits for it. */
+    private <T> T inNamespace(ExecutorService on, Callable<T> task, String doing) throws IOException {
         if (closed) throw new IOException("server " + id + " is closed");
         try {
-            return migrations.submit(() -> ControlClient.connect(proxyControl, key, proxyTimeout)).get();
+            return on.submit(task).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while connecting to the proxy", e);
+            throw new IOException("interrupted while " + doing, e);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        } catch (RejectedExecutionException e) {
+        } catch (RejectedExecutionException | CancellationException e) {
             throw new IOException("server " + id + " is closed", e);
         }
     }
@@ -320,17 +324,7 @@ public final class LauncherServer implements AutoCloseable {
      * peers (or the proxy) that can't be reached.
      */
     public int openChannelsAhead() throws IOException {
-        if (closed) throw new IOException("server " + id + " is closed");
-        try {
-            return channels.submit(this::refreshChannels).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while opening channels", e);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        } catch (RejectedExecutionException | CancellationException e) {
-            throw new IOException("server " + id + " is closed", e);
-        }
+        return inNamespace(channels, this::refreshChannels, "opening channels");
     }
 
     /** Control connections open now from this server's migrations to the proxy, idle or in use. */
@@ -346,31 +340,29 @@ public final class LauncherServer implements AutoCloseable {
     private int refreshChannels() throws IOException {
         int dropped = context.keepAlive(warmChannels, CHANNEL_KEEP_ALIVE);
         if (dropped > 0) LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": closed " + dropped + " idle channels (dead or surplus)");
-        return warmChannels == 0 || closed ? 0 : context.openAhead(peers().values(), warmChannels);
+        return openChannels(peers().values());
     }
 
-    private void maintainChannels() {
-        try {
-            refreshChannels();
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + e.getMessage() + "; opened on demand meanwhile");
-        }
+    private int openChannels(Collection<Peer> targets) throws IOException {
+        if (warmChannels == 0 || closed) return 0;
+        // Only those still peers, at the same address, by the time this runs.
+        return context.openAhead(targets.stream().filter(p -> p.equals(peer(p.id()))).toList(), warmChannels);
     }
 
     private void openChannelsLater(Collection<Peer> targets) {
-        if (warmChannels == 0) return;
         try {
-            channels.execute(() -> {
-                try {
-                    // Only those still peers, at the same address, by the time this runs.
-                    List<Peer> current = targets.stream().filter(p -> p.equals(peer(p.id()))).toList();
-                    if (!closed) context.openAhead(current, warmChannels);
-                } catch (IOException | RuntimeException e) {
-                    LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + e.getMessage() + "; opened on demand meanwhile");
-                }
-            });
+            channels.execute(() -> quietly(() -> openChannels(targets)));
         } catch (RejectedExecutionException e) {
             // closing: nothing to open
+        }
+    }
+
+    /** A background round: what it can't reach now, a migration opens on demand and the next round tries again. */
+    private void quietly(Callable<Integer> round) {
+        try {
+            round.call();
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + e.getMessage() + "; opened on demand meanwhile");
         }
     }
 
