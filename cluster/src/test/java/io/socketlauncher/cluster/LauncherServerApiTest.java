@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -57,6 +58,21 @@ class LauncherServerApiTest {
         }
     }
 
+    /** A client's line conversation with the service, from the client host's namespace through the VIP. */
+    private record LineClient(Socket socket, BufferedReader in, PrintWriter out) implements AutoCloseable {
+        static LineClient connect(Host host, InetSocketAddress vip) throws Exception {
+            Socket socket = host.namespace().call(() -> new Socket(vip.getAddress(), vip.getPort()));
+            socket.setSoTimeout(20_000);
+            return new LineClient(socket, new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)),
+                    new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII));
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
     private static Thread app(LauncherServer server, List<String> arrivals) {
         return Thread.ofPlatform().daemon().start(() -> {
             try {
@@ -81,10 +97,9 @@ class LauncherServerApiTest {
         List<String> arrivals = Collections.synchronizedList(new ArrayList<>());
         try (MigrationBed bed = MigrationBed.start()) {
             Thread a1 = app(bed.s1, arrivals), a2 = app(bed.s2, arrivals);
-            try (Socket socket = bed.client().namespace().call(() -> new Socket(bed.vip.getAddress(), bed.vip.getPort()))) {
-                socket.setSoTimeout(20_000);
-                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+            try (LineClient client = LineClient.connect(bed.client(), bed.vip)) {
+                BufferedReader in = client.in();
+                PrintWriter out = client.out();
                 out.println("hello");
                 String home = in.readLine().split(" ")[0];
                 for (int i = 0; i < 2; i++) { // there and back: each server now has a pooled channel to the other
@@ -134,10 +149,9 @@ class LauncherServerApiTest {
             }
 
             Thread a1 = app(s1, arrivals), a2 = app(s2, arrivals);
-            try (Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
-                socket.setSoTimeout(20_000);
-                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+            try (LineClient client = LineClient.connect(cluster.client(1), cluster.service())) {
+                BufferedReader in = client.in();
+                PrintWriter out = client.out();
                 out.println("hello");
                 String home = in.readLine().split(" ")[0];
                 LauncherServer source = home.equals("s1") ? s1 : s2;
@@ -225,10 +239,9 @@ class LauncherServerApiTest {
         List<String> arrivals = Collections.synchronizedList(new ArrayList<>());
         try (MigrationBed bed = MigrationBed.start()) {
             Thread a1 = app(bed.s1, arrivals), a2 = app(bed.s2, arrivals);
-            try (Socket socket = bed.client().namespace().call(() -> new Socket(bed.vip.getAddress(), bed.vip.getPort()))) {
-                socket.setSoTimeout(20_000);
-                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+            try (LineClient client = LineClient.connect(bed.client(), bed.vip)) {
+                BufferedReader in = client.in();
+                PrintWriter out = client.out();
                 List<String> servedBy = new ArrayList<>();
                 long expected = 0;
                 for (int round = 0; round < 3; round++) {
