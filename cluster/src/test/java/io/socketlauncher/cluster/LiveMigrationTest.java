@@ -142,7 +142,7 @@ class LiveMigrationTest {
             System.out.printf("migration latency (transfer() to peer serving): p50 %d us, p90 %d us, p99 %d us, max %d us%n",
                     session.latencyMicros.getValueAtPercentile(50), session.latencyMicros.getValueAtPercentile(90),
                     session.latencyMicros.getValueAtPercentile(99), session.latencyMicros.getMaxValue());
-            System.out.printf("client segments held (REDIRECTED to XFERED): p50 %d us, p90 %d us, p99 %d us, max %d us; %d holds over 8 ms%n",
+            System.out.printf("client segments held (HOLDING to XFERED): p50 %d us, p90 %d us, p99 %d us, max %d us; %d holds over 8 ms%n",
                     session.holdMicros.getValueAtPercentile(50), session.holdMicros.getValueAtPercentile(90),
                     session.holdMicros.getValueAtPercentile(99), session.holdMicros.getMaxValue(),
                     session.holdMicros.getCountBetweenValues(8_000, Long.MAX_VALUE / 2));
@@ -161,9 +161,7 @@ class LiveMigrationTest {
                     "TCPRetransFail", "TCPSynRetrans", "TCPLossProbeRecovery", "TCPSpuriousRtxHostQueues", "TCPDSACKIgnoredOld",
                     "TCPDSACKIgnoredNoUndo", "TCPSACKReorder", "TCPTSReorder", "TCPRenoReorder", "TcpTimeoutRehash", "TCPRcvCoalesce"));
             System.out.printf("late segments forwarded: s1 %d, s2 %d%n", bed.s1.lateSegmentsForwarded(), bed.s2.lateSegmentsForwarded());
-            System.out.printf("hold planes: s1 hand-over timeouts %d, stragglers %d, dropped %d; s2 hand-over timeouts %d, stragglers %d, dropped %d%n",
-                    bed.s1.dataPlane().handoffTimeouts(), bed.s1.dataPlane().stragglers(), bed.s1.dataPlane().dropped(),
-                    bed.s2.dataPlane().handoffTimeouts(), bed.s2.dataPlane().stragglers(), bed.s2.dataPlane().dropped());
+            System.out.printf("hold planes: s1 %s; s2 %s%n", bed.s1.dataPlane().describeCounters(), bed.s2.dataPlane().describeCounters());
 
             System.out.printf("rolled back: %d %s%n", rollbacks.size(), rollbacks);
             assertThat(rollbacks).as("migrations rolled back").isEmpty();

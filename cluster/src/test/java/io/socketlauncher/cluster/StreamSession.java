@@ -25,22 +25,22 @@ final class StreamSession {
     final AtomicReference<String> failure = new AtomicReference<>();
     final CountDownLatch serverDone = new CountDownLatch(1);
     final Histogram latencyMicros = new Histogram(60_000_000L, 3);
-    /** REDIRECTED to XFERED at the source: how long the client's segments waited in the target's hold. */
+    /** HOLDING to XFERED at the source: how long the client's segments waited in the target's hold. */
     final Histogram holdMicros = new Histogram(60_000_000L, 3);
     /** Which migrations (1-based) held the client's segments longer than its loss-probe timer tolerates. */
     final List<String> longHolds = new CopyOnWriteArrayList<>();
     volatile int migrations;
-    /** Per step of the protocol (see TransferReport): PREPARE, REDIRECT, drain, capture, XFER. */
+    /** Per step of the protocol (see TransferReport): PREPARE, drain, capture, the wait for REDIRECTED, XFER. */
     final Histogram[] stepMicros = {new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3),
             new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3)};
 
     void record(TransferReport r) {
-        long[] at = {0, r.preparedNanos(), r.redirectedNanos(), r.drainedNanos(), r.capturedNanos(), r.transferredNanos()};
+        long[] at = {0, r.preparedNanos(), r.drainedNanos(), r.capturedNanos(), r.redirectedNanos(), r.transferredNanos()};
         for (int i = 0; i < stepMicros.length; i++) stepMicros[i].recordValue(Math.max(1, (at[i + 1] - at[i]) / 1000));
     }
 
     String steps() {
-        String[] names = {"PREPARE->HOLDING", "REDIRECT->REDIRECTED", "drain", "capture", "XFER->XFERED"};
+        String[] names = {"PREPARE->HOLDING", "drain", "capture", "REDIRECTED wait", "XFER->XFERED"};
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < names.length; i++) {
             b.append(names[i]).append(" p50 ").append(stepMicros[i].getValueAtPercentile(50)).append(" us / p99 ")

@@ -1,15 +1,16 @@
 package io.socketlauncher.server;
 
 /**
- * How a successful transfer went, in nanoseconds from {@code transfer()} called: when the target held the flow
- * (HOLDING), when the proxy confirmed the re-pointing (REDIRECTED), when the drain ended, when the state was
- * captured, when the target confirmed it serves the client (XFERED). Between REDIRECTED and XFERED the client's
- * segments wait in the target's hold: {@link #holdNanos()} is what the client may notice.
+ * How a successful transfer went, in nanoseconds from {@code transfer()} called, in the order of the steps: when the
+ * target held the flow (HOLDING; the REDIRECT to the proxy leaves right after), when the drain ended, when the state
+ * was captured, when the proxy's confirmation of the re-pointing was taken (REDIRECTED), when the target confirmed it
+ * serves the client (XFERED). From HOLDING on, the client's segments wait in the target's hold (those reaching the
+ * source are forwarded there): {@link #holdNanos()} is what the client may notice.
  */
-public record TransferReport(String peer, long preparedNanos, long redirectedNanos, long drainedNanos, long capturedNanos,
+public record TransferReport(String peer, long preparedNanos, long drainedNanos, long capturedNanos, long redirectedNanos,
                              long transferredNanos) {
-    /** From the proxy's confirmation of the redirect to the target's confirmation of the restore and release. */
+    /** From the target's hold to its confirmation of the restore and release. */
     public long holdNanos() {
-        return transferredNanos - redirectedNanos;
+        return transferredNanos - preparedNanos;
     }
 }

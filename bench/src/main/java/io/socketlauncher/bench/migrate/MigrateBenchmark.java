@@ -140,7 +140,7 @@ public final class MigrateBenchmark {
                     if (r == null) continue;
                     latency.recordValue(r.transferredNanos());
                     application.recordValue(p.lastMoveNanos);
-                    long[] at = {0, r.preparedNanos(), r.redirectedNanos(), r.drainedNanos(), r.capturedNanos(), r.transferredNanos()};
+                    long[] at = {0, r.preparedNanos(), r.drainedNanos(), r.capturedNanos(), r.redirectedNanos(), r.transferredNanos()};
                     for (int s = 0; s < steps.length; s++) steps[s].recordValue(Math.max(0, at[s + 1] - at[s]));
                     if ((i + 1) % 250 == 0) progress.accept(mode + ":   " + (i + 1) + " migrations, p50 "
                             + latency.getValueAtPercentile(50) / 1000 + " us");
@@ -149,7 +149,7 @@ public final class MigrateBenchmark {
             m.put("latency_us", percentiles(latency));
             m.put("application_latency_us", percentiles(application));
             Map<String, Object> stepFigures = new LinkedHashMap<>();
-            String[] names = {"prepare_to_holding", "redirect_to_redirected", "drain", "capture", "xfer_to_xfered"};
+            String[] names = {"prepare_to_holding", "drain", "capture", "redirected_wait", "xfer_to_xfered"};
             for (int s = 0; s < steps.length; s++) stepFigures.put(names[s], percentiles(steps[s]));
             m.put("steps_us", stepFigures);
             phases.end("latency");
@@ -190,12 +190,11 @@ public final class MigrateBenchmark {
             List<String> planes = new ArrayList<>();
             for (LauncherServer s : cluster.servers()) {
                 if (s.dataPlane() != null) {
-                    planes.add(s.id() + ": hand-over timeouts " + s.dataPlane().handoffTimeouts() + ", stragglers "
-                            + s.dataPlane().stragglers() + ", dropped " + s.dataPlane().dropped());
+                    planes.add(s.id() + ": " + s.dataPlane().describeCounters());
                 }
             }
             for (HoldPlane p : deployment.agentPlanes()) {
-                planes.add("agent: hand-over timeouts " + p.handoffTimeouts() + ", stragglers " + p.stragglers() + ", dropped " + p.dropped());
+                planes.add("agent: " + p.describeCounters());
             }
             m.put("hold_planes", planes);
             m.put("rollbacks", arrivals.rollbacks.size());

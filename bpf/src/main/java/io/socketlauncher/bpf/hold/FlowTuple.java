@@ -78,6 +78,12 @@ public record FlowTuple(InetSocketAddress remote, InetSocketAddress local) {
         }
     }
 
+    /** The TCP sequence number of a packet {@link #ofPacket} accepted. */
+    public static int sequence(byte[] packet, int offset) {
+        int l4 = offset + ((packet[offset] & 0xf0) == 0x40 ? (packet[offset] & 0x0f) * 4 : 40);
+        return (packet[l4 + 4] & 0xff) << 24 | (packet[l4 + 5] & 0xff) << 16 | (packet[l4 + 6] & 0xff) << 8 | (packet[l4 + 7] & 0xff);
+    }
+
     /** TCP payload bytes of a packet {@link #ofPacket} accepted. */
     public static int payloadLength(byte[] packet, int offset, int length) {
         int l4 = (packet[offset] & 0xf0) == 0x40 ? (packet[offset] & 0x0f) * 4 : 40;

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * The proxy's control operations, called over the network. One request at a time per client (the methods are
- * synchronized); open several clients for parallel requests. The socket is created on the calling thread, so it
+ * synchronized; {@link #sendRedirect} leaves its request open until {@link #awaitRedirected}); open several clients
+ * for parallel requests. The socket is created on the calling thread, so it
  * lives in that thread's network namespace.
  *
  * <p>A request the proxy refuses as invalid (unknown flow or backend) throws {@link IllegalArgumentException} with
@@ -21,6 +22,8 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
     private final InetSocketAddress server;
     private final ControlChannel channel;
     private int lastRequestId;
+    /** The request sent and not yet answered, 0 if none. */
+    private int awaiting;
     private boolean closed;
 
     private ControlClient(InetSocketAddress server, ControlChannel channel) {
@@ -80,8 +83,20 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
 
     @Override
     public FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
-        return Messages.decodeRedirected(
-                call(MessageType.REDIRECT, Messages.redirect(flow, backendId), MessageType.REDIRECTED));
+        return awaitRedirected(sendRedirect(flow, backendId));
+    }
+
+    /**
+     * Sends REDIRECT without waiting for the answer, so that the caller can work meanwhile; {@link #awaitRedirected}
+     * with the returned request id takes the answer, before any other request on this client.
+     */
+    public int sendRedirect(FlowKey flow, String backendId) throws IOException {
+        return send(MessageType.REDIRECT, Messages.redirect(flow, backendId));
+    }
+
+    /** The answer to {@link #sendRedirect}: what {@link #redirect} returns or throws. */
+    public FlowInfo awaitRedirected(int requestId) throws IOException {
+        return Messages.decodeRedirected(await(requestId, MessageType.REDIRECT, MessageType.REDIRECTED));
     }
 
     @Override
@@ -110,13 +125,35 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
         Messages.requireEmpty("OK", payload);
     }
 
-    private synchronized byte[] call(MessageType request, byte[] payload, MessageType expected) throws IOException {
+    private byte[] call(MessageType request, byte[] payload, MessageType expected) throws IOException {
+        return await(send(request, payload), request, expected);
+    }
+
+    private synchronized int send(MessageType request, byte[] payload) throws IOException {
         if (closed) {
             throw new IOException("control client for " + Endpoints.format(server) + " is closed");
         }
+        if (awaiting != 0) {
+            throw new IllegalStateException("request " + awaiting + " to " + Endpoints.format(server) + " is still unanswered");
+        }
         int id = ++lastRequestId;
+        if (id == 0) id = ++lastRequestId;
         try {
             channel.send(request, id, payload);
+        } catch (IOException e) {
+            close();
+            throw new IOException(request + " to " + Endpoints.format(server) + " failed: " + e.getMessage(), e);
+        }
+        awaiting = id;
+        return id;
+    }
+
+    private synchronized byte[] await(int id, MessageType request, MessageType expected) throws IOException {
+        if (id != awaiting || id == 0) {
+            throw new IllegalStateException("no request " + id + " unanswered on " + Endpoints.format(server));
+        }
+        awaiting = 0;
+        try {
             Frame reply = channel.receive();
             if (reply.requestId() != id) {
                 throw new ProtocolException(ErrorCode.MALFORMED, "reply to request " + reply.requestId()

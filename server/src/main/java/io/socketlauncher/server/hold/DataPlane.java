@@ -18,7 +18,7 @@ public interface DataPlane {
      */
     boolean hold(FlowTuple flow) throws IOException;
 
-    /** Writes the held packets into the stack in arrival order; returns how many. */
+    /** Writes the held packets into the stack in the order the client sent them; returns how many. */
     int release(FlowTuple flow) throws IOException;
 
     /** Ends the hold and throws its packets away (the client retransmits them); returns how many. */

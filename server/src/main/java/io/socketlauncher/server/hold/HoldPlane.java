@@ -25,13 +25,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * The server's data plane for live migration, on its interface towards the load balancer.
  *
  * <p><b>Target side, {@link #hold}/{@link #release}.</b> From {@code hold} on, the ingress program redirects
- * the flow's packets to the egress of a TUN device; a reader thread keeps them in arrival order, so no
+ * the flow's packets to the egress of a TUN device; a reader thread keeps them, so no
  * segment reaches the stack before the restored socket exists (it would draw a reset). {@code release}
  * writes them back into the TUN, where the kernel receives them as if they had arrived there: the
  * restored socket takes them in order. Starting and ending a hold is one map update each.
  *
  * <p>Ordering at release: every read of the TUN and every write into it happens under one lock, so
- * the held queue goes back in arrival order, and packets that arrive meanwhile are still diverted and
+ * the held queue goes back in sending order (sorted by sequence number), and packets that arrive meanwhile are still diverted and
  * join the end of the same path. The diversion is not simply removed then: packets still waiting in
  * the TUN would be overtaken by newer ones going straight to the stack, and the client would take the
  * reordering for loss. Instead the program counts the segments it diverts and the reader publishes
@@ -78,6 +78,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     private final AtomicLong stragglers = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong handoffTimeouts = new AtomicLong();
+    private final AtomicLong reorderedArrivals = new AtomicLong();
     /** Flows released but not yet handed over to the direct path; guarded by {@link #ring}. */
     private final Map<FlowTuple, HeldFlow> releasing = new java.util.LinkedHashMap<>();
     private final Thread reader;
@@ -157,7 +158,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     }
 
     /**
-     * Ends the hold: writes the held packets back into the stack in arrival order and returns how many.
+     * Ends the hold: writes the held packets back into the stack in the order the client sent them (see {@code HeldFlow.flush}) and returns how many.
      * The flow's later packets keep their order too: they take the same path until nothing of the flow
      * is left in the TUN, then go straight to the stack (see the class comment); {@link #held} turns
      * empty when that hand-over is done.
@@ -411,6 +412,27 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         }
     }
 
+    /**
+     * Sorts held packets (IP header at {@code ip}) into the client's sending order: stable, by sequence number relative
+     * to the first one's, modulo 2^32. Pure ACKs keep their place among segments of the same sequence number.
+     */
+    static void sortBySequence(byte[][] packets, int ip) {
+        if (packets.length < 2) return;
+        int first = FlowTuple.sequence(packets[0], ip);
+        java.util.Arrays.sort(packets, java.util.Comparator.comparingInt(p -> FlowTuple.sequence(p, ip) - first));
+    }
+
+    /** Held packets that arrived behind a later segment of their flow (put back in order at release). */
+    public long reorderedArrivals() {
+        return reorderedArrivals.get();
+    }
+
+    /** The plane's counters on one line, for reports. */
+    public String describeCounters() {
+        return "hand-over timeouts " + handoffTimeouts() + ", stragglers " + stragglers() + ", dropped " + dropped()
+                + ", held packets that arrived out of order " + reorderedArrivals();
+    }
+
     /** Packets and TCP payload bytes held for one flow. */
     public record HoldStats(int packets, long payloadBytes) {
     }
@@ -427,8 +449,18 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         long caughtUpSince;
         /** Segments written back into the stack, and the count last published to the program. */
         long written, published;
+        /** The first held packet's sequence number, and the end of the highest held so far relative to it. */
+        int firstSequence, highestEnd;
 
         void add(byte[] packet, int payload) {
+            int sequence = FlowTuple.sequence(packet, tun.offloads() ? Tun.VNET_HEADER : 0);
+            if (queue.isEmpty()) {
+                firstSequence = sequence;
+                highestEnd = payload;
+            } else if (sequence - firstSequence < highestEnd) {
+                reorderedArrivals.incrementAndGet();
+            }
+            highestEnd = Math.max(highestEnd, sequence - firstSequence + payload);
             queue.add(packet);
             queuedBytes += packet.length;
             heldBytes.addAndGet(packet.length);
@@ -436,14 +468,22 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
             payloadBytes += payload;
         }
 
-        /** Writes the queue in order; from now on this flow's packets are written back as they are read. */
+        /**
+         * Writes the queue in the client's sending order; from now on this flow's packets are written back as they
+         * are read. Arrival order is not quite that: segments the source forwarded (sent before the proxy's switch)
+         * can arrive behind ones the proxy sent here directly, and the client would take that reordering for loss.
+         * A stable sort by sequence number (relative to the first, modulo 2^32) keeps pure ACKs where they came.
+         */
         int flush() {
             releasing = true;
-            int count = 0;
-            for (byte[] p; (p = queue.poll()) != null; count++) {
+            byte[][] ordered = queue.toArray(new byte[0][]);
+            queue.clear();
+            sortBySequence(ordered, tun.offloads() ? Tun.VNET_HEADER : 0);
+            for (byte[] p : ordered) {
                 inject(p, 0, p.length);
                 written += segments(p, p.length);
             }
+            int count = ordered.length;
             heldBytes.addAndGet(-queuedBytes);
             queuedBytes = 0;
             return count;

@@ -22,8 +22,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * The source's side of one migration, in the order that measured lossless (docs/migration.md):
  * <ol>
  *   <li>XFER_PREPARE to the target, which starts holding the flow and answers HOLDING;</li>
- *   <li>REDIRECT to the proxy, answered by REDIRECTED: new segments now go to the target and wait there;</li>
- *   <li>forwarding of the flow's late segments to the target, and a short drain of what is already in the stack;</li>
+ *   <li>REDIRECT to the proxy, whose answer (REDIRECTED: new segments now go to the target and wait there) is taken
+ *       after the capture;</li>
+ *   <li>meanwhile, forwarding of whatever of the flow still reaches this server to the target's hold, and a short
+ *       drain of what is already in the stack;</li>
  *   <li>capture of the socket in repair mode (it stays open, silent, until the target confirms);</li>
  *   <li>XFER (state and application blob) to the target, which restores the socket, releases the held segments
  *       into it and answers XFERED; only then is the source's socket closed, without FIN or RST.</li>
@@ -102,21 +104,18 @@ public final class MigrationSource {
         long prepared = System.nanoTime();
 
         try {
-            // 2. The proxy re-points the flow: from REDIRECTED on, the client's segments go to the target and wait.
+            // 2. The proxy is asked to re-point the flow; its answer is taken after the capture, which needs no more
+            //    than the target's hold: from the forwarding on, whatever reaches this server goes on to the target.
+            ProxyLink.PendingRedirect redirect;
             try {
-                context.proxy.redirect(proxyFlow, peer.id());
-            } catch (IllegalArgumentException | ControlException e) {
-                stopCountingQuietly(here, count.counting());
-                abortQuietly(link, session, migration, "redirect refused: " + e.getMessage());
-                throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
+                redirect = context.proxy.send(proxyFlow, peer.id());
             } catch (IOException | RuntimeException e) {
                 stopCountingQuietly(here, count.counting());
                 boolean back = pointBackHere(proxyFlow);
                 abortQuietly(link, session, migration, "redirect unconfirmed: " + e.getMessage());
-                throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
+                throw new TransferException(Stage.REDIRECT, back, "REDIRECT not sent to the proxy: " + e.getMessage()
                         + (back ? "; the flow points here again" : "; the proxy could not be told to point the flow back here"), e);
             }
-            long redirected = System.nanoTime();
 
             // 3. Late segments go on to the target; what is already in the stack lands in the socket.
             try {
@@ -124,6 +123,7 @@ public final class MigrationSource {
                 long expected = count.base() >= 0 && counted >= 0 ? count.base() + counted : -1;
                 Drain.await(fd, expected, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos(), realtime);
             } catch (IOException | RuntimeException e) {
+                settle(redirect, e);
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.DRAIN, back, e.getMessage(), e);
             }
@@ -135,6 +135,7 @@ public final class MigrationSource {
             try {
                 state = context.repair.capture(fd);
             } catch (IOException | RuntimeException e) {
+                settle(redirect, e);
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
             }
@@ -143,10 +144,24 @@ public final class MigrationSource {
             try {
                 blob = new TransferBlob(state, socket.applicationState()).encode();
             } catch (RuntimeException e) {
+                settle(redirect, e);
                 boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
             }
             long captured = System.nanoTime();
+
+            // 2'. REDIRECTED: without it the connection stays here, since the target could only be reached through us.
+            try {
+                redirect.await();
+            } catch (IllegalArgumentException | ControlException e) {
+                rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
+            } catch (IOException | RuntimeException e) {
+                boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
+                        + (back ? "; the flow points here again" : "; the proxy could not be told to point the flow back here"), e);
+            }
+            long redirected = System.nanoTime();
 
             // 5. XFER: the target restores, releases and confirms; then the source lets go of its socket.
             try {
@@ -165,11 +180,23 @@ public final class MigrationSource {
             Libc.closeQuietly(fd); // in repair mode: no FIN, no RST
             context.stopForwardingLater(here);
             long transferred = System.nanoTime();
-            return new TransferReport(peer.id(), prepared - start, redirected - start, drained - start, captured - start,
+            return new TransferReport(peer.id(), prepared - start, drained - start, captured - start, redirected - start,
                     transferred - start);
         } finally {
             context.departed(here);
             link.release(session);
+        }
+    }
+
+    /**
+     * Takes the answer to a REDIRECT whose migration is being rolled back, so that pointing the flow back here can't
+     * overtake it at the proxy (the two travel on different connections).
+     */
+    private static void settle(ProxyLink.PendingRedirect redirect, Exception cause) {
+        try {
+            redirect.await();
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
         }
     }
 

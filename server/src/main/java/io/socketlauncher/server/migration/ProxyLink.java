@@ -44,6 +44,14 @@ final class ProxyLink implements Closeable {
      * means the flow was not touched; any other {@link IOException} leaves the outcome unknown.
      */
     FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
+        return send(flow, backendId).await();
+    }
+
+    /**
+     * Sends REDIRECT and returns at once; {@link PendingRedirect#await} (exactly once, on every path) takes the answer
+     * and gives the connection back. An {@link IOException} here leaves the outcome unknown, as in {@link #redirect}.
+     */
+    PendingRedirect send(FlowKey flow, String backendId) throws IOException {
         try {
             if (!connections.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 throw new IOException("no connection to the proxy free within " + timeout.toMillis() + " ms (" + MAX_CONNECTIONS
@@ -53,11 +61,35 @@ final class ProxyLink implements Closeable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while waiting for a connection to the proxy; REDIRECT not sent", e);
         }
+        ControlClient client = null;
         try {
-            ControlClient client = idle.pollFirst();
+            client = idle.pollFirst();
             if (client == null) client = connect();
+            return new PendingRedirect(client, client.sendRedirect(flow, backendId));
+        } catch (IOException | RuntimeException e) {
+            if (client != null) closeQuietly(client);
+            connections.release();
+            throw e;
+        }
+    }
+
+    /** A REDIRECT on its way: it holds one of the link's connections until answered. */
+    final class PendingRedirect {
+        private final ControlClient client;
+        private final int request;
+        private boolean answered;
+
+        private PendingRedirect(ControlClient client, int request) {
+            this.client = client;
+            this.request = request;
+        }
+
+        /** REDIRECTED, or the refusal or failure {@link ProxyLink#redirect} would throw. */
+        FlowInfo await() throws IOException {
+            if (answered) throw new IllegalStateException("REDIRECT " + request + " was answered already");
+            answered = true;
             try {
-                FlowInfo info = client.redirect(flow, backendId);
+                FlowInfo info = client.awaitRedirected(request);
                 idle.offerFirst(client);
                 return info;
             } catch (IllegalArgumentException e) {
@@ -72,9 +104,9 @@ final class ProxyLink implements Closeable {
             } catch (IOException | RuntimeException e) {
                 closeQuietly(client);
                 throw e;
+            } finally {
+                connections.release();
             }
-        } finally {
-            connections.release();
         }
     }
 
