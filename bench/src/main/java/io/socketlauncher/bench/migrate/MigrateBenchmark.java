@@ -73,6 +73,16 @@ public final class MigrateBenchmark {
      */
     private static final int WARM_CHANNELS = 64;
 
+    /** The steps of a migration in {@link TransferReport}'s order. */
+    private static final String[] STEP_NAMES = {"prepare_to_holding", "drain", "capture", "redirected_wait", "xfer_to_xfered"};
+
+    private static Map<String, Object> stepsOf(TransferReport r) {
+        long[] at = {0, r.preparedNanos(), r.drainedNanos(), r.capturedNanos(), r.redirectedNanos(), r.transferredNanos()};
+        Map<String, Object> steps = new LinkedHashMap<>();
+        for (int i = 0; i < STEP_NAMES.length; i++) steps.put(STEP_NAMES[i], round((at[i + 1] - at[i]) / 1e3));
+        return steps;
+    }
+
     private record Plan(int warmup, int latencyMoves, int rateConnections, long rateNanos, int bulkRounds, long bulkRoundNanos) {}
 
     public static Map<String, Object> run(boolean quick, Consumer<String> progress) throws Exception {
@@ -149,8 +159,7 @@ public final class MigrateBenchmark {
             m.put("latency_us", percentiles(latency));
             m.put("application_latency_us", percentiles(application));
             Map<String, Object> stepFigures = new LinkedHashMap<>();
-            String[] names = {"prepare_to_holding", "drain", "capture", "redirected_wait", "xfer_to_xfered"};
-            for (int s = 0; s < steps.length; s++) stepFigures.put(names[s], percentiles(steps[s]));
+            for (int s = 0; s < steps.length; s++) stepFigures.put(STEP_NAMES[s], percentiles(steps[s]));
             m.put("steps_us", stepFigures);
             phases.end("latency");
 
@@ -161,6 +170,7 @@ public final class MigrateBenchmark {
             m.put("concurrent_seconds", round(rate.nanos / 1e9));
             m.put("migrations_per_s", Math.round(rate.migrations / (rate.nanos / 1e9)));
             m.put("concurrent_latency_us", percentiles(rate.latency));
+            if (rate.slowest != null) m.put("concurrent_slowest_steps_us", stepsOf(rate.slowest));
             phases.end("rate");
 
             progress.accept(mode + ": bulk, " + plan.bulkRounds() + " rounds alternating moved every 100 ms / not moved");
@@ -505,7 +515,8 @@ public final class MigrateBenchmark {
         return w;
     }
 
-    private record Rate(long migrations, long nanos, Histogram latency) {}
+    /** {@code slowest}: the migration that took longest, to say in which step a tail was spent. */
+    private record Rate(long migrations, long nanos, Histogram latency, TransferReport slowest) {}
 
     /** Every connection moves again as soon as its previous move completed, until the time is up. */
     private static Rate rate(Cluster cluster, Arrivals arrivals, int connections, long nanos) throws Exception {
@@ -514,6 +525,7 @@ public final class MigrateBenchmark {
             for (int i = 0; i < connections; i++) pairs.add(Pair.open(cluster, arrivals));
             for (Pair p : pairs) p.ping();
             Histogram latency = new Histogram(60_000_000_000L, 3);
+            TransferReport[] slowest = new TransferReport[1];
             AtomicLong done = new AtomicLong();
             CountDownLatch finished = new CountDownLatch(connections);
             long start = System.nanoTime();
@@ -526,6 +538,7 @@ public final class MigrateBenchmark {
                             if (r == null) continue;
                             synchronized (latency) {
                                 latency.recordValue(r.transferredNanos());
+                                if (slowest[0] == null || r.transferredNanos() > slowest[0].transferredNanos()) slowest[0] = r;
                             }
                             done.incrementAndGet();
                         }
@@ -539,7 +552,7 @@ public final class MigrateBenchmark {
             if (!finished.await(nanos / 1_000_000 + 120_000, TimeUnit.MILLISECONDS)) arrivals.fail("concurrent movers did not finish");
             long elapsed = System.nanoTime() - start;
             for (Pair p : pairs) p.ping();
-            return new Rate(done.get(), elapsed, latency);
+            return new Rate(done.get(), elapsed, latency, slowest[0]);
         } finally {
             for (Pair p : pairs) p.close();
         }

@@ -117,7 +117,7 @@ public final class MigrationSource {
                         + (back ? "; the flow points here again" : "; the proxy could not be told to point the flow back here"), e);
             }
 
-            // 3. Late segments go on to the target; what is already in the stack lands in the socket.
+            // 3. Whatever still reaches this server goes on to the target; what is already in the stack lands in the socket.
             try {
                 long counted = context.forward(here, holding.targetLocal().getAddress());
                 long expected = count.base() >= 0 && counted >= 0 ? count.base() + counted : -1;
@@ -150,7 +150,7 @@ public final class MigrationSource {
             }
             long captured = System.nanoTime();
 
-            // 2'. REDIRECTED: without it the connection stays here, since the target could only be reached through us.
+            // 5. REDIRECTED: without it the connection stays here, since the target could only be reached through us.
             try {
                 redirect.await();
             } catch (IllegalArgumentException | ControlException e) {
@@ -163,7 +163,7 @@ public final class MigrationSource {
             }
             long redirected = System.nanoTime();
 
-            // 5. XFER: the target restores, releases and confirms; then the source lets go of its socket.
+            // 6. XFER: the target restores, releases and confirms; then the source lets go of its socket.
             try {
                 transfer(session, migration, blob);
             } catch (IOException | RuntimeException e) {
