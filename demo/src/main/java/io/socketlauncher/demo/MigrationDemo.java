@@ -63,7 +63,7 @@ public final class MigrationDemo {
                          long benchmarkRequests, Map<String, double[]> benchmarkRps, List<String> benchmarkErrors,
                          int benchmarkRounds, long bytesChecked, long clientResets, long clientRetransmissions,
                          long p50Micros, long p99Micros, long maxMicros, long warmP99Micros, long warmMaxMicros,
-                         List<String> failures, String loadAverage) {
+                         List<String> failures, List<String> rollbackReasons, String loadAverage) {
         public boolean passed() {
             return failures.isEmpty() && benchmarkErrors.isEmpty() && clientResets == 0 && lost == 0 && migrations > 0;
         }
@@ -92,6 +92,7 @@ public final class MigrationDemo {
             out.println("+------------------------------------------+--------------------------------+");
             for (String e : benchmarkErrors.subList(0, Math.min(5, benchmarkErrors.size()))) out.println("redis-benchmark: " + e);
             for (String f : failures.subList(0, Math.min(10, failures.size()))) out.println("failure: " + f);
+            for (String r : rollbackReasons) out.println("rolled back (the connection stayed): " + r);
             if (passed()) {
                 out.println("PASS: every connection kept its conversation across " + String.format("%,d", migrations)
                         + " migrations; no reset, no error, every stream byte checked");
@@ -221,7 +222,7 @@ public final class MigrationDemo {
             return new Report(stats.migrations(), seconds, stats.rollbacks(), stats.lost(), stats.connectionErrors(), stats.requests(), benchmarkRequests,
                     lastRps, benchmarkErrors, round[0], bytesChecked, resets, retransmissions,
                     latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), latency.getMaxValue(),
-                    warm.getValueAtPercentile(99), warm.getMaxValue(), failures,
+                    warm.getValueAtPercentile(99), warm.getMaxValue(), failures, stats.rollbackReasons(),
                     loadAverage());
         } finally {
             for (StreamClient s : streams) s.close();

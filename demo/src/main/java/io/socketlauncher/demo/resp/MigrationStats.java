@@ -41,6 +41,8 @@ public final class MigrationStats {
     private final Map<InetSocketAddress, AtomicInteger> migrationsByClient = new ConcurrentHashMap<>();
     private final Map<InetSocketAddress, StreamEnd> streamEnds = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    private static final int MAX_ROLLBACK_REASONS = 5;
+    private final ConcurrentLinkedQueue<String> rollbackReasons = new ConcurrentLinkedQueue<>();
 
     void request() {
         requests.increment();
@@ -61,8 +63,10 @@ public final class MigrationStats {
         arrivals.increment();
     }
 
-    void rolledBack() {
+    /** Keeps the first few reasons: a rolled-back migration is no failure (the connection carries on), but worth a word. */
+    void rolledBack(String why) {
         rollbacks.increment();
+        if (rollbackReasons.size() < MAX_ROLLBACK_REASONS) rollbackReasons.add(why);
     }
 
     void lost(String what) {
@@ -150,5 +154,10 @@ public final class MigrationStats {
 
     public List<String> failures() {
         return List.copyOf(failures);
+    }
+
+    /** Why the first migrations that rolled back did (at most five). */
+    public List<String> rollbackReasons() {
+        return List.copyOf(rollbackReasons);
     }
 }

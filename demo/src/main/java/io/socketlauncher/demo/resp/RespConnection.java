@@ -190,7 +190,7 @@ final class RespConnection {
                 stats.lost(server.id() + ": move of " + c.client() + " to " + peer + " ended in an unknown state: " + t.getMessage());
                 return true;
             }
-            stats.rolledBack();
+            stats.rolledBack(server.id() + ": move of " + c.client() + " to " + peer + ": " + e.getCause().getMessage());
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
