@@ -82,7 +82,7 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
     }
 
     @Override
-    public FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
+    public synchronized FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
         return awaitRedirected(sendRedirect(flow, backendId));
     }
 
@@ -125,7 +125,7 @@ public final class ControlClient implements ProxyOperations, AutoCloseable {
         Messages.requireEmpty("OK", payload);
     }
 
-    private byte[] call(MessageType request, byte[] payload, MessageType expected) throws IOException {
+    private synchronized byte[] call(MessageType request, byte[] payload, MessageType expected) throws IOException {
         return await(send(request, payload), request, expected);
     }
 

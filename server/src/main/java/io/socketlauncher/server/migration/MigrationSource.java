@@ -109,6 +109,10 @@ public final class MigrationSource {
             ProxyLink.PendingRedirect redirect;
             try {
                 redirect = context.proxy.send(proxyFlow, peer.id());
+            } catch (IllegalArgumentException e) {
+                stopCountingQuietly(here, count.counting());
+                abortQuietly(link, session, migration, "redirect refused: " + e.getMessage());
+                throw new TransferException(Stage.REDIRECT, true, "the proxy can't be asked: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
                 stopCountingQuietly(here, count.counting());
                 boolean back = pointBackHere(proxyFlow);

@@ -66,6 +66,11 @@ final class ProxyLink implements Closeable {
             client = idle.pollFirst();
             if (client == null) client = connect();
             return new PendingRedirect(client, client.sendRedirect(flow, backendId));
+        } catch (IllegalArgumentException e) {
+            // Refused before anything was sent (a flow or id that can't be encoded): the connection is as good as before.
+            if (client != null) idle.offerFirst(client);
+            connections.release();
+            throw e;
         } catch (IOException | RuntimeException e) {
             if (client != null) closeQuietly(client);
             connections.release();
