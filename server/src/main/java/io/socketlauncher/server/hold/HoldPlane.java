@@ -70,6 +70,8 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     private final HoldProgram program;
     private final Tun tun;
     private final int tunIfindex;
+    /** Where the IP header starts in what the TUN reads: behind the virtio header when it has offloads. */
+    private final int ip;
     private final Map<FlowTuple, HeldFlow> held = new ConcurrentHashMap<>();
     /** Serialises every read from and write into the TUN: that is what keeps each flow in order. */
     private final ReentrantLock ring = new ReentrantLock(true);
@@ -91,6 +93,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         this.program = program;
         this.tun = tun;
         this.tunIfindex = tunIfindex;
+        this.ip = tun.offloads() ? Tun.VNET_HEADER : 0;
         this.reader = Thread.ofPlatform().daemon().name("hold-reader-" + namespace.name()).unstarted(this::readLoop);
     }
 
@@ -370,7 +373,6 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     }
 
     private void dispatch(byte[] packet, int length) {
-        int ip = tun.offloads() ? Tun.VNET_HEADER : 0;
         FlowTuple flow = FlowTuple.ofPacket(packet, ip, length - ip);
         if (flow == null) return; // the kernel's own traffic out of the TUN (IPv6 solicitations): not a client's
         HeldFlow h = held.get(flow);
@@ -453,7 +455,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         int firstSequence, highestEnd;
 
         void add(byte[] packet, int payload) {
-            int sequence = FlowTuple.sequence(packet, tun.offloads() ? Tun.VNET_HEADER : 0);
+            int sequence = FlowTuple.sequence(packet, ip);
             if (queue.isEmpty()) {
                 firstSequence = sequence;
                 highestEnd = payload;
@@ -478,7 +480,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
             releasing = true;
             byte[][] ordered = queue.toArray(new byte[0][]);
             queue.clear();
-            sortBySequence(ordered, tun.offloads() ? Tun.VNET_HEADER : 0);
+            sortBySequence(ordered, ip);
             for (byte[] p : ordered) {
                 inject(p, 0, p.length);
                 written += segments(p, p.length);
