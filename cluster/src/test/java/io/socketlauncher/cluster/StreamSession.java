@@ -35,8 +35,8 @@ final class StreamSession {
             new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3), new Histogram(60_000_000L, 3)};
 
     void record(TransferReport r) {
-        long[] at = {0, r.preparedNanos(), r.drainedNanos(), r.capturedNanos(), r.redirectedNanos(), r.transferredNanos()};
-        for (int i = 0; i < stepMicros.length; i++) stepMicros[i].recordValue(Math.max(1, (at[i + 1] - at[i]) / 1000));
+        long[] took = r.stepNanos();
+        for (int i = 0; i < stepMicros.length; i++) stepMicros[i].recordValue(Math.max(1, took[i] / 1000));
     }
 
     String steps() {

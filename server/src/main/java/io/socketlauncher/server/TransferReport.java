@@ -9,6 +9,12 @@ package io.socketlauncher.server;
  */
 public record TransferReport(String peer, long preparedNanos, long drainedNanos, long capturedNanos, long redirectedNanos,
                              long transferredNanos) {
+    /** How long each step took, in the order above: prepare, drain, capture, the wait for REDIRECTED, XFER. */
+    public long[] stepNanos() {
+        return new long[] {preparedNanos, drainedNanos - preparedNanos, capturedNanos - drainedNanos,
+                redirectedNanos - capturedNanos, transferredNanos - redirectedNanos};
+    }
+
     /** From the target's hold to its confirmation of the restore and release. */
     public long holdNanos() {
         return transferredNanos - preparedNanos;

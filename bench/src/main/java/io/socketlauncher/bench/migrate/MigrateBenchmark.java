@@ -73,13 +73,13 @@ public final class MigrateBenchmark {
      */
     private static final int WARM_CHANNELS = 64;
 
-    /** The steps of a migration in {@link TransferReport}'s order. */
+    /** The steps of a migration in {@link TransferReport#stepNanos}'s order. */
     private static final String[] STEP_NAMES = {"prepare_to_holding", "drain", "capture", "redirected_wait", "xfer_to_xfered"};
 
     private static Map<String, Object> stepsOf(TransferReport r) {
-        long[] at = {0, r.preparedNanos(), r.drainedNanos(), r.capturedNanos(), r.redirectedNanos(), r.transferredNanos()};
+        long[] took = r.stepNanos();
         Map<String, Object> steps = new LinkedHashMap<>();
-        for (int i = 0; i < STEP_NAMES.length; i++) steps.put(STEP_NAMES[i], round((at[i + 1] - at[i]) / 1e3));
+        for (int i = 0; i < STEP_NAMES.length; i++) steps.put(STEP_NAMES[i], round(took[i] / 1e3));
         return steps;
     }
 
@@ -150,8 +150,8 @@ public final class MigrateBenchmark {
                     if (r == null) continue;
                     latency.recordValue(r.transferredNanos());
                     application.recordValue(p.lastMoveNanos);
-                    long[] at = {0, r.preparedNanos(), r.drainedNanos(), r.capturedNanos(), r.redirectedNanos(), r.transferredNanos()};
-                    for (int s = 0; s < steps.length; s++) steps[s].recordValue(Math.max(0, at[s + 1] - at[s]));
+                    long[] took = r.stepNanos();
+                    for (int s = 0; s < steps.length; s++) steps[s].recordValue(Math.max(0, took[s]));
                     if ((i + 1) % 250 == 0) progress.accept(mode + ":   " + (i + 1) + " migrations, p50 "
                             + latency.getValueAtPercentile(50) / 1000 + " us");
                 }
