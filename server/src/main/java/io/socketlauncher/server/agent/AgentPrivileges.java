@@ -5,12 +5,11 @@ import io.socketlauncher.repair.TcpState;
 import io.socketlauncher.repair.TcpStateCodec;
 import io.socketlauncher.server.agent.AgentProtocol.Type;
 import io.socketlauncher.server.hold.DataPlane;
+import io.socketlauncher.server.migration.DepartureException;
 import io.socketlauncher.server.migration.SocketRepair;
 import io.socketlauncher.sys.Libc;
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -49,7 +48,8 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
             T result = call.on(c);
             idle.add(c);
             return result;
-        } catch (AgentProtocol.AgentErrorException e) {
+        } catch (AgentProtocol.AgentErrorException | DepartureException e) {
+            // A clean answer: the stream is in step.
             idle.add(c);
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -87,6 +87,27 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
     }
 
     @Override
+    public Departure depart(int fd, DataPlane plane, FlowTuple flow, InetAddress target, long segmentsAtCount,
+                            long quietNanos, long maxNanos, boolean realtime) throws DepartureException {
+        if (plane != this) return SocketRepair.super.depart(fd, plane, flow, target, segmentsAtCount, quietNanos, maxNanos, realtime);
+        byte[] body = AgentProtocol.depart(new AgentProtocol.Depart(flow, target, segmentsAtCount, quietNanos, maxNanos));
+        RepairAgentClient.Departed departed;
+        try {
+            departed = call(c -> c.depart(fd, body));
+        } catch (DepartureException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // The exchange broke: any step may have been done. Rolling back stops the forwarding either way.
+            throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent: " + e.getMessage(), e);
+        }
+        try {
+            return new Departure(TcpStateCodec.decode(departed.state()), departed.drainNanos());
+        } catch (IOException | RuntimeException e) {
+            throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent sent a bad state: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public void silentClose(int fd) {
         try {
             call(c -> c.dump(fd)); // leaves the socket in repair mode: the close below sends nothing
@@ -118,9 +139,7 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
 
     @Override
     public long forward(FlowTuple flow, InetAddress target) throws IOException {
-        byte[] address = target.getAddress();
-        return flowRequest(Type.FORWARD, ByteBuffer.allocate(FlowTuple.SIZE + 1 + address.length).put(flow.encode())
-                .put((byte) (target instanceof Inet4Address ? 4 : 6)).put(address).array());
+        return flowRequest(Type.FORWARD, AgentProtocol.forward(flow, target));
     }
 
     @Override

@@ -1,11 +1,17 @@
 package io.socketlauncher.server.agent;
 
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.server.migration.DepartureException;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The repair agent's protocol over a unix stream socket. Every message is one frame: a 12-byte header
@@ -21,6 +27,9 @@ import java.nio.charset.StandardCharsets;
  * HOLD / RELEASE / DISCARD / COUNT / STOP_FORWARDING (flow: 40-byte hold_flow_key)
  * FORWARD  (flow, family u8 4|6, address 4|16 bytes)
  *                   -> DONE     (i64: packets released, discarded or forwarded, segments counted; 1|0 for HOLD, COUNT)
+ * DEPART   (socket; flow, family, address as FORWARD, i64 tcpi_segs_in at COUNT or -1, i64 drain quiet ns, i64 drain max ns)
+ *                   -> DEPARTED (i64 ns of forwarding and drain, TCP state)   a migration's source: FORWARD, drain, DUMP
+ *                   |  DEPART_FAILED (u8 step 0 forward|1 drain|2 capture, u32 errno or 0, UTF-8 message)
  * any               -> ERROR    (u32 errno or 0, UTF-8 message)
  * </pre>
  * The flow requests drive the agent's hold plane (io.socketlauncher.server.hold.HoldPlane): the TC program, its
@@ -28,17 +37,19 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AgentProtocol {
     public static final int MAGIC = 0x534C5241; // "SLRA"
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     public static final int HEADER_LENGTH = 12;
     /** Large enough for a socket with full queues at generous buffer sizes; a bigger length is garbage. */
     public static final int MAX_BODY = 64 << 20;
     static final int MAX_ERROR_MESSAGE = 1024;
+    /** The longest drain a DEPART may ask for: far beyond any sensible bound, short of tying up a thread for good. */
+    static final long MAX_DRAIN_NANOS = 10_000_000_000L;
 
     public enum Type {
         DUMP(1, true), DUMPED(2, false), RESTORE(3, false), RESTORED(4, true), RESUME(5, true), RESUMED(6, false),
         RESTORE_HELD(7, false), HOLD(8, false), RELEASE(10, false), DISCARD(11, false),
         FORWARD(12, false), STOP_FORWARDING(13, false), DONE(14, false), COUNT(15, false), RESTORE_RELEASE(16, false),
-        ERROR(127, false);
+        DEPART(17, true), DEPARTED(18, false), DEPART_FAILED(19, false), ERROR(127, false);
 
         final int code;
         /** Whether a frame of this type must carry a socket. */
@@ -79,6 +90,70 @@ public final class AgentProtocol {
         public int errno() {
             return errno;
         }
+    }
+
+    /** A DEPART's body, decoded and checked. */
+    record Depart(FlowTuple flow, InetAddress target, long segmentsAtCount, long quietNanos, long maxNanos) {
+    }
+
+    /** FORWARD's body: the flow and the address its packets go on to. */
+    static byte[] forward(FlowTuple flow, InetAddress target) {
+        byte[] address = target.getAddress();
+        return ByteBuffer.allocate(FlowTuple.SIZE + 1 + address.length).put(flow.encode())
+                .put((byte) (target instanceof Inet4Address ? 4 : 6)).put(address).array();
+    }
+
+    static byte[] depart(Depart d) {
+        byte[] forward = forward(d.flow(), d.target());
+        return ByteBuffer.allocate(forward.length + 24).put(forward).putLong(d.segmentsAtCount()).putLong(d.quietNanos())
+                .putLong(d.maxNanos()).array();
+    }
+
+    /** The target address of a FORWARD or DEPART body whose flow takes the first {@link FlowTuple#SIZE} bytes. */
+    static InetAddress target(Type request, byte[] body, int trailing) throws AgentProtocolException {
+        if (body.length < FlowTuple.SIZE + 1) {
+            throw new AgentProtocolException(request + " body of " + body.length + " bytes, at least " + (FlowTuple.SIZE + 1) + " expected");
+        }
+        int family = body[FlowTuple.SIZE];
+        int length = family == 4 ? 4 : family == 6 ? 16 : -1;
+        if (length < 0 || body.length != FlowTuple.SIZE + 1 + length + trailing) {
+            throw new AgentProtocolException(request + ": bad address (family " + family + ", " + body.length + " bytes)");
+        }
+        try {
+            return InetAddress.getByAddress(Arrays.copyOfRange(body, FlowTuple.SIZE + 1, FlowTuple.SIZE + 1 + length));
+        } catch (UnknownHostException e) {
+            throw new AgentProtocolException(request + ": bad address: " + e.getMessage());
+        }
+    }
+
+    static Depart decodeDepart(byte[] body) throws AgentProtocolException {
+        InetAddress target = target(Type.DEPART, body, 24);
+        FlowTuple flow = FlowTuple.decode(Arrays.copyOf(body, FlowTuple.SIZE));
+        ByteBuffer b = ByteBuffer.wrap(body, body.length - 24, 24);
+        long segments = b.getLong(), quiet = b.getLong(), max = b.getLong();
+        if (segments < -1 || segments > 0xffffffffL) throw new AgentProtocolException("DEPART: segment count " + segments + " is no tcpi_segs_in");
+        if (quiet <= 0 || quiet > MAX_DRAIN_NANOS || max <= 0 || max > MAX_DRAIN_NANOS) {
+            throw new AgentProtocolException("DEPART: drain bounds " + quiet + " / " + max + " ns outside 1.." + MAX_DRAIN_NANOS);
+        }
+        return new Depart(flow, target, segments, quiet, max);
+    }
+
+    static void sendDepartFailed(int socket, DepartureException.Step step, int errno, String message) throws NativeException {
+        byte[] text = (message == null ? "" : message).getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(text.length, MAX_ERROR_MESSAGE);
+        send(socket, Type.DEPART_FAILED, ByteBuffer.allocate(5 + length).put((byte) step.ordinal()).putInt(errno)
+                .put(text, 0, length).array(), -1);
+    }
+
+    static DepartureException departFailed(byte[] body) throws AgentProtocolException {
+        if (body.length < 5) throw new AgentProtocolException("DEPART_FAILED frame of " + body.length + " bytes: too short");
+        if (body.length > 5 + MAX_ERROR_MESSAGE) throw new AgentProtocolException("DEPART_FAILED frame of " + body.length + " bytes: too long");
+        DepartureException.Step[] steps = DepartureException.Step.values();
+        int step = body[0] & 0xff;
+        if (step >= steps.length) throw new AgentProtocolException("DEPART_FAILED: unknown step " + step);
+        int errno = ByteBuffer.wrap(body, 1, 4).getInt();
+        String message = new String(body, 5, body.length - 5, StandardCharsets.UTF_8);
+        return new DepartureException(steps[step], "repair agent: " + message + (errno != 0 ? " (errno " + errno + ")" : ""), null);
     }
 
     private AgentProtocol() {}

@@ -9,13 +9,13 @@ import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
 import io.socketlauncher.server.agent.AgentProtocol.Frame;
 import io.socketlauncher.server.agent.AgentProtocol.Type;
 import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.server.migration.DepartureException;
 import io.socketlauncher.server.migration.SocketRepair;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.RealTimeThreads;
 import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,12 +102,12 @@ public final class RepairAgent implements AutoCloseable {
     }
 
     private void serve(int connection) {
-        RealTimeThreads.enter();
+        boolean realtime = RealTimeThreads.enter();
         try {
             UnixSockets.PeerCredentials peer = UnixSockets.peerCredentials(connection);
             LOG.log(System.Logger.Level.DEBUG, "repair agent: client pid " + peer.pid() + " uid " + peer.uid());
             for (Frame request; running && (request = AgentProtocol.receive(connection)) != null; ) {
-                handle(connection, request);
+                handle(connection, request, realtime);
             }
         } catch (AgentProtocolException e) {
             // The stream can't be resynchronised after garbage: say why, then hang up.
@@ -141,7 +141,8 @@ public final class RepairAgent implements AutoCloseable {
         }
     }
 
-    private void handle(int connection, Frame request) throws IOException {
+    /** {@code realtime}: whether this thread is real-time, for the drain of a DEPART (it blocks rather than spins). */
+    private void handle(int connection, Frame request, boolean realtime) throws IOException {
         int fd = request.fd();
         try {
             switch (request.type()) {
@@ -166,6 +167,7 @@ public final class RepairAgent implements AutoCloseable {
                     }
                 }
                 case RESTORE_RELEASE -> restoreAndRelease(connection, request.body());
+                case DEPART -> depart(connection, request, realtime);
                 case HOLD, RELEASE, DISCARD, COUNT, FORWARD, STOP_FORWARDING -> flow(connection, request);
                 default -> throw new AgentProtocolException(request.type() + " is a reply, not a request");
             }
@@ -197,6 +199,24 @@ public final class RepairAgent implements AutoCloseable {
         }
     }
 
+    /** A migration's source: forwarding, drain and capture in one exchange; a failed step is answered DEPART_FAILED. */
+    private void depart(int connection, Frame request, boolean realtime) throws IOException {
+        if (refusedWithoutPlane(connection, Type.DEPART)) return;
+        AgentProtocol.Depart d = AgentProtocol.decodeDepart(request.body());
+        SocketRepair.Departure departure;
+        try {
+            departure = SocketRepair.LOCAL.depart(request.fd(), plane, d.flow(), d.target(), d.segmentsAtCount(),
+                    d.quietNanos(), d.maxNanos(), realtime);
+        } catch (DepartureException e) {
+            int errno = e.getCause() instanceof NativeException n ? n.errno() : 0;
+            AgentProtocol.sendDepartFailed(connection, e.step(), errno, e.getMessage());
+            return;
+        }
+        byte[] state = TcpStateCodec.encode(departure.state());
+        AgentProtocol.send(connection, Type.DEPARTED, ByteBuffer.allocate(8 + state.length).putLong(departure.drainNanos())
+                .put(state).array(), -1);
+    }
+
     private boolean refusedWithoutPlane(int connection, Type request) throws NativeException {
         if (plane != null) return false;
         AgentProtocol.sendError(connection, 0, "this agent runs no hold plane: " + request + " refused");
@@ -220,14 +240,7 @@ public final class RepairAgent implements AutoCloseable {
             case RELEASE -> plane.release(flow);
             case DISCARD -> plane.discard(flow);
             case STOP_FORWARDING -> plane.stopForwarding(flow);
-            case FORWARD -> {
-                int family = body[FlowTuple.SIZE];
-                int length = family == 4 ? 4 : family == 6 ? 16 : -1;
-                if (length < 0 || body.length != FlowTuple.SIZE + 1 + length) {
-                    throw new AgentProtocolException("FORWARD: bad address (family " + family + ", " + body.length + " bytes)");
-                }
-                yield plane.forward(flow, InetAddress.getByAddress(Arrays.copyOfRange(body, FlowTuple.SIZE + 1, body.length)));
-            }
+            case FORWARD -> plane.forward(flow, AgentProtocol.target(Type.FORWARD, body, 0));
             default -> throw new AgentProtocolException(request.type() + " is no flow request");
         };
         AgentProtocol.send(connection, Type.DONE, ByteBuffer.allocate(8).putLong(result).array(), -1);

@@ -3,11 +3,13 @@ package io.socketlauncher.server.agent;
 import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
 import io.socketlauncher.server.agent.AgentProtocol.Frame;
 import io.socketlauncher.server.agent.AgentProtocol.Type;
+import io.socketlauncher.server.migration.DepartureException;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * The unprivileged half of the privilege split: an application without CAP_NET_ADMIN moves its TCP
@@ -68,6 +70,31 @@ public final class RepairAgentClient implements AutoCloseable {
         byte[] done = expect(Type.DONE).body();
         if (done.length != 8) throw new AgentProtocolException("DONE of " + done.length + " bytes, 8 expected");
         return ByteBuffer.wrap(done).getLong();
+    }
+
+    /** A DEPARTED reply: how long the agent's forwarding and drain took, and the state (TcpStateCodec bytes). */
+    record Departed(long drainNanos, byte[] state) {
+    }
+
+    /**
+     * A migration's source, in one exchange: the agent's hold plane forwards the flow, the agent drains {@code fd} and
+     * dumps it ({@link AgentProtocol#depart} body). A failed step comes back as a {@link DepartureException}.
+     */
+    synchronized Departed depart(int fd, byte[] body) throws IOException {
+        AgentProtocol.send(socket, Type.DEPART, body, fd);
+        Frame reply = AgentProtocol.receive(socket);
+        if (reply == null) throw new AgentProtocolException("the repair agent hung up before answering");
+        if (reply.type() == Type.DEPART_FAILED) throw AgentProtocol.departFailed(reply.body());
+        if (reply.type() == Type.ERROR) {
+            throw new DepartureException(DepartureException.Step.FORWARD, AgentProtocol.error(reply.body()).getMessage(), null);
+        }
+        if (reply.type() != Type.DEPARTED) {
+            Libc.closeQuietly(reply.fd());
+            throw new AgentProtocolException("expected DEPARTED from the repair agent, got " + reply.type());
+        }
+        byte[] departed = reply.body();
+        if (departed.length < 8) throw new AgentProtocolException("DEPARTED of " + departed.length + " bytes: too short");
+        return new Departed(ByteBuffer.wrap(departed).getLong(), Arrays.copyOfRange(departed, 8, departed.length));
     }
 
     /** Undoes a {@link #dump}: the connection goes on from this socket. */

@@ -188,7 +188,7 @@ public final class MigrationContext implements AutoCloseable {
         }
     }
 
-    /** Counts the flow's segments on their way to the socket here, until {@link #forward}; false if it can't. */
+    /** Counts the flow's segments on their way to the socket here, until {@link #depart}; false if it can't. */
     boolean count(FlowTuple flow) throws IOException {
         synchronized (dataPlane) {
             return plane.count(flow);
@@ -196,15 +196,19 @@ public final class MigrationContext implements AutoCloseable {
     }
 
     /**
-     * Sends the flow's late segments on to {@code target} from now on; returns the segments that went to the socket
-     * here since {@link #count}, or -1 if they were not counted.
+     * Sends the flow's late segments on to {@code target} from now on, drains what is already in the stack into the
+     * socket and captures it ({@link SocketRepair#depart}, counted from {@code segmentsAtCount} if not -1).
      */
-    long forward(FlowTuple flow, InetAddress target) throws IOException {
+    SocketRepair.Departure depart(int fd, FlowTuple flow, InetAddress target, long segmentsAtCount, boolean realtime)
+            throws DepartureException {
         synchronized (dataPlane) {
             ScheduledFuture<?> pending = lingering.remove(flow);
             if (pending != null) pending.cancel(false);
-            return plane.forward(flow, target);
         }
+        // Outside the lock, which only keeps the forwarding's scheduled end in step with it: the drain and the capture
+        // take tens of microseconds, through the agent an exchange, and every other migration's flow changes wait on it.
+        return repair.depart(fd, plane, flow, target, segmentsAtCount, timeouts.drainQuiet().toNanos(),
+                timeouts.drainMax().toNanos(), realtime);
     }
 
     /** Ends forwarding or counting now (the flow is staying here after all). */

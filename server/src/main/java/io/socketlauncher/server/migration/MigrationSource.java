@@ -122,23 +122,21 @@ public final class MigrationSource {
             }
 
             // 3. Whatever still reaches this server goes on to the target; what is already in the stack lands in the socket.
-            try {
-                long counted = context.forward(here, holding.targetLocal().getAddress());
-                long expected = count.base() >= 0 && counted >= 0 ? count.base() + counted : -1;
-                Drain.await(fd, expected, context.timeouts.drainQuiet().toNanos(), context.timeouts.drainMax().toNanos(), realtime);
-            } catch (IOException | RuntimeException e) {
-                settle(redirect, e);
-                boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
-                throw new TransferException(Stage.DRAIN, back, e.getMessage(), e);
-            }
-            long drained = System.nanoTime();
-
             // 4. The state, with the socket silent in repair mode: nothing of the flow reaches it any more.
+            long departing = System.nanoTime();
             TcpState state;
             byte[] blob;
+            long drained;
             try {
-                state = context.repair.capture(fd);
-            } catch (IOException | RuntimeException e) {
+                SocketRepair.Departure departure = context.depart(fd, here, holding.targetLocal().getAddress(), count.base(), realtime);
+                state = departure.state();
+                drained = departing + departure.drainNanos();
+            } catch (DepartureException e) {
+                settle(redirect, e);
+                boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
+                throw new TransferException(e.step() == DepartureException.Step.CAPTURE ? Stage.CAPTURE : Stage.DRAIN, back,
+                        e.getMessage(), e);
+            } catch (RuntimeException e) {
                 settle(redirect, e);
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);

@@ -7,6 +7,7 @@ import io.socketlauncher.server.hold.DataPlane;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import java.io.IOException;
+import java.net.InetAddress;
 
 /**
  * The TCP_REPAIR work of a migration, which needs CAP_NET_ADMIN: {@link #LOCAL} does it in this process, the
@@ -37,6 +38,40 @@ public interface SocketRepair {
         } catch (IOException | RuntimeException e) {
             silentClose(fd);
             throw e;
+        }
+    }
+
+    /** What a {@link #depart} found: the socket's state, and how long the forwarding and the drain took before it. */
+    record Departure(TcpState state, long drainNanos) {
+    }
+
+    /**
+     * A migration's source, once the target holds the flow: from now on {@code plane} sends the flow's packets on to
+     * {@code target}; what is already on its way through the stack lands in the socket ({@link Drain}: until
+     * tcpi_segs_in reaches {@code segmentsAtCount} plus the segments the plane counted since, or, uncounted
+     * ({@code segmentsAtCount} -1), until {@code quietNanos} without one; at most {@code maxNanos}); then
+     * {@link #capture}. One call, so that through the privileged agent it is one exchange, not two.
+     */
+    default Departure depart(int fd, DataPlane plane, FlowTuple flow, InetAddress target, long segmentsAtCount,
+                             long quietNanos, long maxNanos, boolean realtime) throws DepartureException {
+        long start = System.nanoTime();
+        long counted;
+        try {
+            counted = plane.forward(flow, target);
+        } catch (IOException | RuntimeException e) {
+            throw new DepartureException(DepartureException.Step.FORWARD, "cannot forward to the target: " + e.getMessage(), e);
+        }
+        try {
+            long expected = segmentsAtCount >= 0 && counted >= 0 ? segmentsAtCount + counted : -1;
+            Drain.await(fd, expected, quietNanos, maxNanos, realtime);
+        } catch (IOException | RuntimeException e) {
+            throw new DepartureException(DepartureException.Step.DRAIN, e.getMessage(), e);
+        }
+        long drained = System.nanoTime();
+        try {
+            return new Departure(capture(fd), drained - start);
+        } catch (IOException | RuntimeException e) {
+            throw new DepartureException(DepartureException.Step.CAPTURE, e.getMessage(), e);
         }
     }
 

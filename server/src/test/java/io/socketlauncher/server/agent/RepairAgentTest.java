@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.server.migration.DepartureException;
+import io.socketlauncher.server.migration.SocketRepair;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import io.socketlauncher.testbed.Host;
@@ -12,6 +14,7 @@ import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.Testbed;
 import java.io.File;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -171,6 +174,72 @@ class RepairAgentTest {
                 Libc.closeQuietly(pair[1]);
                 plane.close();
             }
+        }
+    }
+
+    @Test
+    void aDepartForwardsDrainsAndDumpsInOneExchangeAndAFailedStepSaysWhich() throws Exception {
+        try (Testbed testbed = Testbed.builder().clients(1).servers(1).build()) {
+            Host host = testbed.server(1);
+            Path socket = dir.resolve("agent.sock");
+            HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
+            int[] pair = loopbackPair();
+            int a = pair[0], b = pair[1];
+            int udp = Libc.socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+            InetAddress target = testbed.client(1).address();
+            long quiet = 100_000, max = 10_000_000;
+            try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane);
+                 AgentPrivileges privileges = AgentPrivileges.connect(socket)) {
+                // A socket that is no TCP connection: forwarded, then its drain fails, and the reply names that step.
+                FlowTuple udpFlow = new FlowTuple(new InetSocketAddress(target, 40_001), new InetSocketAddress(host.address(), 7201));
+                assertThatThrownBy(() -> privileges.depart(udp, privileges, udpFlow, target, -1, quiet, max, false))
+                        .isInstanceOfSatisfying(DepartureException.class, e -> assertThat(e.step()).isEqualTo(DepartureException.Step.DRAIN))
+                        .hasMessageContaining("repair agent:").hasMessageContaining("errno");
+                assertThat(privileges.stopForwarding(udpFlow)).as("the forwarding the failed departure left in place").isZero();
+
+                Libc.sendFully(b, NumberedStream.pattern(0, 100, NumberedStream.SERVER_TO_CLIENT), 0, 100);
+                while (Libc.ioctlInt(a, Libc.SIOCINQ) < 100) Thread.sleep(1);
+                FlowTuple flow = new FlowTuple(Libc.getpeername(a), Libc.getsockname(a));
+                SocketRepair.Departure departure = privileges.depart(a, privileges, flow, target, -1, quiet, max, false);
+                assertThat(departure.state().receiveQueue()).as("the queue the dump found")
+                        .isEqualTo(NumberedStream.pattern(0, 100, NumberedStream.SERVER_TO_CLIENT));
+                assertThat(departure.drainNanos()).as("uncounted, the drain waited for quiet").isGreaterThanOrEqualTo(quiet);
+                assertThat(privileges.stopForwarding(flow)).as("the flow was being forwarded").isZero();
+
+                privileges.resume(a);
+                NumberedStream.expect(a, 0, 100, NumberedStream.SERVER_TO_CLIENT);
+                Libc.sendFully(a, NumberedStream.pattern(0, 100, NumberedStream.CLIENT_TO_SERVER), 0, 100);
+                NumberedStream.expect(b, 0, 100, NumberedStream.CLIENT_TO_SERVER);
+
+                // Bounds the agent will not take: an error, and the agent hangs up.
+                byte[] endless = AgentProtocol.depart(new AgentProtocol.Depart(flow, target, -1, quiet, max));
+                ByteBuffer.wrap(endless).putLong(endless.length - 8, Long.MAX_VALUE);
+                assertThat(departErrorFor(socket, endless, a)).contains("DEPART: drain bounds");
+                byte[] badFamily = AgentProtocol.depart(new AgentProtocol.Depart(flow, target, -1, quiet, max));
+                badFamily[FlowTuple.SIZE] = 5;
+                assertThat(departErrorFor(socket, badFamily, a)).contains("DEPART: bad address (family 5");
+            } finally {
+                Libc.closeQuietly(a);
+                Libc.closeQuietly(b);
+                Libc.closeQuietly(udp);
+                plane.close();
+            }
+        }
+    }
+
+    /** Sends a DEPART with {@code body} and the socket {@code fd}; returns the message of the agent's ERROR reply. */
+    private static String departErrorFor(Path socket, byte[] body, int fd) throws Exception {
+        int unix = UnixSockets.socket();
+        try {
+            UnixSockets.connect(unix, socket.toString());
+            AgentProtocol.send(unix, AgentProtocol.Type.DEPART, body, fd);
+            AgentProtocol.Frame reply = AgentProtocol.receive(unix);
+            assertThat(reply).isNotNull();
+            assertThat(reply.type()).isEqualTo(AgentProtocol.Type.ERROR);
+            assertThat(AgentProtocol.receive(unix)).as("the agent hangs up after garbage").isNull();
+            return AgentProtocol.error(reply.body()).getMessage();
+        } finally {
+            Libc.closeQuietly(unix);
         }
     }
 
