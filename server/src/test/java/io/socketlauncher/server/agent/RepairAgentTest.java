@@ -157,39 +157,25 @@ class RepairAgentTest {
 
     @Test
     void aRestoreThatWouldReleaseAnotherFlowIsRefused() throws Exception {
-        try (Testbed testbed = Testbed.builder().clients(1).servers(1).build()) {
-            Host host = testbed.server(1);
-            Path socket = dir.resolve("agent.sock");
-            HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
-            int[] pair = loopbackPair();
-            try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane);
-                 RepairAgentClient client = RepairAgentClient.connect(socket)) {
+        withHoldPlaneAgent((testbed, host, socket, pair) -> {
+            try (RepairAgentClient client = RepairAgentClient.connect(socket)) {
                 byte[] state = client.dump(pair[0]);
                 FlowTuple other = new FlowTuple(new InetSocketAddress(testbed.client(1).address(), 40_000),
                         new InetSocketAddress(host.address(), 7200));
                 assertThatThrownBy(() -> client.restoreAndRelease(other.encode(), state))
                         .hasMessageContaining("RESTORE_RELEASE: the state is of").hasMessageContaining("the hold to release of " + other);
-            } finally {
-                Libc.closeQuietly(pair[0]);
-                Libc.closeQuietly(pair[1]);
-                plane.close();
             }
-        }
+        });
     }
 
     @Test
     void aDepartForwardsDrainsAndDumpsInOneExchangeAndAFailedStepSaysWhich() throws Exception {
-        try (Testbed testbed = Testbed.builder().clients(1).servers(1).build()) {
-            Host host = testbed.server(1);
-            Path socket = dir.resolve("agent.sock");
-            HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
-            int[] pair = loopbackPair();
+        withHoldPlaneAgent((testbed, host, socket, pair) -> {
             int a = pair[0], b = pair[1];
             int udp = Libc.socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
             InetAddress target = testbed.client(1).address();
             long quiet = 100_000, max = 10_000_000;
-            try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane);
-                 AgentPrivileges privileges = AgentPrivileges.connect(socket)) {
+            try (AgentPrivileges privileges = AgentPrivileges.connect(socket)) {
                 // A socket that is no TCP connection: forwarded, then its drain fails, and the reply names that step.
                 FlowTuple udpFlow = new FlowTuple(new InetSocketAddress(target, 40_001), new InetSocketAddress(host.address(), 7201));
                 assertThatThrownBy(() -> privileges.depart(udp, privileges, udpFlow, target, -1, quiet, max, false))
@@ -219,9 +205,28 @@ class RepairAgentTest {
                 badFamily[FlowTuple.SIZE] = 5;
                 assertThat(departErrorFor(socket, badFamily, a)).contains("DEPART: bad address (family 5");
             } finally {
-                Libc.closeQuietly(a);
-                Libc.closeQuietly(b);
                 Libc.closeQuietly(udp);
+            }
+        });
+    }
+
+    @FunctionalInterface
+    private interface HoldPlaneAgentTest {
+        void run(Testbed testbed, Host host, Path agentSocket, int[] loopbackPair) throws Exception;
+    }
+
+    /** An agent with a hold plane on a one-server testbed, and a loopback connection; all of it gone afterwards. */
+    private void withHoldPlaneAgent(HoldPlaneAgentTest test) throws Exception {
+        try (Testbed testbed = Testbed.builder().clients(1).servers(1).build()) {
+            Host host = testbed.server(1);
+            Path socket = dir.resolve("agent.sock");
+            HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
+            int[] pair = loopbackPair();
+            try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane)) {
+                test.run(testbed, host, socket, pair);
+            } finally {
+                Libc.closeQuietly(pair[0]);
+                Libc.closeQuietly(pair[1]);
                 plane.close();
             }
         }
