@@ -96,15 +96,28 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
             departed = call(c -> c.depart(fd, body));
         } catch (DepartureException e) {
             throw e;
+        } catch (AgentProtocol.AgentErrorException e) {
+            throw new DepartureException(DepartureException.Step.FORWARD, e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
-            // The exchange broke: any step may have been done. Rolling back stops the forwarding either way.
-            throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent: " + e.getMessage(), e);
+            // The exchange broke: any step may have been done, the capture too. Out of repair mode, whatever it was.
+            throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent: " + e.getMessage(), resumed(fd, e));
         }
         try {
             return new Departure(TcpStateCodec.decode(departed.state()), departed.drainNanos());
         } catch (IOException | RuntimeException e) {
-            throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent sent a bad state: " + e.getMessage(), e);
+            throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent sent a bad state: " + e.getMessage(),
+                    resumed(fd, e));
         }
+    }
+
+    /** Takes {@code fd} out of repair mode (harmless if it is not in it); returns {@code cause}, with a failure to do so. */
+    private Exception resumed(int fd, Exception cause) {
+        try {
+            resume(fd);
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
+        }
+        return cause;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.socketlauncher.server.agent;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.server.migration.DepartureException;
+import io.socketlauncher.server.migration.MigrationTimeouts;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.UnixSockets;
@@ -42,8 +43,8 @@ public final class AgentProtocol {
     /** Large enough for a socket with full queues at generous buffer sizes; a bigger length is garbage. */
     public static final int MAX_BODY = 64 << 20;
     static final int MAX_ERROR_MESSAGE = 1024;
-    /** The longest drain a DEPART may ask for: far beyond any sensible bound, short of tying up a thread for good. */
-    static final long MAX_DRAIN_NANOS = 10_000_000_000L;
+    /** The longest drain a DEPART may ask for, as long as a server may be configured to wait. */
+    static final long MAX_DRAIN_NANOS = MigrationTimeouts.MAX_DRAIN.toNanos();
 
     public enum Type {
         DUMP(1, true), DUMPED(2, false), RESTORE(3, false), RESTORED(4, true), RESUME(5, true), RESUMED(6, false),

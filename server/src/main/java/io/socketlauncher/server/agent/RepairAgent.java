@@ -199,22 +199,42 @@ public final class RepairAgent implements AutoCloseable {
         }
     }
 
-    /** A migration's source: forwarding, drain and capture in one exchange; a failed step is answered DEPART_FAILED. */
+    /**
+     * A migration's source: forwarding, drain and capture in one exchange. A failed step, and a body this agent won't
+     * act on (the frame itself was whole, so the stream stays in step), is answered DEPART_FAILED.
+     */
     private void depart(int connection, Frame request, boolean realtime) throws IOException {
         if (refusedWithoutPlane(connection, Type.DEPART)) return;
-        AgentProtocol.Depart d = AgentProtocol.decodeDepart(request.body());
+        int fd = request.fd();
         SocketRepair.Departure departure;
         try {
-            departure = SocketRepair.LOCAL.depart(request.fd(), plane, d.flow(), d.target(), d.segmentsAtCount(),
-                    d.quietNanos(), d.maxNanos(), realtime);
+            AgentProtocol.Depart d = AgentProtocol.decodeDepart(request.body());
+            departure = SocketRepair.LOCAL.depart(fd, plane, d.flow(), d.target(), d.segmentsAtCount(), d.quietNanos(),
+                    d.maxNanos(), realtime);
+        } catch (AgentProtocolException | IllegalArgumentException e) {
+            AgentProtocol.sendDepartFailed(connection, DepartureException.Step.FORWARD, 0, e.getMessage());
+            return;
         } catch (DepartureException e) {
             int errno = e.getCause() instanceof NativeException n ? n.errno() : 0;
             AgentProtocol.sendDepartFailed(connection, e.step(), errno, e.getMessage());
             return;
         }
-        byte[] state = TcpStateCodec.encode(departure.state());
-        AgentProtocol.send(connection, Type.DEPARTED, ByteBuffer.allocate(8 + state.length).putLong(departure.drainNanos())
-                .put(state).array(), -1);
+        try {
+            byte[] state = TcpStateCodec.encode(departure.state());
+            AgentProtocol.send(connection, Type.DEPARTED, ByteBuffer.allocate(8 + state.length).putLong(departure.drainNanos())
+                    .put(state).array(), -1);
+        } catch (NativeException | RuntimeException e) {
+            // The state can't reach the application: the connection goes on where it is, not silent in repair mode.
+            String stuck = "";
+            try {
+                TcpRepair.resume(fd);
+            } catch (NativeException r) {
+                stuck = "; the socket stays in repair mode: " + r.getMessage();
+            }
+            if (e instanceof NativeException) throw e; // the client is gone: nobody to answer
+            AgentProtocol.sendDepartFailed(connection, DepartureException.Step.CAPTURE, 0,
+                    "the state can't be sent: " + e.getMessage() + stuck);
+        }
     }
 
     private boolean refusedWithoutPlane(int connection, Type request) throws NativeException {

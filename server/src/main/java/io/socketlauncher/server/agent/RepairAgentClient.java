@@ -3,7 +3,6 @@ package io.socketlauncher.server.agent;
 import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
 import io.socketlauncher.server.agent.AgentProtocol.Frame;
 import io.socketlauncher.server.agent.AgentProtocol.Type;
-import io.socketlauncher.server.migration.DepartureException;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
@@ -78,23 +77,24 @@ public final class RepairAgentClient implements AutoCloseable {
 
     /**
      * A migration's source, in one exchange: the agent's hold plane forwards the flow, the agent drains {@code fd} and
-     * dumps it ({@link AgentProtocol#depart} body). A failed step comes back as a {@link DepartureException}.
+     * dumps it ({@link AgentProtocol#depart} body). A failed step comes back as a DepartureException, a request refused
+     * before any step as an {@link AgentProtocol.AgentErrorException}.
      */
     synchronized Departed depart(int fd, byte[] body) throws IOException {
         AgentProtocol.send(socket, Type.DEPART, body, fd);
         Frame reply = AgentProtocol.receive(socket);
         if (reply == null) throw new AgentProtocolException("the repair agent hung up before answering");
         if (reply.type() == Type.DEPART_FAILED) throw AgentProtocol.departFailed(reply.body());
-        if (reply.type() == Type.ERROR) {
-            throw new DepartureException(DepartureException.Step.FORWARD, AgentProtocol.error(reply.body()).getMessage(), null);
-        }
+        if (reply.type() == Type.ERROR) throw AgentProtocol.error(reply.body()); // refused before any step
         if (reply.type() != Type.DEPARTED) {
             Libc.closeQuietly(reply.fd());
             throw new AgentProtocolException("expected DEPARTED from the repair agent, got " + reply.type());
         }
         byte[] departed = reply.body();
         if (departed.length < 8) throw new AgentProtocolException("DEPARTED of " + departed.length + " bytes: too short");
-        return new Departed(ByteBuffer.wrap(departed).getLong(), Arrays.copyOfRange(departed, 8, departed.length));
+        long drainNanos = ByteBuffer.wrap(departed).getLong();
+        if (drainNanos < 0) throw new AgentProtocolException("DEPARTED with a drain of " + drainNanos + " ns");
+        return new Departed(drainNanos, Arrays.copyOfRange(departed, 8, departed.length));
     }
 
     /** Undoes a {@link #dump}: the connection goes on from this socket. */

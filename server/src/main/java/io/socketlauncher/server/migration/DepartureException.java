@@ -3,8 +3,9 @@ package io.socketlauncher.server.migration;
 import java.io.IOException;
 
 /**
- * A {@link SocketRepair#depart} that failed, and at which step. Whatever the step, the socket is out of repair mode
- * again and still serves here; the forwarding may be in place and is the caller's to stop.
+ * A {@link SocketRepair#depart} that failed, and at which step. Whatever the step, the socket has been taken out of
+ * repair mode again and still serves here (unless that too failed: then it says so in a suppressed exception); the
+ * forwarding may be in place and is the caller's to stop.
  */
 public final class DepartureException extends IOException {
     /** The steps of a departure, in order. */

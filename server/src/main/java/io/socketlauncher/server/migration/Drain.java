@@ -26,11 +26,11 @@ final class Drain {
     private Drain() {}
 
     /**
-     * Returns the nanoseconds waited; gives up quietly after {@code maxNanos} (forwarding covers the rest).
+     * Returns once the socket has caught up; gives up quietly after {@code maxNanos} (forwarding covers the rest).
      *
      * @param expected the tcpi_segs_in value at which every counted segment is in, or -1 if not counted
      */
-    static long await(int fd, long expected, long quietNanos, long maxNanos, boolean realtime) throws NativeException {
+    static void await(int fd, long expected, long quietNanos, long maxNanos, boolean realtime) throws NativeException {
         long start = System.nanoTime();
         long last = segmentsIn(fd);
         long stableSince = start;
@@ -38,7 +38,7 @@ final class Drain {
             long now = System.nanoTime();
             long quiet = now - stableSince;
             boolean caughtUp = expected >= 0 && last >= 0 && (int) (last - expected) >= 0; // tcpi_segs_in is a u32
-            if ((caughtUp && quiet >= SETTLE_NANOS) || quiet >= quietNanos || now - start >= maxNanos) return now - start;
+            if ((caughtUp && quiet >= SETTLE_NANOS) || quiet >= quietNanos || now - start >= maxNanos) return;
             // A real-time thread must not spin: the softirq that brings the segments may be waiting for this CPU.
             if (realtime) LockSupport.parkNanos(PARK_NANOS);
             else Thread.onSpinWait();

@@ -130,7 +130,7 @@ public final class MigrationSource {
             try {
                 SocketRepair.Departure departure = context.depart(fd, here, holding.targetLocal().getAddress(), count.base(), realtime);
                 state = departure.state();
-                drained = departing + departure.drainNanos();
+                drained = Math.min(departing + departure.drainNanos(), System.nanoTime());
             } catch (DepartureException e) {
                 settle(redirect, e);
                 boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);

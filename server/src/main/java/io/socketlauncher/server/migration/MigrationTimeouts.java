@@ -17,6 +17,12 @@ import java.util.Objects;
  */
 public record MigrationTimeouts(Duration prepare, Duration redirect, Duration transfer, Duration rollback,
                                 Duration guard, Duration drainQuiet, Duration drainMax, Duration forwardLinger) {
+    /**
+     * The bound of {@code drainQuiet} and {@code drainMax}: a drain waits microseconds, milliseconds at worst. Declared
+     * before {@link #DEFAULTS}, whose construction checks it.
+     */
+    public static final Duration MAX_DRAIN = Duration.ofSeconds(10);
+
     public static final MigrationTimeouts DEFAULTS = new MigrationTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(2),
             Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofNanos(100_000),
             Duration.ofMillis(10), Duration.ofSeconds(2));
@@ -25,6 +31,10 @@ public record MigrationTimeouts(Duration prepare, Duration redirect, Duration tr
         for (Duration d : new Duration[] {prepare, redirect, transfer, rollback, guard, drainQuiet, drainMax, forwardLinger}) {
             Objects.requireNonNull(d, "timeout");
             if (d.isNegative() || d.isZero()) throw new IllegalArgumentException("timeouts must be positive: " + d);
+        }
+        if (drainQuiet.compareTo(MAX_DRAIN) > 0 || drainMax.compareTo(MAX_DRAIN) > 0) {
+            throw new IllegalArgumentException("a drain waits microseconds, milliseconds at worst: drainQuiet (" + drainQuiet
+                    + ") and drainMax (" + drainMax + ") must be at most " + MAX_DRAIN);
         }
         if (guard.compareTo(prepare.plus(redirect).plus(transfer)) <= 0) {
             throw new IllegalArgumentException("the target's guard (" + guard + ") must outlast prepare + redirect + transfer");

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.server.hold.HoldPlane;
 import io.socketlauncher.server.migration.DepartureException;
+import io.socketlauncher.server.migration.MigrationTimeouts;
 import io.socketlauncher.server.migration.SocketRepair;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
@@ -173,15 +174,27 @@ class RepairAgentTest {
         withHoldPlaneAgent((testbed, host, socket, pair) -> {
             int a = pair[0], b = pair[1];
             int udp = Libc.socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+            int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
             InetAddress target = testbed.client(1).address();
             long quiet = 100_000, max = 10_000_000;
             try (AgentPrivileges privileges = AgentPrivileges.connect(socket)) {
-                // A socket that is no TCP connection: forwarded, then its drain fails, and the reply names that step.
+                // Each failed step is named, and the one pooled connection to the agent serves every request after it.
                 FlowTuple udpFlow = new FlowTuple(new InetSocketAddress(target, 40_001), new InetSocketAddress(host.address(), 7201));
                 assertThatThrownBy(() -> privileges.depart(udp, privileges, udpFlow, target, -1, quiet, max, false))
                         .isInstanceOfSatisfying(DepartureException.class, e -> assertThat(e.step()).isEqualTo(DepartureException.Step.DRAIN))
                         .hasMessageContaining("repair agent:").hasMessageContaining("errno");
                 assertThat(privileges.stopForwarding(udpFlow)).as("the forwarding the failed departure left in place").isZero();
+                Libc.bind(listener, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                Libc.listen(listener, 1);
+                FlowTuple listening = new FlowTuple(new InetSocketAddress(target, 40_002), Libc.getsockname(listener));
+                assertThatThrownBy(() -> privileges.depart(listener, privileges, listening, target, -1, quiet, max, false))
+                        .isInstanceOfSatisfying(DepartureException.class, e -> assertThat(e.step()).isEqualTo(DepartureException.Step.CAPTURE))
+                        .hasMessageContaining("errno");
+                privileges.stopForwarding(listening);
+                assertThatThrownBy(() -> privileges.depart(a, privileges, listening, target, -1, quiet, MigrationTimeouts.MAX_DRAIN.toNanos() + 1, false))
+                        .isInstanceOfSatisfying(DepartureException.class, e -> assertThat(e.step()).isEqualTo(DepartureException.Step.FORWARD))
+                        .hasMessageContaining("DEPART: drain bounds");
+                assertThat(privileges.stopForwarding(listening)).as("nothing forwarded for refused bounds").isEqualTo(-1);
 
                 Libc.sendFully(b, NumberedStream.pattern(0, 100, NumberedStream.SERVER_TO_CLIENT), 0, 100);
                 while (Libc.ioctlInt(a, Libc.SIOCINQ) < 100) Thread.sleep(1);
@@ -197,15 +210,17 @@ class RepairAgentTest {
                 Libc.sendFully(a, NumberedStream.pattern(0, 100, NumberedStream.CLIENT_TO_SERVER), 0, 100);
                 NumberedStream.expect(b, 0, 100, NumberedStream.CLIENT_TO_SERVER);
 
-                // Bounds the agent will not take: an error, and the agent hangs up.
-                byte[] endless = AgentProtocol.depart(new AgentProtocol.Depart(flow, target, -1, quiet, max));
-                ByteBuffer.wrap(endless).putLong(endless.length - 8, Long.MAX_VALUE);
-                assertThat(departErrorFor(socket, endless, a)).contains("DEPART: drain bounds");
+                // Forwarding alone, as a plane that is not the agent's own would do it.
+                assertThat(privileges.forward(flow, target)).as("segments counted: none, the flow was not counted").isEqualTo(-1);
+                assertThat(privileges.stopForwarding(flow)).as("FORWARD installed the forwarding").isZero();
+
+                // A body the agent won't act on: refused by name, before any step.
                 byte[] badFamily = AgentProtocol.depart(new AgentProtocol.Depart(flow, target, -1, quiet, max));
                 badFamily[FlowTuple.SIZE] = 5;
-                assertThat(departErrorFor(socket, badFamily, a)).contains("DEPART: bad address (family 5");
+                assertThat(departFailedFor(socket, badFamily, a)).contains("DEPART: bad address (family 5");
             } finally {
                 Libc.closeQuietly(udp);
+                Libc.closeQuietly(listener);
             }
         });
     }
@@ -221,28 +236,32 @@ class RepairAgentTest {
             Host host = testbed.server(1);
             Path socket = dir.resolve("agent.sock");
             HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
-            int[] pair = loopbackPair();
-            try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane)) {
-                test.run(testbed, host, socket, pair);
+            try {
+                int[] pair = loopbackPair();
+                try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane)) {
+                    test.run(testbed, host, socket, pair);
+                } finally {
+                    Libc.closeQuietly(pair[0]);
+                    Libc.closeQuietly(pair[1]);
+                }
             } finally {
-                Libc.closeQuietly(pair[0]);
-                Libc.closeQuietly(pair[1]);
                 plane.close();
             }
         }
     }
 
-    /** Sends a DEPART with {@code body} and the socket {@code fd}; returns the message of the agent's ERROR reply. */
-    private static String departErrorFor(Path socket, byte[] body, int fd) throws Exception {
+    /** Sends a DEPART with {@code body} and the socket {@code fd}; returns the message of its DEPART_FAILED (step FORWARD). */
+    private static String departFailedFor(Path socket, byte[] body, int fd) throws Exception {
         int unix = UnixSockets.socket();
         try {
             UnixSockets.connect(unix, socket.toString());
             AgentProtocol.send(unix, AgentProtocol.Type.DEPART, body, fd);
             AgentProtocol.Frame reply = AgentProtocol.receive(unix);
             assertThat(reply).isNotNull();
-            assertThat(reply.type()).isEqualTo(AgentProtocol.Type.ERROR);
-            assertThat(AgentProtocol.receive(unix)).as("the agent hangs up after garbage").isNull();
-            return AgentProtocol.error(reply.body()).getMessage();
+            assertThat(reply.type()).isEqualTo(AgentProtocol.Type.DEPART_FAILED);
+            DepartureException e = AgentProtocol.departFailed(reply.body());
+            assertThat(e.step()).isEqualTo(DepartureException.Step.FORWARD);
+            return e.getMessage();
         } finally {
             Libc.closeQuietly(unix);
         }
