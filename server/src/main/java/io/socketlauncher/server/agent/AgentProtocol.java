@@ -31,6 +31,7 @@ import java.util.Arrays;
  * DEPART   (socket; flow, family, address as FORWARD, i64 tcpi_segs_in at COUNT or -1, i64 drain quiet ns, i64 drain max ns)
  *                   -> DEPARTED (i64 ns of forwarding and drain, TCP state)   a migration's source: FORWARD, drain, DUMP
  *                   |  DEPART_FAILED (u8 step 0 forward|1 drain|2 capture, u32 errno or 0, UTF-8 message)
+ *                                                              the socket out of repair mode; a body refused: step 0
  * any               -> ERROR    (u32 errno or 0, UTF-8 message)
  * </pre>
  * The flow requests drive the agent's hold plane (io.socketlauncher.server.hold.HoldPlane): the TC program, its
