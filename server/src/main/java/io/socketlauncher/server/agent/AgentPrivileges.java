@@ -103,7 +103,9 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
             throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent: " + e.getMessage(), resumed(fd, e));
         }
         try {
-            return new Departure(TcpStateCodec.decode(departed.state()), departed.drainNanos());
+            byte[] reply = departed.body();
+            int at = RepairAgentClient.Departed.STATE_OFFSET;
+            return new Departure(TcpStateCodec.decode(reply, at, reply.length - at), departed.drainNanos());
         } catch (IOException | RuntimeException e) {
             throw new DepartureException(DepartureException.Step.CAPTURE, "repair agent sent a bad state: " + e.getMessage(),
                     resumed(fd, e));

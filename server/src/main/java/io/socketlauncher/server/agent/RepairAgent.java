@@ -185,7 +185,7 @@ public final class RepairAgent implements AutoCloseable {
     private void restoreAndRelease(int connection, byte[] body) throws IOException {
         if (refusedWithoutPlane(connection, Type.RESTORE_RELEASE)) return;
         FlowTuple flow = flowOf(Type.RESTORE_RELEASE, body, FlowTuple.SIZE + 1);
-        TcpState state = TcpStateCodec.decode(Arrays.copyOfRange(body, FlowTuple.SIZE, body.length));
+        TcpState state = TcpStateCodec.decode(body, FlowTuple.SIZE, body.length - FlowTuple.SIZE);
         FlowTuple restoring = new FlowTuple(state.remote(), state.local());
         if (!restoring.equals(flow)) {
             // The held segments would go to a flow with no socket here: refused before anything changes.
@@ -220,9 +220,11 @@ public final class RepairAgent implements AutoCloseable {
             return;
         }
         try {
-            byte[] state = TcpStateCodec.encode(departure.state());
-            AgentProtocol.send(connection, Type.DEPARTED, ByteBuffer.allocate(8 + state.length).putLong(departure.drainNanos())
-                    .put(state).array(), -1);
+            // Encoded in place behind the drain time: the state carries both queues, megabytes in a bulk stream's move.
+            ByteBuffer departed = ByteBuffer.allocate(8 + TcpStateCodec.encodedLength(departure.state()))
+                    .putLong(departure.drainNanos());
+            TcpStateCodec.encode(departure.state(), departed);
+            AgentProtocol.send(connection, Type.DEPARTED, departed.array(), -1);
         } catch (NativeException | RuntimeException e) {
             // The state can't reach the application: the connection goes on where it is, not silent in repair mode.
             String stuck = "";

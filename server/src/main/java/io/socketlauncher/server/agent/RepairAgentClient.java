@@ -8,7 +8,6 @@ import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * The unprivileged half of the privilege split: an application without CAP_NET_ADMIN moves its TCP
@@ -71,8 +70,9 @@ public final class RepairAgentClient implements AutoCloseable {
         return ByteBuffer.wrap(done).getLong();
     }
 
-    /** A DEPARTED reply: how long the agent's forwarding and drain took, and the state (TcpStateCodec bytes). */
-    record Departed(long drainNanos, byte[] state) {
+    /** A DEPARTED reply: how long the agent's forwarding and drain took, and the state (TcpStateCodec bytes from 8 on). */
+    record Departed(long drainNanos, byte[] body) {
+        static final int STATE_OFFSET = 8;
     }
 
     /**
@@ -91,10 +91,10 @@ public final class RepairAgentClient implements AutoCloseable {
             throw new AgentProtocolException("expected DEPARTED from the repair agent, got " + reply.type());
         }
         byte[] departed = reply.body();
-        if (departed.length < 8) throw new AgentProtocolException("DEPARTED of " + departed.length + " bytes: too short");
+        if (departed.length < Departed.STATE_OFFSET) throw new AgentProtocolException("DEPARTED of " + departed.length + " bytes: too short");
         long drainNanos = ByteBuffer.wrap(departed).getLong();
         if (drainNanos < 0) throw new AgentProtocolException("DEPARTED with a drain of " + drainNanos + " ns");
-        return new Departed(drainNanos, Arrays.copyOfRange(departed, 8, departed.length));
+        return new Departed(drainNanos, departed);
     }
 
     /** Undoes a {@link #dump}: the connection goes on from this socket. */
