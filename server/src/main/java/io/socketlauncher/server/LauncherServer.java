@@ -19,7 +19,7 @@ import io.socketlauncher.sys.RealTimeThreads;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
-import java.nio.channels.ServerSocketChannel;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -103,7 +103,7 @@ public final class LauncherServer implements AutoCloseable {
     private volatile boolean acceptingTransfers = true;
     private volatile boolean closed;
 
-    private LauncherServer(Builder b, ThreadFactory threads, int listenerFd, ServerSocketChannel agentListener,
+    private LauncherServer(Builder b, ThreadFactory threads, int listenerFd, ServerSocket agentListener,
                            HoldPlane plane, AgentPrivileges privileges) {
         this.id = b.id;
         this.listen = b.listen;
@@ -636,7 +636,7 @@ public final class LauncherServer implements AutoCloseable {
             }
             ThreadFactory threads = namespace != null ? namespace.threadFactory() : Thread.ofPlatform().daemon().factory();
             int listenerFd;
-            ServerSocketChannel agentListener = null;
+            ServerSocket agentListener = null;
             HoldPlane plane = null;
             AgentPrivileges privileges = null;
             try {
@@ -660,14 +660,14 @@ public final class LauncherServer implements AutoCloseable {
             }
             try {
                 agentListener = inNamespace(() -> {
-                    ServerSocketChannel ch = ServerSocketChannel.open();
+                    ServerSocket listener = new ServerSocket();
                     try {
                         // Peers open a channel per concurrent migration: a drain opens hundreds at once, and
                         // the JDK's default backlog of 50 overflowed (each overflow costs a 1 s SYN retry).
-                        ch.bind(agent, backlog);
-                        return ch;
+                        listener.bind(agent, backlog);
+                        return listener;
                     } catch (IOException | RuntimeException e) {
-                        ch.close();
+                        listener.close();
                         throw e;
                     }
                 });

@@ -34,8 +34,18 @@ public final class ControlChannel implements Closeable {
     private static final byte[] NO_MAC = new byte[Wire.MAC_BYTES];
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** Room for a typical frame and the next one behind it; larger payloads are read straight into place. */
+    private static final int READ_AHEAD_BYTES = 8192;
+
     private final Socket socket;
     private final InputStream in;
+    /**
+     * What one read brought beyond the bytes asked for. A frame is read in three parts (header, payload, MAC), and
+     * without it each part was a system call of its own, and a wait for readiness before the first.
+     */
+    private final byte[] readAhead = new byte[READ_AHEAD_BYTES];
+    private int readAheadStart;
+    private int readAheadEnd;
     private final OutputStream out;
     private Duration idleTimeout;
     private final Duration frameTimeout;
@@ -325,11 +335,28 @@ public final class ControlChannel implements Closeable {
     }
 
     private int read(byte[] b, int off, int len, long deadline) throws IOException {
+        if (readAheadStart < readAheadEnd) {
+            int n = Math.min(len, readAheadEnd - readAheadStart);
+            System.arraycopy(readAhead, readAheadStart, b, off, n);
+            readAheadStart += n;
+            return n;
+        }
         long remaining = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (remaining <= 0) {
             throw new SocketTimeoutException();
         }
         socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, remaining));
-        return in.read(b, off, len);
+        if (len >= readAhead.length) {
+            return in.read(b, off, len);
+        }
+        int got = in.read(readAhead, 0, readAhead.length);
+        if (got <= 0) {
+            return got;
+        }
+        int n = Math.min(len, got);
+        System.arraycopy(readAhead, 0, b, off, n);
+        readAheadStart = n;
+        readAheadEnd = got;
+        return n;
     }
 }

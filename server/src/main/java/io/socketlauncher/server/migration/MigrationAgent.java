@@ -13,9 +13,8 @@ import io.socketlauncher.sys.RealTimeThreads;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
@@ -43,7 +42,11 @@ public final class MigrationAgent implements AutoCloseable {
     private static final Duration IDLE = Duration.ofMinutes(10);
 
     private final MigrationContext context;
-    private final ServerSocketChannel listener;
+    /**
+     * A java.net listener, not a ServerSocketChannel: a channel's socket switches its descriptor to non-blocking and
+     * back (four fcntl calls) for every read with a timeout, about 24 system calls per migration here.
+     */
+    private final ServerSocket listener;
     private final ThreadFactory threads;
     private final Arrivals arrivals;
     private final Predicate<ServerMessages.Prepare> admission;
@@ -87,7 +90,7 @@ public final class MigrationAgent implements AutoCloseable {
         }
     }
 
-    private MigrationAgent(MigrationContext context, ServerSocketChannel listener, ThreadFactory threads, Arrivals arrivals,
+    private MigrationAgent(MigrationContext context, ServerSocket listener, ThreadFactory threads, Arrivals arrivals,
                            Predicate<ServerMessages.Prepare> admission) {
         this.context = context;
         this.listener = listener;
@@ -103,7 +106,7 @@ public final class MigrationAgent implements AutoCloseable {
      * Serves on {@code listener} (bound already, in the server's namespace). {@code admission} decides whether
      * this server takes a connection at all (false: the source is refused and keeps it).
      */
-    public static MigrationAgent start(MigrationContext context, ServerSocketChannel listener, ThreadFactory threads,
+    public static MigrationAgent start(MigrationContext context, ServerSocket listener, ThreadFactory threads,
                                        Arrivals arrivals, Predicate<ServerMessages.Prepare> admission) {
         MigrationAgent agent = new MigrationAgent(context, listener, threads, arrivals, admission);
         agent.acceptor.start();
@@ -117,11 +120,9 @@ public final class MigrationAgent implements AutoCloseable {
         while (!closed) {
             Socket socket;
             try {
-                socket = listener.accept().socket();
-            } catch (ClosedChannelException e) {
-                return;
+                socket = listener.accept();
             } catch (IOException e) {
-                if (closed) return;
+                if (closed || listener.isClosed()) return;
                 LOG.log(System.Logger.Level.WARNING, "agent accept failed: " + e.getMessage());
                 sleep(100);
                 continue;
