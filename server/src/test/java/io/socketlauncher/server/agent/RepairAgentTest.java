@@ -225,6 +225,112 @@ class RepairAgentTest {
         });
     }
 
+    @Test
+    void aDepartWhoseAnswerIsLostLeavesTheSocketOutOfRepairMode() throws Exception {
+        withHoldPlaneAgent((testbed, host, socket, pair) -> {
+            int a = pair[0], b = pair[1];
+            InetAddress target = testbed.client(1).address();
+            try (LosingRelay relay = new LosingRelay(dir.resolve("relay.sock"), socket);
+                 AgentPrivileges privileges = AgentPrivileges.connect(relay.path)) { // closed first, then the relay
+                Libc.sendFully(b, NumberedStream.pattern(0, 100, NumberedStream.SERVER_TO_CLIENT), 0, 100);
+                while (Libc.ioctlInt(a, Libc.SIOCINQ) < 100) Thread.sleep(1);
+                FlowTuple flow = new FlowTuple(Libc.getpeername(a), Libc.getsockname(a));
+                // The agent forwards, drains and captures, and its DEPARTED is lost with the connection: the outcome is
+                // unknown to the application, so the socket must come out of repair mode whatever the agent did.
+                assertThatThrownBy(() -> privileges.depart(a, privileges, flow, target, -1, 100_000, 10_000_000, false))
+                        .isInstanceOfSatisfying(DepartureException.class, e -> assertThat(e.step()).isEqualTo(DepartureException.Step.CAPTURE))
+                        .hasMessageContaining("repair agent:");
+                assertThat(relay.lost).as("the agent had answered DEPARTED, and the relay dropped it").isTrue();
+                assertThat(privileges.stopForwarding(flow)).as("the agent had forwarded the flow").isZero();
+
+                NumberedStream.expect(a, 0, 100, NumberedStream.SERVER_TO_CLIENT);
+                Libc.sendFully(a, NumberedStream.pattern(0, 100, NumberedStream.CLIENT_TO_SERVER), 0, 100);
+                NumberedStream.expect(b, 0, 100, NumberedStream.CLIENT_TO_SERVER);
+            }
+        });
+    }
+
+    /**
+     * Passes the agent's frames, and the sockets they carry, between its clients and the agent, but drops the first
+     * DEPARTED and hangs up on both sides instead: an agent that dies after the capture, as its client sees it.
+     */
+    private static final class LosingRelay implements AutoCloseable {
+        final Path path;
+        private final Path agent;
+        private final int listener;
+        private final Thread acceptor;
+        private final List<Thread> relays = new ArrayList<>();
+        private volatile boolean closed;
+        volatile boolean lost;
+
+        LosingRelay(Path path, Path agent) throws IOException {
+            this.path = path;
+            this.agent = agent;
+            listener = UnixSockets.socket();
+            UnixSockets.bind(listener, path.toString());
+            Libc.listen(listener, 8);
+            acceptor = Thread.ofPlatform().daemon().start(this::accept);
+        }
+
+        private void accept() {
+            try {
+                while (!closed) {
+                    if ((Libc.poll(listener, Libc.POLLIN, 50) & Libc.POLLIN) == 0) continue;
+                    int client = Libc.accept(listener, Libc.SOCK_CLOEXEC);
+                    int upstream = UnixSockets.socket();
+                    UnixSockets.connect(upstream, agent.toString());
+                    synchronized (relays) {
+                        relays.add(Thread.ofPlatform().daemon().start(() -> relay(client, upstream)));
+                    }
+                }
+            } catch (IOException e) {
+                if (!closed) throw new IllegalStateException("relay accept", e);
+            }
+        }
+
+        private void relay(int client, int upstream) {
+            try {
+                for (AgentProtocol.Frame request; (request = AgentProtocol.receive(client)) != null; ) {
+                    pass(upstream, request);
+                    AgentProtocol.Frame reply = AgentProtocol.receive(upstream);
+                    if (reply == null) break;
+                    if (reply.type() == AgentProtocol.Type.DEPARTED && !lost) {
+                        lost = true;
+                        break;
+                    }
+                    pass(client, reply);
+                }
+            } catch (IOException e) {
+                // one side hung up: so does the relay
+            } finally {
+                Libc.closeQuietly(client);
+                Libc.closeQuietly(upstream);
+            }
+        }
+
+        private static void pass(int to, AgentProtocol.Frame frame) throws IOException {
+            try {
+                AgentProtocol.send(to, frame.type(), frame.body(), frame.fd());
+            } finally {
+                if (frame.fd() >= 0) Libc.closeQuietly(frame.fd());
+            }
+        }
+
+        /** After its clients: each relay ends when its client hangs up. */
+        @Override
+        public void close() throws Exception {
+            closed = true;
+            acceptor.join(5_000);
+            Libc.closeQuietly(listener);
+            synchronized (relays) {
+                for (Thread t : relays) {
+                    t.join(5_000);
+                    assertThat(t.isAlive()).as("a relay whose client hung up").isFalse();
+                }
+            }
+        }
+    }
+
     @FunctionalInterface
     private interface HoldPlaneAgentTest {
         void run(Testbed testbed, Host host, Path agentSocket, int[] loopbackPair) throws Exception;
