@@ -81,9 +81,7 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
     @Override
     public int restoreAndRelease(TcpState state, DataPlane plane, FlowTuple flow) throws IOException {
         if (plane != this) return SocketRepair.super.restoreAndRelease(state, plane, flow);
-        byte[] key = flow.encode();
-        byte[] encoded = TcpStateCodec.encode(state);
-        return call(c -> c.restoreAndRelease(key, encoded));
+        return call(c -> c.restoreAndRelease(flow, state));
     }
 
     @Override

@@ -161,12 +161,27 @@ public final class AgentProtocol {
     private AgentProtocol() {}
 
     static void send(int socket, Type type, byte[] body, int passFd) throws NativeException {
-        if (body.length > MAX_BODY) throw new IllegalArgumentException(type + " body of " + body.length + " bytes exceeds " + MAX_BODY);
+        send(socket, type, frame(type, body.length).put(body), passFd);
+    }
+
+    /**
+     * A frame of {@code type} with its header written and room for a body of {@code bodyLength}, positioned at the
+     * body: a large body (a TCP state with both queues) is encoded straight into it rather than copied in.
+     */
+    static ByteBuffer frame(Type type, int bodyLength) {
+        if (bodyLength > MAX_BODY) throw new IllegalArgumentException(type + " body of " + bodyLength + " bytes exceeds " + MAX_BODY);
+        return ByteBuffer.allocate(HEADER_LENGTH + bodyLength)
+                .putInt(MAGIC).put((byte) VERSION).put((byte) type.code).putShort((short) 0).putInt(bodyLength);
+    }
+
+    /** Sends a {@link #frame} of {@code type} whose body has been filled in whole. */
+    static void send(int socket, Type type, ByteBuffer frame, int passFd) throws NativeException {
+        if (frame.hasRemaining()) throw new IllegalArgumentException(type + " body short by " + frame.remaining() + " bytes");
+        if ((frame.get(5) & 0xff) != type.code) throw new IllegalArgumentException("the frame is not of type " + type);
         if (type.carriesSocket != (passFd >= 0)) throw new IllegalArgumentException(type + (type.carriesSocket ? " needs" : " takes no") + " socket");
-        byte[] frame = ByteBuffer.allocate(HEADER_LENGTH + body.length)
-                .putInt(MAGIC).put((byte) VERSION).put((byte) type.code).putShort((short) 0).putInt(body.length).put(body).array();
-        int done = UnixSockets.send(socket, frame, 0, frame.length, passFd);
-        while (done < frame.length) done += UnixSockets.send(socket, frame, done, frame.length - done, -1);
+        byte[] bytes = frame.array();
+        int done = UnixSockets.send(socket, bytes, 0, bytes.length, passFd);
+        while (done < bytes.length) done += UnixSockets.send(socket, bytes, done, bytes.length - done, -1);
     }
 
     static void sendError(int socket, int errno, String message) throws NativeException {

@@ -220,11 +220,11 @@ public final class RepairAgent implements AutoCloseable {
             return;
         }
         try {
-            // Encoded in place behind the drain time: the state carries both queues, megabytes in a bulk stream's move.
-            ByteBuffer departed = ByteBuffer.allocate(8 + TcpStateCodec.encodedLength(departure.state()))
+            // Encoded into the frame itself: the state carries both queues, megabytes in a bulk stream's move.
+            ByteBuffer departed = AgentProtocol.frame(Type.DEPARTED, 8 + TcpStateCodec.encodedLength(departure.state()))
                     .putLong(departure.drainNanos());
             TcpStateCodec.encode(departure.state(), departed);
-            AgentProtocol.send(connection, Type.DEPARTED, departed.array(), -1);
+            AgentProtocol.send(connection, Type.DEPARTED, departed, -1);
         } catch (NativeException | RuntimeException e) {
             // The state can't reach the application: the connection goes on where it is, not silent in repair mode.
             String stuck = "";

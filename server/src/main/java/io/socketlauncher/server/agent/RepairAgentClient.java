@@ -1,5 +1,8 @@
 package io.socketlauncher.server.agent;
 
+import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.repair.TcpStateCodec;
 import io.socketlauncher.server.agent.AgentProtocol.AgentProtocolException;
 import io.socketlauncher.server.agent.AgentProtocol.Frame;
 import io.socketlauncher.server.agent.AgentProtocol.Type;
@@ -53,12 +56,14 @@ public final class RepairAgentClient implements AutoCloseable {
     }
 
     /**
-     * {@link #restoreHeld}, then the agent's hold plane releases the flow ({@code flow}: an encoded hold_flow_key) into
-     * the new socket, in one exchange: a migration's target.
+     * {@link #restoreHeld}, then the agent's hold plane releases {@code flow} into the new socket, in one exchange: a
+     * migration's target. The state is encoded straight into the frame: with both queues it can be megabytes.
      */
-    public synchronized int restoreAndRelease(byte[] flow, byte[] state) throws IOException {
-        byte[] body = ByteBuffer.allocate(flow.length + state.length).put(flow).put(state).array();
-        AgentProtocol.send(socket, Type.RESTORE_RELEASE, body, -1);
+    public synchronized int restoreAndRelease(FlowTuple flow, TcpState state) throws IOException {
+        ByteBuffer frame = AgentProtocol.frame(Type.RESTORE_RELEASE, FlowTuple.SIZE + TcpStateCodec.encodedLength(state))
+                .put(flow.encode());
+        TcpStateCodec.encode(state, frame);
+        AgentProtocol.send(socket, Type.RESTORE_RELEASE, frame, -1);
         return expect(Type.RESTORED).fd();
     }
 

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.repair.TcpState;
+import io.socketlauncher.repair.TcpStateCodec;
 import io.socketlauncher.server.hold.HoldPlane;
 import io.socketlauncher.server.migration.DepartureException;
 import io.socketlauncher.server.migration.MigrationTimeouts;
@@ -127,8 +129,15 @@ class RepairAgentTest {
                     Libc.closeQuietly(udp);
                 }
                 assertThatThrownBy(() -> client.restore(new byte[] {1})).hasMessageContaining("malformed TCP state");
-                assertThatThrownBy(() -> client.restoreAndRelease(new byte[FlowTuple.SIZE], new byte[] {1}))
-                        .hasMessageContaining("runs no hold plane: RESTORE_RELEASE refused");
+                int[] pair = loopbackPair();
+                try {
+                    TcpState state = TcpStateCodec.decode(client.dump(pair[0]));
+                    assertThatThrownBy(() -> client.restoreAndRelease(new FlowTuple(state.remote(), state.local()), state))
+                            .hasMessageContaining("runs no hold plane: RESTORE_RELEASE refused");
+                } finally {
+                    Libc.closeQuietly(pair[0]);
+                    Libc.closeQuietly(pair[1]);
+                }
             }
         }
     }
@@ -160,10 +169,10 @@ class RepairAgentTest {
     void aRestoreThatWouldReleaseAnotherFlowIsRefused() throws Exception {
         withHoldPlaneAgent((testbed, host, socket, pair) -> {
             try (RepairAgentClient client = RepairAgentClient.connect(socket)) {
-                byte[] state = client.dump(pair[0]);
+                TcpState state = TcpStateCodec.decode(client.dump(pair[0]));
                 FlowTuple other = new FlowTuple(new InetSocketAddress(testbed.client(1).address(), 40_000),
                         new InetSocketAddress(host.address(), 7200));
-                assertThatThrownBy(() -> client.restoreAndRelease(other.encode(), state))
+                assertThatThrownBy(() -> client.restoreAndRelease(other, state))
                         .hasMessageContaining("RESTORE_RELEASE: the state is of").hasMessageContaining("the hold to release of " + other);
             }
         });
