@@ -1,8 +1,10 @@
 package io.socketlauncher.proxy.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -46,6 +48,41 @@ class ControlChannelTest {
         });
     }
 
+    @Test
+    void aPollWithNothingComingLeavesTheChannelUsableForTheFramesBehindIt() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<ControlChannel> accepted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    ControlChannel channel = ControlChannel.server(listener.accept(), Duration.ofSeconds(10), Duration.ofSeconds(10));
+                    channel.acceptHandshake(KEY);
+                    return channel;
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            try (RawPeer peer = new RawPeer((InetSocketAddress) listener.getLocalSocketAddress()).handshake(KEY);
+                 ControlChannel channel = accepted.get(30, TimeUnit.SECONDS)) {
+                channel.idleTimeout(Duration.ofMillis(50));
+                assertThat(channel.poll()).as("nothing sent yet").isNull();
+                // Two frames in one write: the first read takes both, the second frame waits in the read-ahead.
+                ByteArrayOutputStream two = new ByteArrayOutputStream();
+                two.write(peer.frame(MessageType.PING.code(), 1, payload(2)));
+                two.write(peer.frame(MessageType.PING.code(), 2, payload(3)));
+                peer.send(two.toByteArray());
+                channel.idleTimeout(Duration.ofSeconds(10));
+                assertThat(channel.poll().payload()).isEqualTo(payload(2));
+                channel.idleTimeout(Duration.ofMillis(50));
+                Frame second = channel.poll();
+                assertThat(second).as("the frame already read ahead, not an idle timeout").isNotNull();
+                assertThat(second.requestId()).isEqualTo(2);
+                assertThat(second.payload()).isEqualTo(payload(3));
+                assertThat(channel.poll()).as("nothing more").isNull();
+                peer.close();
+                assertThatThrownBy(channel::receive).isInstanceOf(EOFException.class);
+            }
+        }
+    }
+
     private interface Cutter {
         List<byte[]> cut(byte[] stream);
     }
@@ -64,6 +101,7 @@ class ControlChannelTest {
                 }
             });
             try (RawPeer peer = new RawPeer((InetSocketAddress) listener.getLocalSocketAddress()).handshake(KEY)) {
+                peer.socket.setTcpNoDelay(true); // each piece its own segment: the reader sees the frames cut
                 ByteArrayOutputStream stream = new ByteArrayOutputStream();
                 for (int i = 0; i < PAYLOAD_SIZES.length; i++) {
                     stream.write(peer.frame(MessageType.PING.code(), 100 + i, payload(i)));

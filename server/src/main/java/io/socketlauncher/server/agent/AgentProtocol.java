@@ -169,7 +169,9 @@ public final class AgentProtocol {
      * body: a large body (a TCP state with both queues) is encoded straight into it rather than copied in.
      */
     static ByteBuffer frame(Type type, int bodyLength) {
-        if (bodyLength > MAX_BODY) throw new IllegalArgumentException(type + " body of " + bodyLength + " bytes exceeds " + MAX_BODY);
+        if (bodyLength < 0 || bodyLength > MAX_BODY) {
+            throw new IllegalArgumentException(type + " body of " + bodyLength + " bytes: at most " + MAX_BODY);
+        }
         return ByteBuffer.allocate(HEADER_LENGTH + bodyLength)
                 .putInt(MAGIC).put((byte) VERSION).put((byte) type.code).putShort((short) 0).putInt(bodyLength);
     }

@@ -32,6 +32,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 class RepairAgentTest {
     private static final int NOBODY = 65534;
@@ -235,6 +236,7 @@ class RepairAgentTest {
     }
 
     @Test
+    @Timeout(60) // a relay that failed would leave the agent's client waiting for an answer
     void aDepartWhoseAnswerIsLostLeavesTheSocketOutOfRepairMode() throws Exception {
         withHoldPlaneAgent((testbed, host, socket, pair) -> {
             int a = pair[0], b = pair[1];
@@ -270,6 +272,7 @@ class RepairAgentTest {
         private final Thread acceptor;
         private final List<Thread> relays = new ArrayList<>();
         private volatile boolean closed;
+        private volatile IOException failure;
         volatile boolean lost;
 
         LosingRelay(Path path, Path agent) throws IOException {
@@ -287,13 +290,19 @@ class RepairAgentTest {
                     if ((Libc.poll(listener, Libc.POLLIN, 50) & Libc.POLLIN) == 0) continue;
                     int client = Libc.accept(listener, Libc.SOCK_CLOEXEC);
                     int upstream = UnixSockets.socket();
-                    UnixSockets.connect(upstream, agent.toString());
+                    try {
+                        UnixSockets.connect(upstream, agent.toString());
+                    } catch (IOException e) {
+                        Libc.closeQuietly(client); // the client sees the end at once rather than waiting forever
+                        Libc.closeQuietly(upstream);
+                        throw e;
+                    }
                     synchronized (relays) {
                         relays.add(Thread.ofPlatform().daemon().start(() -> relay(client, upstream)));
                     }
                 }
             } catch (IOException e) {
-                if (!closed) throw new IllegalStateException("relay accept", e);
+                if (!closed) failure = e;
             }
         }
 
@@ -337,6 +346,7 @@ class RepairAgentTest {
                     assertThat(t.isAlive()).as("a relay whose client hung up").isFalse();
                 }
             }
+            if (failure != null) throw new IllegalStateException("the relay failed", failure);
         }
     }
 
