@@ -82,11 +82,12 @@ public final class MigrationSource {
                     holding = ServerMessages.decodeHolding(session.reply(request, MessageType.XFER_PREPARE, MessageType.HOLDING,
                             context.timeouts.prepare()));
                     break;
-                } catch (EOFException | SocketException e) {
+                } catch (EOFException | SocketException | PeerLink.StaleChannelException e) {
                     if (!session.pooled) throw e;
-                    // The pooled channel went stale while idle (the peer restarted): the request never arrived. Once more,
-                    // on a new channel (not pooled: a second failure ends the migration). Marked failed, the stale one
-                    // is not pooled again if the new one can't be opened.
+                    // The pooled channel went stale while idle (the peer restarted, or closed it after its idle
+                    // timeout): the request never arrived. Once more, on a new channel (not pooled: a second failure
+                    // ends the migration). Marked failed, the stale one is not pooled again if the new one can't be
+                    // opened.
                     session.fail();
                     session = link.open();
                 }

@@ -132,6 +132,13 @@ final class PeerLink implements Closeable {
         for (Session s; (s = idle.poll()) != null; ) s.close();
     }
 
+    /** A pooled channel the peer had closed while it lay idle: the request never reached it, so it may go again. */
+    static final class StaleChannelException extends IOException {
+        StaleChannelException(String message) {
+            super(message);
+        }
+    }
+
     /** One channel; after any failure but a refusal it is marked broken and must not be reused. */
     final class Session {
         private final ControlChannel channel;
@@ -186,6 +193,12 @@ final class PeerLink implements Closeable {
             try {
                 channel.idleTimeout(timeout);
                 Frame reply = channel.receive();
+                if (reply.requestId() == 0 && reply.messageType() == MessageType.ERROR && pooled) {
+                    // What a peer says as it closes a channel idle past its timeout: it was said before our request
+                    // arrived, and the peer read nothing after it.
+                    throw new StaleChannelException("peer " + peer.id() + " had closed the pooled channel: "
+                            + ServerMessages.decodeError(reply.payload()).message());
+                }
                 if (reply.requestId() != id) {
                     throw new ProtocolException(ErrorCode.MALFORMED, "reply to request " + reply.requestId() + " while waiting for " + id);
                 }
