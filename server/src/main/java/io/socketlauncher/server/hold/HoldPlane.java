@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -31,7 +30,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * restored socket takes them in order. Starting and ending a hold is one map update each.
  *
  * <p>Ordering at release: every read of the TUN and every write into it happens under one lock, so
- * the held queue goes back in sending order (sorted by sequence number), and packets that arrive meanwhile are still diverted and
+ * the held queue goes back in sending order ({@link SendingOrder}), and packets that arrive meanwhile are still diverted and
  * join the end of the same path. The diversion is not simply removed then: packets still waiting in
  * the TUN would be overtaken by newer ones going straight to the stack, and the client would take the
  * reordering for loss. Instead the program counts the segments it diverts and the reader publishes
@@ -161,7 +160,8 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     }
 
     /**
-     * Ends the hold: writes the held packets back into the stack in the order the client sent them (see {@code HeldFlow.flush}) and returns how many.
+     * Ends the hold: writes the held packets back into the stack in the order the client sent them ({@link SendingOrder})
+     * and returns how many.
      * The flow's later packets keep their order too: they take the same path until nothing of the flow
      * is left in the TUN, then go straight to the stack (see the class comment); {@link #held} turns
      * empty when that hand-over is done.
@@ -414,16 +414,6 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         }
     }
 
-    /**
-     * Sorts held packets (IP header at {@code ip}) into the client's sending order: stable, by sequence number relative
-     * to the first one's, modulo 2^32. Pure ACKs keep their place among segments of the same sequence number.
-     */
-    static void sortBySequence(byte[][] packets, int ip) {
-        if (packets.length < 2) return;
-        int first = FlowTuple.sequence(packets[0], ip);
-        java.util.Arrays.sort(packets, java.util.Comparator.comparingInt(p -> FlowTuple.sequence(p, ip) - first));
-    }
-
     /** Held packets that arrived behind a later segment of their flow (put back in order at release). */
     public long reorderedArrivals() {
         return reorderedArrivals.get();
@@ -441,7 +431,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
 
     /** Guarded by {@link #ring} except for {@link #stats}, which reads a consistent-enough snapshot. */
     private final class HeldFlow {
-        final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+        final SendingOrder queue = new SendingOrder(ip);
         volatile int packets;
         volatile long payloadBytes;
         long queuedBytes;
@@ -451,36 +441,19 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         long caughtUpSince;
         /** Segments written back into the stack, and the count last published to the program. */
         long written, published;
-        /** The first held packet's sequence number, and the end of the highest held so far relative to it. */
-        int firstSequence, highestEnd;
 
         void add(byte[] packet, int payload) {
-            int sequence = FlowTuple.sequence(packet, ip);
-            if (queue.isEmpty()) {
-                firstSequence = sequence;
-                highestEnd = payload;
-            } else if (sequence - firstSequence < highestEnd) {
-                reorderedArrivals.incrementAndGet();
-            }
-            highestEnd = Math.max(highestEnd, sequence - firstSequence + payload);
-            queue.add(packet);
+            if (queue.add(packet, payload)) reorderedArrivals.incrementAndGet();
             queuedBytes += packet.length;
             heldBytes.addAndGet(packet.length);
             packets++;
             payloadBytes += payload;
         }
 
-        /**
-         * Writes the queue in the client's sending order; from now on this flow's packets are written back as they
-         * are read. Arrival order is not quite that: segments the source forwarded (sent before the proxy's switch)
-         * can arrive behind ones the proxy sent here directly, and the client would take that reordering for loss.
-         * A stable sort by sequence number (relative to the first, modulo 2^32) keeps pure ACKs where they came.
-         */
+        /** Writes the queue in the client's sending order; from now on the flow's packets go back as they are read. */
         int flush() {
             releasing = true;
-            byte[][] ordered = queue.toArray(new byte[0][]);
-            queue.clear();
-            sortBySequence(ordered, ip);
+            byte[][] ordered = queue.take();
             for (byte[] p : ordered) {
                 inject(p, 0, p.length);
                 written += segments(p, p.length);
