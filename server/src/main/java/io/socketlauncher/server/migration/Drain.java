@@ -2,7 +2,9 @@ package io.socketlauncher.server.migration;
 
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
-import java.nio.ByteBuffer;
+import io.socketlauncher.sys.SocketCalls;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.concurrent.locks.LockSupport;
 
@@ -20,6 +22,7 @@ final class Drain {
     private static final int TCPI_SEGS_IN = 140;
     /** From the program's decision to the socket is one softirq pass: microseconds. */
     static final long SETTLE_NANOS = 10_000;
+    private static final VarHandle NATIVE_INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.nativeOrder());
     /** A real-time thread's timer has no slack: it sleeps about this long. */
     private static final long PARK_NANOS = 2_000;
 
@@ -32,7 +35,8 @@ final class Drain {
      */
     static void await(int fd, long expected, long quietNanos, long maxNanos, boolean realtime) throws NativeException {
         long start = System.nanoTime();
-        long last = segmentsIn(fd);
+        byte[] info = new byte[TCPI_SEGS_IN + 4]; // one for every poll: the drain reads it every few microseconds
+        long last = segmentsIn(fd, info);
         long stableSince = start;
         while (true) {
             long now = System.nanoTime();
@@ -42,7 +46,7 @@ final class Drain {
             // A real-time thread must not spin: the softirq that brings the segments may be waiting for this CPU.
             if (realtime) LockSupport.parkNanos(PARK_NANOS);
             else Thread.onSpinWait();
-            long segments = segmentsIn(fd);
+            long segments = segmentsIn(fd, info);
             if (segments != last) {
                 last = segments;
                 stableSince = System.nanoTime();
@@ -52,8 +56,12 @@ final class Drain {
 
     /** tcpi_segs_in, or -1 on a kernel too old to have it. */
     static long segmentsIn(int fd) throws NativeException {
-        byte[] info = Libc.getsockopt(fd, Libc.SOL_TCP, Libc.TCP_INFO, TCPI_SEGS_IN + 4);
-        if (info.length < TCPI_SEGS_IN + 4) return -1;
-        return Integer.toUnsignedLong(ByteBuffer.wrap(info).order(ByteOrder.nativeOrder()).getInt(TCPI_SEGS_IN));
+        return segmentsIn(fd, new byte[TCPI_SEGS_IN + 4]);
+    }
+
+    /** {@link #segmentsIn(int)} read into {@code info} (TCPI_SEGS_IN + 4 bytes), allocating nothing. */
+    private static long segmentsIn(int fd, byte[] info) throws NativeException {
+        if (SocketCalls.getsockopt(fd, Libc.SOL_TCP, Libc.TCP_INFO, info) < info.length) return -1;
+        return Integer.toUnsignedLong((int) NATIVE_INT.get(info, TCPI_SEGS_IN));
     }
 }
