@@ -11,33 +11,34 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Authenticated channels to one peer's migration agent, kept open between migrations (a handshake costs two
  * round trips and two HMAC keys). A channel carries one migration at a time; concurrent migrations to the same
- * peer open more, and {@link #fill} opens them ahead of need. Sockets are created on the calling thread, so in its
- * network namespace.
+ * peer open more, and {@link #fill} opens them ahead of need.
  */
 final class PeerLink implements Closeable {
     private final Peer peer;
     private final byte[] key;
     private final Duration connectTimeout;
-    /**
-     * Most recently used first: one migration at a time keeps taking the same channel, whose threads here and at the
-     * peer are the ones warm in the caches and in the scheduler's view. Opened ahead and kept alive at the other end.
-     */
-    private final ConcurrentLinkedDeque<Session> idle = new ConcurrentLinkedDeque<>();
-    /** Channels open now, idle or carrying a migration. */
-    private final AtomicInteger open = new AtomicInteger();
-    private volatile boolean closed;
+    private final ChannelPool<Session> pool;
 
     PeerLink(Peer peer, byte[] key, Duration connectTimeout) {
         this.peer = peer;
         this.key = key.clone();
         this.connectTimeout = connectTimeout;
+        this.pool = new ChannelPool<>("the link to peer " + peer.id(), new ChannelPool.Channels<>() {
+            @Override
+            public Session open() throws IOException {
+                return connect();
+            }
+
+            @Override
+            public boolean close(Session s) {
+                return s.closeChannel();
+            }
+        }, null);
     }
 
     Peer peer() {
@@ -46,19 +47,23 @@ final class PeerLink implements Closeable {
 
     /** A pooled channel if there is one, else a new one. */
     Session acquire() throws IOException {
-        Session s = idle.pollFirst();
-        return s != null ? s : open();
+        Session s = pool.takeIdle();
+        if (s == null) return open();
+        s.pooled = true;
+        return s;
     }
 
+    /** A new channel, never one from the pool. */
     Session open() throws IOException {
-        if (closed) throw new IOException("link to peer " + peer.id() + " is closed");
+        return pool.open();
+    }
+
+    private Session connect() throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
             socket.connect(peer.agent(), (int) connectTimeout.toMillis());
-            Session s = new Session(ControlChannel.client(socket, key, connectTimeout), false);
-            open.incrementAndGet();
-            return s;
+            return new Session(ControlChannel.client(socket, key, connectTimeout));
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw new IOException("cannot reach the agent of peer " + peer.id() + " at " + peer.agent() + ": " + e.getMessage(), e);
@@ -67,69 +72,31 @@ final class PeerLink implements Closeable {
 
     /** Returns a channel whose last exchange completed cleanly; a broken one is closed. */
     void release(Session s) {
-        if (s.broken || closed) {
-            s.close();
-            return;
-        }
-        s.pooled = true;
-        s.idleSince = System.nanoTime();
-        idle.offerFirst(s);
-        if (closed && idle.remove(s)) s.close(); // close() drained the pool meanwhile
+        if (s.broken) s.close();
+        else pool.put(s);
     }
 
     /** Opens channels until {@code target} are open (idle or in use); returns how many it opened. */
     int fill(int target) throws IOException {
-        int opened = 0;
-        while (!closed && open.get() < target && !Thread.currentThread().isInterrupted()) {
-            Session s = open();
-            s.pooled = true;
-            s.idleSince = System.nanoTime();
-            idle.offerLast(s);
-            opened++;
-        }
-        if (closed) close();
-        return opened;
+        return pool.fill(target);
     }
 
     /**
-     * One round of upkeep over the channels idle now, each once: while more than {@code keep} are open, one unused for
-     * {@code unusedFor} is closed (a burst's channels each hold a thread at the peer); every other one is pinged, and
-     * one that does not answer is closed (the peer restarted, or closed it after its idle timeout), while one that
-     * does stays open for as long again at the peer. Returns how many were closed.
+     * One round of upkeep over the channels idle now ({@link ChannelPool#upkeep}): beyond {@code keep} open, those
+     * unused for {@code unusedFor} are closed (a burst's channels each hold a thread at the peer), the others pinged.
+     * Returns how many were closed.
      */
     int keepAlive(int keep, Duration unusedFor) {
-        int closedNow = 0;
-        long now = System.nanoTime();
-        Object[] snapshot = idle.toArray();
-        // Oldest first: the pool is used from its head, so its tail holds the channels idle longest.
-        for (int i = snapshot.length - 1; i >= 0 && !closed; i--) {
-            Session s = (Session) snapshot[i];
-            if (!idle.removeLastOccurrence(s)) continue; // a migration took it meanwhile
-            if (open.get() > keep && now - s.idleSince >= unusedFor.toNanos()) {
-                s.close();
-                closedNow++;
-                continue;
-            }
-            try {
-                s.call(MessageType.PING, new byte[0], MessageType.PONG, connectTimeout);
-                idle.offerLast(s);
-                if (closed && idle.remove(s)) s.close();
-            } catch (IOException | RuntimeException e) {
-                s.fail();
-                closedNow++;
-            }
-        }
-        return closedNow;
+        return pool.upkeep(keep, unusedFor.toNanos(), s -> s.call(MessageType.PING, new byte[0], MessageType.PONG, connectTimeout));
     }
 
     int openChannels() {
-        return open.get();
+        return pool.openChannels();
     }
 
     @Override
     public void close() {
-        closed = true;
-        for (Session s; (s = idle.poll()) != null; ) s.close();
+        pool.close();
     }
 
     /** A pooled channel the peer had closed while it lay idle: the request never reached it, so it may go again. */
@@ -142,17 +109,14 @@ final class PeerLink implements Closeable {
     /** One channel; after any failure but a refusal it is marked broken and must not be reused. */
     final class Session {
         private final ControlChannel channel;
-        /** It served a migration before: it may have gone stale while idle. */
+        /** It was taken from the pool: it may have gone stale while idle. */
         boolean pooled;
         private int lastRequest;
         boolean broken;
-        /** When it was last put back ({@link System#nanoTime}). */
-        long idleSince;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        private Session(ControlChannel channel, boolean pooled) {
+        private Session(ControlChannel channel) {
             this.channel = channel;
-            this.pooled = pooled;
         }
 
         /** Sends a frame that gets no reply of its own (XFER_PART). */
@@ -223,13 +187,17 @@ final class PeerLink implements Closeable {
         }
 
         void close() {
-            if (!closed.compareAndSet(false, true)) return;
-            open.decrementAndGet();
+            pool.discard(this);
+        }
+
+        private boolean closeChannel() {
+            if (!closed.compareAndSet(false, true)) return false;
             try {
                 channel.close();
             } catch (IOException ignored) {
                 // nothing left to do with a channel we drop
             }
+            return true;
         }
     }
 }

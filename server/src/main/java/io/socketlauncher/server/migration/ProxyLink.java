@@ -9,10 +9,8 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Control clients to the proxy, pooled; a client that failed (outcome unknown) is dropped. At most
@@ -26,17 +24,31 @@ final class ProxyLink implements Closeable {
     private final InetSocketAddress address;
     private final byte[] key;
     private final Duration timeout;
-    /** Most recently used first, as in {@link PeerLink}: the proxy's thread serving it is the warm one. */
-    private final ConcurrentLinkedDeque<ControlClient> idle = new ConcurrentLinkedDeque<>();
+    /** A permit for every client in use. */
     private final Semaphore connections = new Semaphore(MAX_CONNECTIONS, true);
-    /** Clients open now, idle or in use. */
-    private final AtomicInteger open = new AtomicInteger();
-    private volatile boolean closed;
+    private final ChannelPool<ControlClient> pool;
 
     ProxyLink(InetSocketAddress address, byte[] key, Duration timeout) {
         this.address = address;
         this.key = key.clone();
         this.timeout = timeout;
+        this.pool = new ChannelPool<>("the link to the proxy at " + address, new ChannelPool.Channels<>() {
+            @Override
+            public ControlClient open() throws IOException {
+                return ControlClient.connect(address, ProxyLink.this.key, timeout);
+            }
+
+            /** Every path drops a client once: the one that holds it. */
+            @Override
+            public boolean close(ControlClient client) {
+                try {
+                    client.close();
+                } catch (IOException ignored) {
+                    // dropping it is all we wanted
+                }
+                return true;
+            }
+        }, connections);
     }
 
     /**
@@ -63,16 +75,16 @@ final class ProxyLink implements Closeable {
         }
         ControlClient client = null;
         try {
-            client = idle.pollFirst();
-            if (client == null) client = connect();
+            client = pool.takeIdle();
+            if (client == null) client = pool.open();
             return new PendingRedirect(client, client.sendRedirect(flow, backendId));
         } catch (IllegalArgumentException e) {
             // Refused before anything was sent (a flow or id that can't be encoded): the connection is as good as before.
-            if (client != null) idle.offerFirst(client);
+            if (client != null) pool.put(client);
             connections.release();
             throw e;
         } catch (IOException | RuntimeException e) {
-            if (client != null) closeQuietly(client);
+            if (client != null) pool.discard(client);
             connections.release();
             throw e;
         }
@@ -95,19 +107,19 @@ final class ProxyLink implements Closeable {
             answered = true;
             try {
                 FlowInfo info = client.awaitRedirected(request);
-                idle.offerFirst(client);
+                pool.put(client);
                 return info;
             } catch (IllegalArgumentException e) {
-                idle.offerFirst(client);
+                pool.put(client);
                 throw e;
             } catch (ControlException e) {
                 // The client closed itself for the codes that end the connection.
                 ErrorCode code = e.errorCode();
-                if (code == null || code.closesConnection()) closeQuietly(client);
-                else idle.offerFirst(client);
+                if (code == null || code.closesConnection()) pool.discard(client);
+                else pool.put(client);
                 throw e;
             } catch (IOException | RuntimeException e) {
-                closeQuietly(client);
+                pool.discard(client);
                 throw e;
             } finally {
                 connections.release();
@@ -135,54 +147,16 @@ final class ProxyLink implements Closeable {
      * permits the migrations take; returns how many it opened.
      */
     int fill(int target) throws IOException {
-        int opened = 0;
-        while (!closed && open.get() < Math.min(target, MAX_CONNECTIONS) && !Thread.currentThread().isInterrupted()
-                && connections.tryAcquire()) {
-            try {
-                idle.offerLast(connect());
-                opened++;
-            } finally {
-                connections.release();
-            }
-        }
-        return opened;
+        return pool.fill(Math.min(target, MAX_CONNECTIONS));
     }
 
     /** Pings each client idle now, once; one that does not answer is closed. Returns how many were closed. */
     int keepAlive() {
-        int dropped = 0;
-        Object[] snapshot = idle.toArray();
-        for (int i = snapshot.length - 1; i >= 0 && !closed && connections.tryAcquire(); i--) {
-            try {
-                ControlClient client = (ControlClient) snapshot[i];
-                if (!idle.removeLastOccurrence(client)) continue; // a migration took it meanwhile
-                try {
-                    client.ping();
-                    idle.offerLast(client);
-                    if (closed && idle.remove(client)) closeQuietly(client);
-                } catch (IOException | RuntimeException e) {
-                    closeQuietly(client);
-                    dropped++;
-                }
-            } finally {
-                connections.release();
-            }
-        }
-        return dropped;
+        return pool.upkeep(MAX_CONNECTIONS, Long.MAX_VALUE, ControlClient::ping);
     }
 
     int openClients() {
-        return open.get();
-    }
-
-    private ControlClient connect() throws IOException {
-        ControlClient client = ControlClient.connect(address, key, timeout);
-        open.incrementAndGet();
-        if (closed) {
-            closeQuietly(client);
-            throw new IOException("the link to the proxy at " + address + " is closed");
-        }
-        return client;
+        return pool.openChannels();
     }
 
     private static void sleep(long millis) {
@@ -193,18 +167,8 @@ final class ProxyLink implements Closeable {
         }
     }
 
-    private void closeQuietly(ControlClient c) {
-        open.decrementAndGet();
-        try {
-            c.close();
-        } catch (IOException ignored) {
-            // dropping it is all we wanted
-        }
-    }
-
     @Override
     public void close() {
-        closed = true;
-        for (ControlClient c; (c = idle.poll()) != null; ) closeQuietly(c);
+        pool.close();
     }
 }
