@@ -47,7 +47,8 @@ import org.HdrHistogram.Histogram;
  *       {@link TransferReport} times it; beside it the application's view, until the thread that called
  *       {@code transfer()} has the result and the target's application has taken the connection (two wake-ups of
  *       ordinary threads, which on two busy cores now and then wait a scheduler slice, milliseconds);</li>
- *   <li>rate: many connections, each moved again as soon as its previous move completed, all at once;</li>
+ *   <li>rate: many connections, each moved again as soon as its previous move completed, all at once, counted once
+ *       the JIT has compiled what moving many at once runs;</li>
  *   <li>bulk: one connection streaming client -> server as fast as it can, in rounds alternating "moved every
  *       100 ms" and "not moved" (interleaved, so both see the same machine), as a throughput ratio, once
  *       unmeasured rounds brought the stream up to speed (at least three, the last two within 3%);</li>
@@ -170,6 +171,12 @@ public final class MigrateBenchmark {
             m.put("concurrent_seconds", round(rate.nanos / 1e9));
             m.put("migrations_per_s", Math.round(rate.migrations / (rate.nanos / 1e9)));
             m.put("concurrent_latency_us", percentiles(rate.latency));
+            m.put("concurrent_per_second", rate.perSecond);
+            m.put("concurrent_jit_ms", rate.jitMillis);
+            Map<String, Object> rateWarmup = new LinkedHashMap<>();
+            rateWarmup.put("seconds", rate.warmupSeconds);
+            rateWarmup.put("jit_quiet", rate.warmupJitQuiet);
+            m.put("concurrent_warmup", rateWarmup);
             if (rate.slowest != null) m.put("concurrent_slowest_steps_us", stepsOf(rate.slowest));
             phases.end("rate");
 
@@ -515,27 +522,40 @@ public final class MigrateBenchmark {
         return w;
     }
 
-    /** {@code slowest}: the migration that took longest, to say in which step a tail was spent. */
-    private record Rate(long migrations, long nanos, Histogram latency, TransferReport slowest) {}
+    /**
+     * {@code slowest}: the migration that took longest, to say in which step a tail was spent; {@code perSecond}: the
+     * migrations completed in each second; {@code jitMillis}: the JIT's compile time during the measured window.
+     */
+    private record Rate(long migrations, long nanos, Histogram latency, TransferReport slowest, List<Long> perSecond, long jitMillis,
+                        double warmupSeconds, boolean warmupJitQuiet) {}
 
-    /** Every connection moves again as soon as its previous move completed, until the time is up. */
+    /** The longest the rate phase's own warm-up may take. */
+    private static final long RATE_WARMUP_MAX_NANOS = 10_000_000_000L;
+
+    /**
+     * Every connection moves again as soon as its previous move completed, until the time is up. Moving many at once
+     * runs code the one-connection warm-up did not (the JIT compiled for about a second of a 3 s window in process),
+     * so the movers first run unmeasured until a whole second passes with the JIT nearly idle (at most 10 s); only
+     * migrations begun after that count.
+     */
     private static Rate rate(Cluster cluster, Arrivals arrivals, int connections, long nanos) throws Exception {
         List<Pair> pairs = new ArrayList<>();
         try {
             for (int i = 0; i < connections; i++) pairs.add(Pair.open(cluster, arrivals));
             for (Pair p : pairs) p.ping();
             Histogram latency = new Histogram(60_000_000_000L, 3);
+            CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
             TransferReport[] slowest = new TransferReport[1];
             AtomicLong done = new AtomicLong();
+            AtomicLong countFrom = new AtomicLong(Long.MAX_VALUE), stopAt = new AtomicLong(Long.MAX_VALUE);
             CountDownLatch finished = new CountDownLatch(connections);
-            long start = System.nanoTime();
-            long deadline = start + nanos;
             for (Pair p : pairs) {
                 Thread.ofPlatform().daemon().name("bench-mover-" + p.port).start(() -> {
                     try {
-                        while (System.nanoTime() < deadline && arrivals.failure.get() == null) {
+                        while (System.nanoTime() < stopAt.get() && arrivals.failure.get() == null) {
+                            long began = System.nanoTime();
                             TransferReport r = p.move();
-                            if (r == null) continue;
+                            if (r == null || began < countFrom.get()) continue;
                             synchronized (latency) {
                                 latency.recordValue(r.transferredNanos());
                                 if (slowest[0] == null || r.transferredNanos() > slowest[0].transferredNanos()) slowest[0] = r;
@@ -549,10 +569,33 @@ public final class MigrateBenchmark {
                     }
                 });
             }
-            if (!finished.await(nanos / 1_000_000 + 120_000, TimeUnit.MILLISECONDS)) arrivals.fail("concurrent movers did not finish");
+            long warmupStart = System.nanoTime(), windowJit = jit.getTotalCompilationTime();
+            boolean quiet = false;
+            while (arrivals.failure.get() == null && !finished.await(1, TimeUnit.SECONDS)) {
+                long jitNow = jit.getTotalCompilationTime();
+                quiet = jitNow - windowJit <= JIT_QUIET_MS;
+                windowJit = jitNow;
+                if (quiet || System.nanoTime() - warmupStart >= RATE_WARMUP_MAX_NANOS) break;
+            }
+            long start = System.nanoTime(), deadline = start + nanos, jitAtStart = jit.getTotalCompilationTime();
+            countFrom.set(start);
+            stopAt.set(deadline);
+            // Migrations completed in each second, and the JIT's compile time meanwhile: how steady the rate was, and
+            // how much of the two cores the compiler still took from it.
+            List<Long> perSecond = new ArrayList<>();
+            long counted = 0;
+            for (long second = start + 1_000_000_000L; second <= deadline; second += 1_000_000_000L) {
+                boolean over = finished.await(Math.max(0, second - System.nanoTime()), TimeUnit.NANOSECONDS);
+                long now = done.get();
+                perSecond.add(now - counted);
+                counted = now;
+                if (over) break;
+            }
+            long jitMillis = jit.getTotalCompilationTime() - jitAtStart;
+            if (!finished.await(120, TimeUnit.SECONDS)) arrivals.fail("concurrent movers did not finish");
             long elapsed = System.nanoTime() - start;
             for (Pair p : pairs) p.ping();
-            return new Rate(done.get(), elapsed, latency, slowest[0]);
+            return new Rate(done.get(), elapsed, latency, slowest[0], perSecond, jitMillis, round((start - warmupStart) / 1e9), quiet);
         } finally {
             for (Pair p : pairs) p.close();
         }
