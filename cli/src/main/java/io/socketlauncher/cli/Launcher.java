@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             DemoCommand.class,
             ProxyCommand.class,
+            AgentCommand.class,
             VsCommand.class,
             TestbedCommand.class,
         })
@@ -26,13 +27,16 @@ public final class Launcher implements Runnable {
     }
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Launcher())
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line as main runs it: a failure prints the command's name and the message, and exits with 1. */
+    static CommandLine commandLine() {
+        return new CommandLine(new Launcher())
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     cmd.getErr().println(cmd.getColorScheme().errorText(cmd.getCommandName() + ": " + e.getMessage()));
                     if (System.getenv("LAUNCHER_DEBUG") != null) e.printStackTrace(cmd.getErr());
                     return 1;
-                })
-                .execute(args);
-        System.exit(code);
+                });
     }
 }

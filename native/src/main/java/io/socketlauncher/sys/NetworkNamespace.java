@@ -8,23 +8,34 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * A named network namespace ({@code /var/run/netns/NAME}). A namespace belongs to a thread, not to a
- * process, so code that must create sockets "on host s1" runs on a platform thread that entered it.
+ * A named network namespace ({@code /var/run/netns/NAME}), or the process's own. A namespace belongs to a thread,
+ * not to a process, so code that must create sockets "on host s1" runs on a platform thread that entered it.
  * Sockets keep the namespace they were created in, so their fds can be used from any thread afterwards.
  */
 public final class NetworkNamespace {
     private static final String NETNS_DIR = "/var/run/netns/";
     private final String name;
+    private final String path;
 
-    private NetworkNamespace(String name) {
+    private NetworkNamespace(String name, String path) {
         this.name = name;
+        this.path = path;
     }
 
     public static NetworkNamespace named(String name) {
         if (name.isEmpty() || name.contains("/") || name.length() > 64) {
             throw new IllegalArgumentException("bad network namespace name: '" + name + "'");
         }
-        return new NetworkNamespace(name);
+        return new NetworkNamespace(name, NETNS_DIR + name);
+    }
+
+    /**
+     * The namespace the process started in (its first thread's), named "self": for a daemon that runs where it was
+     * started (the host's namespace, normally) rather than in a named one. Threads that enter it leave whatever
+     * namespace they were in.
+     */
+    public static NetworkNamespace current() {
+        return new NetworkNamespace("self", "/proc/" + ProcessHandle.current().pid() + "/ns/net");
     }
 
     public String name() {
@@ -36,7 +47,7 @@ public final class NetworkNamespace {
         if (Thread.currentThread().isVirtual()) {
             throw new IllegalStateException("a virtual thread can't hold a namespace: it moves between carriers");
         }
-        int fd = Libc.open(NETNS_DIR + name, Libc.O_RDONLY | Libc.O_CLOEXEC);
+        int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
         try {
             Libc.setns(fd, Libc.CLONE_NEWNET);
         } finally {
@@ -71,7 +82,7 @@ public final class NetworkNamespace {
      * so a missing one fails here rather than in a thread nobody waits on.
      */
     public ThreadFactory threadFactory() throws NativeException {
-        Libc.close(Libc.open(NETNS_DIR + name, Libc.O_RDONLY | Libc.O_CLOEXEC));
+        Libc.close(Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC));
         return runnable -> {
             Thread thread = new Thread(() -> {
                 try {

@@ -18,6 +18,7 @@ import io.socketlauncher.sys.UnixSockets;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.Arrays;
@@ -38,6 +39,8 @@ import java.util.concurrent.ThreadFactory;
 public final class RepairAgent implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(RepairAgent.class.getName());
 
+    private static final int S_IFMT = 0170000, S_IFSOCK = 0140000;
+
     private final Path path;
     private final HoldPlane plane;
     private final int listener;
@@ -54,7 +57,7 @@ public final class RepairAgent implements AutoCloseable {
         this.acceptor = threads.newThread(this::acceptLoop);
     }
 
-    /** Listens at {@code path} (replacing a stale socket file) with the given file permissions. */
+    /** Listens at {@code path} (replacing a stale socket, but no other kind of file) with the given file permissions. */
     public static RepairAgent start(Path path, Set<PosixFilePermission> permissions, ThreadFactory threads) throws IOException {
         return start(path, permissions, threads, null);
     }
@@ -66,7 +69,11 @@ public final class RepairAgent implements AutoCloseable {
      */
     public static RepairAgent start(Path path, Set<PosixFilePermission> permissions, ThreadFactory threads, HoldPlane plane)
             throws IOException {
-        Files.deleteIfExists(path);
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            if ((mode & S_IFMT) != S_IFSOCK) throw new IOException(path + " exists and is not a socket: not replacing it");
+            Files.delete(path); // a socket left by an agent that died
+        }
         int fd = UnixSockets.socket();
         try {
             UnixSockets.bind(fd, path.toString());
