@@ -99,6 +99,7 @@ public final class LauncherServer implements AutoCloseable {
      * shared with an ordinary thread can make a real-time one wait for it behind the host's real-time work.
      */
     private final BlockingQueue<Connection> accepted = new LinkedTransferQueue<>();
+    private final ServerMetrics metrics = new ServerMetrics(this);
     private final Thread acceptor;
     private volatile boolean acceptingTransfers = true;
     private volatile boolean closed;
@@ -149,7 +150,10 @@ public final class LauncherServer implements AutoCloseable {
             return t;
         });
         this.agent = MigrationAgent.start(context, agentListener, threads,
-                (fd, client, local, app, from) -> accepted.add(new Connection(fd, client, local, app, from)),
+                (fd, client, local, app, from) -> {
+                    metrics.arrived();
+                    accepted.add(new Connection(fd, client, local, app, from));
+                },
                 this::admits);
         this.acceptor = threads.newThread(this::acceptLoop);
         acceptor.setName("sl-server-accept-" + id);
@@ -276,17 +280,21 @@ public final class LauncherServer implements AutoCloseable {
                 try {
                     TransferReport report = source.migrate(connection, peer, called, migrationThreadsRealTime);
                     connection.moved(peerId);
+                    metrics.migrated(report);
                     done.complete(report);
                 } catch (TransferException e) {
                     connection.stayed();
+                    metrics.failed(e.stayedOnSource() ? ServerMetrics.Outcome.STAYED : ServerMetrics.Outcome.LOST);
                     done.completeExceptionally(e);
                 } catch (RuntimeException | Error e) {
                     connection.stayed();
+                    metrics.failed(ServerMetrics.Outcome.STAYED);
                     done.completeExceptionally(e);
                 }
             });
         } catch (RuntimeException e) {
             connection.stayed();
+            metrics.failed(ServerMetrics.Outcome.STAYED);
             done.completeExceptionally(e);
         }
         return done;
@@ -383,6 +391,14 @@ public final class LauncherServer implements AutoCloseable {
         return plane;
     }
 
+    /**
+     * The server's counters, its channels and its migrations' durations as Micrometer meters: bind them to the registry
+     * the application exports ({@code server.metrics().bindTo(registry)}).
+     */
+    public ServerMetrics metrics() {
+        return metrics;
+    }
+
     /** Segments of connections that moved away which still arrived here and were sent on to their new server. */
     public long lateSegmentsForwarded() {
         return context.lateSegmentsForwarded();
@@ -393,6 +409,7 @@ public final class LauncherServer implements AutoCloseable {
             try {
                 if ((Libc.poll(listenerFd, Libc.POLLIN, 100) & Libc.POLLIN) == 0) continue;
                 int fd = Libc.accept(listenerFd, Libc.SOCK_CLOEXEC);
+                metrics.accepted();
                 accepted.add(new Connection(fd, Libc.getpeername(fd), Libc.getsockname(fd), new byte[0], null));
             } catch (NativeException e) {
                 if (closed) return;
