@@ -2,6 +2,8 @@ package io.socketlauncher.cli;
 
 import io.socketlauncher.server.agent.RepairAgent;
 import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.sys.Libc;
+import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.NetworkNamespace;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -65,6 +67,12 @@ public final class AgentCommand implements Callable<Integer> {
                 throw usage("--namespace " + namespace + ": no such network namespace (see ip netns list)");
             }
         }
+        String where = namespace != null ? "netns " + namespace : "the network namespace it started in";
+        try {
+            ns.call(() -> Libc.ifNameToIndex(interfaceName));
+        } catch (NativeException | IllegalArgumentException e) {
+            throw usage("--interface " + interfaceName + ": no such interface in " + where + " (" + e.getMessage() + ")");
+        }
         PrintWriter out = spec.commandLine().getOut();
         HoldPlane plane = HoldPlane.start(ns, interfaceName, tunName);
         RepairAgent agent;
@@ -85,8 +93,7 @@ public final class AgentCommand implements Callable<Integer> {
             stopped.countDown();
         }, "sl-agent-shutdown"));
         out.println("agent running: socket " + socket + " (mode " + PosixFilePermissions.toString(permissions) + "), hold plane on "
-                + interfaceName + " in " + (namespace != null ? "netns " + namespace : "the network namespace it started in")
-                + " (TUN " + tunName + ")");
+                + interfaceName + " in " + where + " (TUN " + tunName + ")");
         out.println("Ctrl-C or SIGTERM stops it: the hold program is detached, the TUN and the socket removed.");
         out.flush();
         stopped.await();

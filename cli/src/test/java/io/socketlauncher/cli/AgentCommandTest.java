@@ -109,6 +109,9 @@ class AgentCommandTest {
                         + " does not exist"));
         assertThat(run("agent", "--socket", dir.resolve("a.sock").toString(), "--namespace", "sl-no-such-netns"))
                 .isEqualTo(new Outcome(2, "--namespace sl-no-such-netns: no such network namespace (see ip netns list)"));
+        assertThat(run("agent", "--socket", dir.resolve("a.sock").toString(), "--namespace", server.namespace().name(), "--interface", "sl-nope"))
+                .isEqualTo(new Outcome(2, "--interface sl-nope: no such interface in netns " + server.namespace().name()
+                        + " (if_nametoindex(sl-nope): ENODEV (No such device))"));
         assertThat(run("agent", "--socket", regular.toString(), "--namespace", server.namespace().name(), "--interface", server.linkToLb(),
                 "--tun", "slclitest2"))
                 .isEqualTo(new Outcome(1, "agent: " + regular + " exists and is not a socket: not replacing it"));
