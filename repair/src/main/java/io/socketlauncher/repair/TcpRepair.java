@@ -76,8 +76,8 @@ public final class TcpRepair {
      *
      * <p>The flow's incoming packets must be held away from the socket during the dump: a socket in
      * repair mode still acknowledges data, which would then be lost. Data seen arriving during the dump
-     * makes it fail with an IllegalStateException; an acknowledgement that shrank the send queue meanwhile makes it
-     * read the state again.
+     * makes it fail with a {@link DataDuringDumpException}; an acknowledgement that shrank the send queue meanwhile
+     * makes it read the state again.
      */
     public static TcpState capture(int fd) throws NativeException {
         Libc.setsockopt(fd, SOL_TCP, Libc.TCP_REPAIR, Libc.TCP_REPAIR_ON);
@@ -170,7 +170,7 @@ public final class TcpRepair {
         // acknowledged here and missing there: refuse rather than lose it silently.
         int inqAfter = Libc.ioctlInt(fd, Libc.SIOCINQ);
         if (inqAfter != inq) {
-            throw new IllegalStateException("data arrived during the dump (receive queue " + inq + " -> " + inqAfter
+            throw new DataDuringDumpException("data arrived during the dump (receive queue " + inq + " -> " + inqAfter
                     + " bytes): the flow's packets must be held away from this socket while it is dumped");
         }
         if (sendQueue.length != outq || Libc.ioctlInt(fd, Libc.SIOCOUTQ) != outqBefore) return null;

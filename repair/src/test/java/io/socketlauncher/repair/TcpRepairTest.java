@@ -3,6 +3,7 @@ package io.socketlauncher.repair;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.socketlauncher.sys.Libc;
+import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -113,6 +114,49 @@ class TcpRepairTest {
             assertThat(TcpRepair.rereads() - rereadsBefore)
                     .as("of %d captures, some met an acknowledgement during the dump (else this tests nothing)", captures)
                     .isPositive();
+        } finally {
+            flow.close();
+        }
+    }
+
+    /**
+     * Data that reaches the receive queue while the state is read would be acknowledged here and missing from the
+     * state: the capture refuses the socket with a {@link DataDuringDumpException} (which a departure answers by
+     * draining again) and leaves it out of repair mode. Here the client streams as fast as it can while the server reads
+     * and captures its socket over and over: some captures must meet arriving data, and every byte must still come in
+     * once, in order.
+     */
+    @Test
+    void dataArrivingDuringTheDumpIsRefusedAsSuchAndNothingIsLost() throws Exception {
+        MoveBed.Flow flow = bed.connect();
+        try {
+            int total = 32 << 20;
+            Future<?> sender = pool.submit(() -> {
+                NumberedStream.send(flow.clientFd, 0, total, NumberedStream.CLIENT_TO_SERVER);
+                return null;
+            });
+            byte[] buffer = new byte[64 * 1024];
+            long received = 0;
+            int captures = 0, refused = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (received < total && System.nanoTime() < deadline) {
+                int n = Libc.recv(flow.serverFd, buffer, 0, buffer.length, Libc.MSG_DONTWAIT);
+                if (n > 0) {
+                    assertThat(Arrays.copyOf(buffer, n)).as("bytes %d..%d", received, received + n)
+                            .isEqualTo(NumberedStream.pattern(received, n, NumberedStream.CLIENT_TO_SERVER));
+                    received += n;
+                }
+                try {
+                    TcpRepair.capture(flow.serverFd);
+                    TcpRepair.resume(flow.serverFd);
+                } catch (DataDuringDumpException e) {
+                    refused++;
+                }
+                captures++;
+            }
+            sender.get(10, TimeUnit.SECONDS);
+            assertThat(received).as("every byte came in").isEqualTo(total);
+            assertThat(refused).as("of %d captures, some met arriving data (else this tests nothing)", captures).isPositive();
         } finally {
             flow.close();
         }
