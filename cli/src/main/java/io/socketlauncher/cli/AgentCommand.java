@@ -2,6 +2,7 @@ package io.socketlauncher.cli;
 
 import io.socketlauncher.server.agent.RepairAgent;
 import io.socketlauncher.server.hold.HoldPlane;
+import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.NetworkNamespace;
@@ -42,7 +43,8 @@ public final class AgentCommand implements Callable<Integer> {
     String socketMode;
 
     @Option(names = "--namespace", paramLabel = "NETNS",
-            description = "Network namespace of the servers it serves (default: the one it starts in).")
+            description = "Network namespace of the servers it serves (default: the one it starts in; another one "
+                    + "takes CAP_SYS_ADMIN to enter).")
     String namespace;
 
     @Option(names = "--interface", paramLabel = "IF", defaultValue = "eth0",
@@ -60,9 +62,18 @@ public final class AgentCommand implements Callable<Integer> {
         if (directory == null || !Files.isDirectory(directory)) {
             throw usage("--socket " + socket + ": directory " + directory + " does not exist");
         }
+        try {
+            RepairAgent.checkPath(socket);
+        } catch (IOException e) {
+            throw usage("--socket " + e.getMessage());
+        }
         NetworkNamespace ns = NetworkNamespace.current();
         if (namespace != null) {
-            ns = NetworkNamespace.named(namespace);
+            try {
+                ns = NetworkNamespace.named(namespace);
+            } catch (IllegalArgumentException e) {
+                throw usage("--namespace: " + e.getMessage());
+            }
             if (!Files.exists(Path.of("/var/run/netns", namespace))) {
                 throw usage("--namespace " + namespace + ": no such network namespace (see ip netns list)");
             }
@@ -70,8 +81,11 @@ public final class AgentCommand implements Callable<Integer> {
         String where = namespace != null ? "netns " + namespace : "the network namespace it started in";
         try {
             ns.call(() -> Libc.ifNameToIndex(interfaceName));
-        } catch (NativeException | IllegalArgumentException e) {
-            throw usage("--interface " + interfaceName + ": no such interface in " + where + " (" + e.getMessage() + ")");
+        } catch (NativeException e) {
+            if (!e.is(Errno.ENODEV)) throw e;
+            throw usage("--interface " + interfaceName + ": no such interface in " + where);
+        } catch (IllegalArgumentException e) {
+            throw usage("--interface " + interfaceName + ": " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         HoldPlane plane = HoldPlane.start(ns, interfaceName, tunName);

@@ -1,5 +1,8 @@
 package io.socketlauncher.sys;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -16,26 +19,30 @@ public final class NetworkNamespace {
     private static final String NETNS_DIR = "/var/run/netns/";
     private final String name;
     private final String path;
+    /** The process's own namespace: a thread already in it needs no setns (which takes CAP_SYS_ADMIN). */
+    private final boolean own;
 
-    private NetworkNamespace(String name, String path) {
+    private NetworkNamespace(String name, String path, boolean own) {
         this.name = name;
         this.path = path;
+        this.own = own;
     }
 
     public static NetworkNamespace named(String name) {
         if (name.isEmpty() || name.contains("/") || name.length() > 64) {
             throw new IllegalArgumentException("bad network namespace name: '" + name + "'");
         }
-        return new NetworkNamespace(name, NETNS_DIR + name);
+        return new NetworkNamespace(name, NETNS_DIR + name, false);
     }
 
     /**
      * The namespace the process started in (its first thread's), named "self": for a daemon that runs where it was
-     * started (the host's namespace, normally) rather than in a named one. Threads that enter it leave whatever
-     * namespace they were in.
+     * started (the host's namespace, normally) rather than in a named one. A thread that is in it already (every
+     * thread of a process that never changes namespace) stays as it is, so this needs no CAP_SYS_ADMIN; one that
+     * is elsewhere enters it.
      */
     public static NetworkNamespace current() {
-        return new NetworkNamespace("self", "/proc/" + ProcessHandle.current().pid() + "/ns/net");
+        return new NetworkNamespace("self", "/proc/self/ns/net", true);
     }
 
     public String name() {
@@ -47,6 +54,7 @@ public final class NetworkNamespace {
         if (Thread.currentThread().isVirtual()) {
             throw new IllegalStateException("a virtual thread can't hold a namespace: it moves between carriers");
         }
+        if (own && inOwnNamespace()) return;
         int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
         try {
             Libc.setns(fd, Libc.CLONE_NEWNET);
@@ -95,6 +103,15 @@ public final class NetworkNamespace {
             thread.setDaemon(true);
             return thread;
         };
+    }
+
+    /** Whether the calling thread is in the namespace of the process's first thread (the links name the same one). */
+    private static boolean inOwnNamespace() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Override

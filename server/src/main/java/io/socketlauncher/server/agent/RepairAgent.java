@@ -11,6 +11,7 @@ import io.socketlauncher.server.agent.AgentProtocol.Type;
 import io.socketlauncher.server.hold.HoldPlane;
 import io.socketlauncher.server.migration.DepartureException;
 import io.socketlauncher.server.migration.SocketRepair;
+import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import io.socketlauncher.sys.RealTimeThreads;
@@ -42,6 +43,8 @@ public final class RepairAgent implements AutoCloseable {
     private static final int S_IFMT = 0170000, S_IFSOCK = 0140000;
 
     private final Path path;
+    /** The inode of the socket file this agent bound, so that close() removes only its own. */
+    private final Object socketFile;
     private final HoldPlane plane;
     private final int listener;
     private final ThreadFactory threads;
@@ -49,15 +52,19 @@ public final class RepairAgent implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean running = true;
 
-    private RepairAgent(Path path, int listener, ThreadFactory threads, HoldPlane plane) {
+    private RepairAgent(Path path, Object socketFile, int listener, ThreadFactory threads, HoldPlane plane) {
         this.path = path;
+        this.socketFile = socketFile;
         this.plane = plane;
         this.listener = listener;
         this.threads = threads;
         this.acceptor = threads.newThread(this::acceptLoop);
     }
 
-    /** Listens at {@code path} (replacing a stale socket, but no other kind of file) with the given file permissions. */
+    /**
+     * Listens at {@code path} with the given file permissions, replacing a socket left there by an agent that died, but
+     * neither a live agent's socket nor any other kind of file ({@link #checkPath}).
+     */
     public static RepairAgent start(Path path, Set<PosixFilePermission> permissions, ThreadFactory threads) throws IOException {
         return start(path, permissions, threads, null);
     }
@@ -69,24 +76,44 @@ public final class RepairAgent implements AutoCloseable {
      */
     public static RepairAgent start(Path path, Set<PosixFilePermission> permissions, ThreadFactory threads, HoldPlane plane)
             throws IOException {
-        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            if ((mode & S_IFMT) != S_IFSOCK) throw new IOException(path + " exists and is not a socket: not replacing it");
-            Files.delete(path); // a socket left by an agent that died
-        }
+        if (checkPath(path)) Files.delete(path);
         int fd = UnixSockets.socket();
+        boolean bound = false;
+        Object socketFile;
         try {
             UnixSockets.bind(fd, path.toString());
+            bound = true;
+            socketFile = Files.getAttribute(path, "unix:ino", LinkOption.NOFOLLOW_LINKS);
             Files.setPosixFilePermissions(path, permissions);
             Libc.listen(fd, 64);
         } catch (IOException | RuntimeException e) {
             Libc.closeQuietly(fd);
-            Files.deleteIfExists(path);
+            if (bound) Files.deleteIfExists(path);
             throw e;
         }
-        RepairAgent agent = new RepairAgent(path, fd, threads, plane);
+        RepairAgent agent = new RepairAgent(path, socketFile, fd, threads, plane);
         agent.acceptor.start();
         return agent;
+    }
+
+    /**
+     * Whether {@code path} holds a socket an agent that died left behind (true: to be replaced), or nothing (false);
+     * throws if it holds a live agent's socket (it answers a connect) or anything but a socket.
+     */
+    public static boolean checkPath(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) return false;
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & S_IFMT) != S_IFSOCK) throw new IOException(path + " exists and is not a socket: not replacing it");
+        int probe = UnixSockets.socket();
+        try {
+            UnixSockets.connect(probe, path.toString());
+            throw new IOException("an agent is listening at " + path + " already");
+        } catch (NativeException e) {
+            if (e.is(Errno.ECONNREFUSED)) return true;
+            throw new IOException("cannot tell whether " + path + " is a live agent's socket: " + e.getMessage(), e);
+        } finally {
+            Libc.closeQuietly(probe);
+        }
     }
 
     public Path path() {
@@ -292,6 +319,9 @@ public final class RepairAgent implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Libc.closeQuietly(listener);
-        Files.deleteIfExists(path);
+        // Only this agent's socket file: another agent may have replaced it meanwhile (a restart overlapping this close).
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && socketFile.equals(Files.getAttribute(path, "unix:ino", LinkOption.NOFOLLOW_LINKS))) {
+            Files.deleteIfExists(path);
+        }
     }
 }
