@@ -66,20 +66,28 @@ class ServerMetricsTest {
                         .as("s1's channels to s2, as the server counts them").isEqualTo((double) s1.peerChannels().get("s2"));
                 assertThat(count(registry, "socketlauncher.hold.dropped", "s2")).isZero();
 
+                // Bound twice (two parts of an application each binding it), the server still counts every move once.
+                s1.metrics().bindTo(registry);
+                assertThat(registry.get("socketlauncher.migration.duration").tag("server", "s1").timer().count()).isEqualTo(1);
+
                 String scraped = registry.scrape();
                 assertThat(scraped).contains("socketlauncher_migrations_total{outcome=\"moved\",server=\"s1\"} 1.0")
                         .contains("socketlauncher_migrations_total{outcome=\"stayed\",server=\"s2\"} 1.0")
                         .contains("socketlauncher_migration_duration_seconds_count{server=\"s1\"} 1")
                         .contains("socketlauncher_migration_duration_seconds_bucket{server=\"s1\",le=");
+
+                s2.close();
+                assertThat(registry.find("socketlauncher.migrations").tag("server", "s2").meters()).as("a closed server's meters are gone").isEmpty();
+                assertThat(registry.find("socketlauncher.migrations").tag("server", "s1").meters()).hasSize(3);
             }
         }
     }
 
     /** The proxy's TCP health checks each server's accept() yielded before the client's connection. */
-    private static final Map<String, Integer> healthChecks = new ConcurrentHashMap<>(Map.of("s1", 0, "s2", 0));
+    private final Map<String, Integer> healthChecks = new ConcurrentHashMap<>(Map.of("s1", 0, "s2", 0));
 
     /** The client's connection at {@code server}; the proxy's health checks accepted meanwhile are closed and counted. */
-    private static Connection acceptFrom(LauncherServer server, Socket client) throws Exception {
+    private Connection acceptFrom(LauncherServer server, Socket client) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             Connection c = server.accept(Duration.ofMillis(200));

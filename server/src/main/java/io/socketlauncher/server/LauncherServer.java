@@ -280,8 +280,8 @@ public final class LauncherServer implements AutoCloseable {
                 try {
                     TransferReport report = source.migrate(connection, peer, called, migrationThreadsRealTime);
                     connection.moved(peerId);
-                    metrics.migrated(report);
                     done.complete(report);
+                    metrics.migrated(report);
                 } catch (TransferException e) {
                     connection.stayed();
                     metrics.failed(e.stayedOnSource() ? ServerMetrics.Outcome.STAYED : ServerMetrics.Outcome.LOST);
@@ -431,6 +431,7 @@ public final class LauncherServer implements AutoCloseable {
     public void close() throws IOException {
         if (closed) return;
         closed = true;
+        metrics.close();
         IOException failure = null;
         if (discovery != null) {
             try {
