@@ -85,11 +85,11 @@ public final class TcpRepair {
             for (int attempt = 1; ; attempt++) {
                 TcpState state = read(fd);
                 if (state != null) return state;
-                REREADS.increment();
                 if (attempt == READ_ATTEMPTS) {
                     throw new IllegalStateException("the send queue shrank during each of " + READ_ATTEMPTS
                             + " dumps: acknowledgements are still reaching the socket");
                 }
+                REREADS.increment();
             }
         } catch (NativeException | RuntimeException e) {
             try {

@@ -104,6 +104,12 @@ class TcpRepairTest {
                 int initialSequence = state.sendSeq() + queued - (int) sent;
                 if (captures == 0) firstSequence = initialSequence;
                 assertThat(initialSequence).as("capture %d: the send queue's sequence numbers", captures).isEqualTo(firstSequence);
+                // Its ends every time (the whole queue now and then: copying megabytes each time would slow the loop).
+                int end = Math.min(8, queued);
+                assertThat(Arrays.copyOfRange(state.sendQueue(), 0, end)).as("capture %d: the send queue's head", captures)
+                        .isEqualTo(NumberedStream.pattern(sent - queued, end, NumberedStream.SERVER_TO_CLIENT));
+                assertThat(Arrays.copyOfRange(state.sendQueue(), queued - end, queued)).as("capture %d: its tail", captures)
+                        .isEqualTo(NumberedStream.pattern(sent - end, end, NumberedStream.SERVER_TO_CLIENT));
                 if (captures % 64 == 0) {
                     assertThat(state.sendQueue()).as("capture %d: the send queue", captures)
                             .isEqualTo(NumberedStream.pattern(sent - queued, queued, NumberedStream.SERVER_TO_CLIENT));

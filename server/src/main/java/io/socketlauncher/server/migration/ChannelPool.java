@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Channels kept open between migrations, for {@link PeerLink} (a peer's agent) and {@link ProxyLink} (the proxy):
  * opening one costs a connect and a handshake while a client waits. Most recently used first: one migration at a
  * time keeps taking the same channel, whose threads at both ends are the ones warm in the caches and in the
- * scheduler's view; upkeep goes oldest first. Channels are opened on the calling thread, so in its network namespace.
+ * scheduler's view, and upkeep leaves that order as it found it. Channels are opened on the calling thread, so in its
+ * network namespace.
  *
  * @param <C> the channel; {@link Channels#close} must tell whether it was this call that closed it, so that a channel
  *            closed on several paths is counted out once
@@ -129,7 +130,8 @@ final class ChannelPool<C> implements Closeable {
                 closedNow++;
             }
         }
-        for (int n = 0; n < snapshot.length && !closed && enter(); n++) {
+        for (int n = 0; n < snapshot.length && !closed; n++) {
+            if (!enter()) continue; // every permit in use: this one is pinged next round
             try {
                 Idle<C> i = snapshot[n];
                 if (!idle.removeFirstOccurrence(i)) continue; // trimmed, or a migration took it meanwhile
