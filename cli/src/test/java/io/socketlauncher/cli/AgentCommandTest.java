@@ -9,14 +9,13 @@ import io.socketlauncher.sys.BpfProgram;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.LoopbackPair;
 import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.Testbed;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,22 +78,18 @@ class AgentCommandTest {
             assertThat(run("agent", "--socket", socket.toString(), "--namespace", server.namespace().name(), "--interface", server.linkToLb()))
                     .as("a second agent on the same socket").isEqualTo(new Outcome(2, "--socket an agent is listening at " + socket + " already"));
 
-            int[] pair = connectedPair();
-            try {
-                NumberedStream.send(pair[0], 0, 3000, NumberedStream.CLIENT_TO_SERVER);
-                awaitReceiveQueue(pair[1], 3000);
+            try (LoopbackPair pair = server.namespace().call(LoopbackPair::open)) {
+                NumberedStream.send(pair.client(), 0, 3000, NumberedStream.CLIENT_TO_SERVER);
+                awaitReceiveQueue(pair.server(), 3000);
                 try (RepairAgentClient client = RepairAgentClient.connect(socket)) {
-                    TcpState state = TcpStateCodec.decode(client.dump(pair[1]));
+                    TcpState state = TcpStateCodec.decode(client.dump(pair.server()));
                     assertThat(state.receiveQueue()).as("the agent read the socket's queue in repair mode")
                             .isEqualTo(NumberedStream.pattern(0, 3000, NumberedStream.CLIENT_TO_SERVER));
-                    client.resume(pair[1]);
+                    client.resume(pair.server());
                 }
-                NumberedStream.expect(pair[1], 0, 3000, NumberedStream.CLIENT_TO_SERVER);
-                NumberedStream.send(pair[1], 0, 5000, NumberedStream.SERVER_TO_CLIENT);
-                NumberedStream.expect(pair[0], 0, 5000, NumberedStream.SERVER_TO_CLIENT);
-            } finally {
-                Libc.closeQuietly(pair[0]);
-                Libc.closeQuietly(pair[1]);
+                NumberedStream.expect(pair.server(), 0, 3000, NumberedStream.CLIENT_TO_SERVER);
+                NumberedStream.send(pair.server(), 0, 5000, NumberedStream.SERVER_TO_CLIENT);
+                NumberedStream.expect(pair.client(), 0, 5000, NumberedStream.SERVER_TO_CLIENT);
             }
 
             agent.destroy(); // SIGTERM
@@ -145,22 +140,6 @@ class AgentCommandTest {
         cli.setOut(new PrintWriter(new StringWriter(), true));
         int code = cli.execute(args);
         return new Outcome(code, err.toString().lines().findFirst().orElse(""));
-    }
-
-    /** A TCP connection inside the server's namespace, over its loopback: {client fd, server fd}. */
-    private static int[] connectedPair() throws Exception {
-        return server.namespace().call(() -> {
-            int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            try {
-                Libc.bind(listener, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-                Libc.listen(listener, 1);
-                int client = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-                Libc.connect(client, Libc.getsockname(listener));
-                return new int[] {client, Libc.accept(listener, Libc.SOCK_CLOEXEC)};
-            } finally {
-                Libc.closeQuietly(listener);
-            }
-        });
     }
 
     private static void awaitReceiveQueue(int fd, int bytes) throws Exception {

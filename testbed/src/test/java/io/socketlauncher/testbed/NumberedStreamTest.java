@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.socketlauncher.sys.Libc;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import org.junit.jupiter.api.Test;
 
 class NumberedStreamTest {
@@ -21,29 +19,17 @@ class NumberedStreamTest {
 
     @Test
     void aSocketCarriesTheStreamAndAShiftIsCaught() throws Exception {
-        int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        int client = -1, server = -1;
-        try {
-            Libc.bind(listener, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            Libc.listen(listener, 1);
-            client = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            Libc.connect(client, Libc.getsockname(listener));
-            server = Libc.accept(listener, Libc.SOCK_CLOEXEC);
-
+        try (LoopbackPair pair = LoopbackPair.open()) {
+            int client = pair.client(), server = pair.server();
             NumberedStream.send(client, 0, 300_000, NumberedStream.CLIENT_TO_SERVER);
             NumberedStream.expect(server, 0, 300_000, NumberedStream.CLIENT_TO_SERVER);
 
             NumberedStream.send(client, 300_001, 10, NumberedStream.CLIENT_TO_SERVER);
-            int s = server;
-            assertThatThrownBy(() -> NumberedStream.expect(s, 300_000, 10, NumberedStream.CLIENT_TO_SERVER))
+            assertThatThrownBy(() -> NumberedStream.expect(server, 300_000, 10, NumberedStream.CLIENT_TO_SERVER))
                     .hasMessage("byte 300000 differs from the stream");
             Libc.shutdown(client, Libc.SHUT_WR);
-            assertThatThrownBy(() -> NumberedStream.expect(s, 0, 1, NumberedStream.CLIENT_TO_SERVER))
+            assertThatThrownBy(() -> NumberedStream.expect(server, 0, 1, NumberedStream.CLIENT_TO_SERVER))
                     .hasMessage("end of stream after 0 bytes, expected 1");
-        } finally {
-            Libc.closeQuietly(client);
-            Libc.closeQuietly(server);
-            Libc.closeQuietly(listener);
         }
     }
 }

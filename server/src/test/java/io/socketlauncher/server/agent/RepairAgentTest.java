@@ -13,6 +13,7 @@ import io.socketlauncher.server.migration.SocketRepair;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.UnixSockets;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.LoopbackPair;
 import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.Testbed;
 import java.io.File;
@@ -130,14 +131,10 @@ class RepairAgentTest {
                     Libc.closeQuietly(udp);
                 }
                 assertThatThrownBy(() -> client.restore(new byte[] {1})).hasMessageContaining("malformed TCP state");
-                int[] pair = loopbackPair();
-                try {
-                    TcpState state = TcpStateCodec.decode(client.dump(pair[0]));
+                try (LoopbackPair pair = LoopbackPair.open()) {
+                    TcpState state = TcpStateCodec.decode(client.dump(pair.client()));
                     assertThatThrownBy(() -> client.restoreAndRelease(new FlowTuple(state.remote(), state.local()), state))
                             .hasMessageContaining("runs no hold plane: RESTORE_RELEASE refused");
-                } finally {
-                    Libc.closeQuietly(pair[0]);
-                    Libc.closeQuietly(pair[1]);
                 }
             }
         }
@@ -146,10 +143,10 @@ class RepairAgentTest {
     @Test
     void aDumpedConnectionResumesWhereItWas() throws Exception {
         Path socket = dir.resolve("agent.sock");
-        int[] pair = loopbackPair();
-        int a = pair[0], b = pair[1];
-        try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory());
+        try (LoopbackPair pair = LoopbackPair.open();
+             RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory());
              RepairAgentClient client = RepairAgentClient.connect(socket)) {
+            int a = pair.client(), b = pair.server();
             Libc.sendFully(b, NumberedStream.pattern(0, 100, NumberedStream.SERVER_TO_CLIENT), 0, 100);
             while (Libc.ioctlInt(a, Libc.SIOCINQ) < 100) Thread.sleep(1);
 
@@ -160,9 +157,6 @@ class RepairAgentTest {
             NumberedStream.expect(a, 0, 100, NumberedStream.SERVER_TO_CLIENT);
             Libc.sendFully(a, NumberedStream.pattern(0, 100, NumberedStream.CLIENT_TO_SERVER), 0, 100);
             NumberedStream.expect(b, 0, 100, NumberedStream.CLIENT_TO_SERVER);
-        } finally {
-            Libc.closeQuietly(a);
-            Libc.closeQuietly(b);
         }
     }
 
@@ -170,7 +164,7 @@ class RepairAgentTest {
     void aRestoreThatWouldReleaseAnotherFlowIsRefused() throws Exception {
         withHoldPlaneAgent((testbed, host, socket, pair) -> {
             try (RepairAgentClient client = RepairAgentClient.connect(socket)) {
-                TcpState state = TcpStateCodec.decode(client.dump(pair[0]));
+                TcpState state = TcpStateCodec.decode(client.dump(pair.client()));
                 FlowTuple other = new FlowTuple(new InetSocketAddress(testbed.client(1).address(), 40_000),
                         new InetSocketAddress(host.address(), 7200));
                 assertThatThrownBy(() -> client.restoreAndRelease(other, state))
@@ -182,7 +176,7 @@ class RepairAgentTest {
     @Test
     void aDepartForwardsDrainsAndDumpsInOneExchangeAndAFailedStepSaysWhich() throws Exception {
         withHoldPlaneAgent((testbed, host, socket, pair) -> {
-            int a = pair[0], b = pair[1];
+            int a = pair.client(), b = pair.server();
             int udp = Libc.socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
             int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
             InetAddress target = testbed.client(1).address();
@@ -239,7 +233,7 @@ class RepairAgentTest {
     @Timeout(60) // a relay that failed would leave the agent's client waiting for an answer
     void aDepartWhoseAnswerIsLostLeavesTheSocketOutOfRepairMode() throws Exception {
         withHoldPlaneAgent((testbed, host, socket, pair) -> {
-            int a = pair[0], b = pair[1];
+            int a = pair.client(), b = pair.server();
             InetAddress target = testbed.client(1).address();
             try (LosingRelay relay = new LosingRelay(dir.resolve("relay.sock"), socket);
                  AgentPrivileges privileges = AgentPrivileges.connect(relay.path)) { // closed first, then the relay
@@ -352,7 +346,7 @@ class RepairAgentTest {
 
     @FunctionalInterface
     private interface HoldPlaneAgentTest {
-        void run(Testbed testbed, Host host, Path agentSocket, int[] loopbackPair) throws Exception;
+        void run(Testbed testbed, Host host, Path agentSocket, LoopbackPair loopbackPair) throws Exception;
     }
 
     /** An agent with a hold plane on a one-server testbed, and a loopback connection; all of it gone afterwards. */
@@ -362,12 +356,9 @@ class RepairAgentTest {
             Path socket = dir.resolve("agent.sock");
             HoldPlane plane = HoldPlane.start(host.namespace(), host.linkToLb(), "slhold");
             try {
-                int[] pair = loopbackPair();
-                try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane)) {
+                try (LoopbackPair pair = LoopbackPair.open();
+                     RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), host.namespace().threadFactory(), plane)) {
                     test.run(testbed, host, socket, pair);
-                } finally {
-                    Libc.closeQuietly(pair[0]);
-                    Libc.closeQuietly(pair[1]);
                 }
             } finally {
                 plane.close();
@@ -389,25 +380,6 @@ class RepairAgentTest {
             return e.getMessage();
         } finally {
             Libc.closeQuietly(unix);
-        }
-    }
-
-    /** A connected pair of TCP sockets over loopback in this process's namespace: [connecting, accepted]. */
-    private static int[] loopbackPair() throws Exception {
-        int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        try {
-            Libc.bind(listener, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
-            Libc.listen(listener, 1);
-            int a = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            try {
-                Libc.connect(a, Libc.getsockname(listener));
-                return new int[] {a, Libc.accept(listener, Libc.SOCK_CLOEXEC)};
-            } catch (Exception e) {
-                Libc.closeQuietly(a);
-                throw e;
-            }
-        } finally {
-            Libc.closeQuietly(listener);
         }
     }
 

@@ -9,10 +9,10 @@ import io.socketlauncher.repair.TcpRepair;
 import io.socketlauncher.repair.TcpState;
 import io.socketlauncher.server.hold.DataPlane;
 import io.socketlauncher.sys.Libc;
+import io.socketlauncher.testbed.LoopbackPair;
 import io.socketlauncher.testbed.NumberedStream;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -93,29 +93,21 @@ class DepartTest {
         }
     };
 
-    private int client = -1, server = -1;
+    private LoopbackPair pair;
+    private int server;
     private FlowTuple flow;
 
     @BeforeEach
     void connect() throws Exception {
-        int listener = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        try {
-            Libc.bind(listener, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            Libc.listen(listener, 1);
-            client = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            Libc.connect(client, Libc.getsockname(listener));
-            server = Libc.accept(listener, Libc.SOCK_CLOEXEC);
-        } finally {
-            Libc.closeQuietly(listener);
-        }
+        pair = LoopbackPair.open();
+        server = pair.server();
         flow = new FlowTuple(Libc.getpeername(server), Libc.getsockname(server));
-        NumberedStream.send(client, 0, 2000, NumberedStream.CLIENT_TO_SERVER);
+        NumberedStream.send(pair.client(), 0, 2000, NumberedStream.CLIENT_TO_SERVER);
     }
 
     @AfterEach
     void close() {
-        Libc.closeQuietly(client);
-        Libc.closeQuietly(server);
+        pair.close();
     }
 
     @Test
