@@ -391,11 +391,13 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         int natPort = 0;
         ReverseEntry rev = new ReverseEntry(tuple, target.slot);
         if (target.service.mode == Mode.FULL_NAT) {
-            // Keep the proxy port if it is free towards the new backend, so the flow looks the same there.
+            // Keep the proxy port if it is free towards the new backend, so the flow looks the same there; a flow
+            // coming back to a backend it left finds its own entry there (kept until the flow ends) and keeps it too.
             natPort = flow.natPort();
             int span = config.natPortMax() - config.natPortMin() + 1;
             int attempts = 0;
             while (!program.reverse.putIfAbsent(reverseKey(target, key.client(), natPort), rev)) {
+                if (attempts == 0 && rev.equals(program.reverse.get(reverseKey(target, key.client(), natPort)))) break;
                 if (++attempts > 64) throw new IOException("no free full-NAT port towards " + target.address);
                 natPort = config.natPortMin() + ThreadLocalRandom.current().nextInt(span);
             }

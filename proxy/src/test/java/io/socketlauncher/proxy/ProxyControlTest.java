@@ -124,6 +124,38 @@ class ProxyControlTest {
         }
     }
 
+    /**
+     * In full NAT a backend knows the flow by the proxy's address and port. A flow sent away and back keeps its port
+     * towards the backend it left (its entry there stays until the flow ends), so the connection it had there goes on:
+     * a live migration there and back needs that.
+     */
+    @Test
+    void aFullNatFlowSentAwayAndBackKeepsItsPortAndItsConnection() throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null);
+             ServerSocketChannel l1 = listen(bed.tb.server(1), 7000); ServerSocketChannel l2 = listen(bed.tb.server(2), 7000)) {
+            try (SocketChannel ch = connect(bed.tb.client(1), bed.vip)) {
+                ch.write(ByteBuffer.wrap(HELLO.clone()));
+                FlowKey key = new FlowKey((InetSocketAddress) ch.getLocalAddress(), bed.vip);
+                String home = backendOf(bed.proxy, ch, bed.vip);
+                String away = home.equals("s1") ? "s2" : "s1";
+                try (SocketChannel atHome = acceptHello(home.equals("s1") ? l1 : l2)) {
+                    int port = bed.proxy.flow(key).natPort();
+                    assertThat(((InetSocketAddress) atHome.getRemoteAddress()).getPort()).as("the backend sees the proxy's port").isEqualTo(port);
+
+                    assertThat(bed.proxy.redirect(key, away).backendId()).isEqualTo(away);
+                    assertThat(bed.proxy.redirect(key, home).backendId()).isEqualTo(home);
+                    assertThat(bed.proxy.flow(key).natPort()).as("the port towards the backend it came back to").isEqualTo(port);
+
+                    byte[] again = "hello again\n".getBytes(StandardCharsets.US_ASCII);
+                    ch.write(ByteBuffer.wrap(again));
+                    assertThat(readExactly(atHome, again.length)).as("the connection at home goes on").isEqualTo(again);
+                    atHome.write(ByteBuffer.wrap(again));
+                    assertThat(readExactly(ch, again.length)).isEqualTo(again);
+                }
+            }
+        }
+    }
+
     private static final byte[] HELLO = "hello\n".getBytes(StandardCharsets.US_ASCII);
 
     private static ServerSocketChannel listen(Host server, int port) throws Exception {
