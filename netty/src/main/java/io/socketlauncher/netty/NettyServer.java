@@ -17,6 +17,17 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.socketlauncher.server.policy.DrainReport;
+import io.socketlauncher.server.policy.PeerSelector;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The Netty adapter: serves a {@link LauncherServer}'s connections, accepted or arrived by transfer alike, as
@@ -47,6 +58,9 @@ public final class NettyServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final ChannelHandler initializer;
     private final Thread acceptor;
+    /** The channels it serves now: closed ones leave by themselves, moved ones are taken out. */
+    private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private volatile NettyDrain drain;
     private volatile boolean closed;
 
     private NettyServer(LauncherServer server, EventLoopGroup group, ChannelHandler initializer) {
@@ -109,7 +123,11 @@ public final class NettyServer implements AutoCloseable {
             if (!f.isSuccess()) {
                 LOG.log(System.Logger.Level.WARNING, "cannot register " + c + ": " + f.cause());
                 channel.close();
+                return;
             }
+            channels.add(channel);
+            NettyDrain d = drain;
+            if (d != null) d.arrivedDuring(channel); // a channel a rollback recreated
         });
     }
 
@@ -122,6 +140,12 @@ public final class NettyServer implements AutoCloseable {
      */
     public CompletableFuture<TransferReport> transfer(Channel channel, String peerId) {
         CompletableFuture<TransferReport> result = new CompletableFuture<>();
+        // Told once the outcome is settled (after a rollback, the channel is back in its loop); off the migration's
+        // real-time thread, since a retry may ask the proxy for the peers' loads.
+        result.whenCompleteAsync((report, failure) -> {
+            NettyDrain d = drain;
+            if (d != null) d.transferred(channel, failure);
+        }, GlobalEventExecutor.INSTANCE);
         Connection c = connection(channel);
         EventLoop loop = channel.eventLoop();
         Runnable leave = () -> {
@@ -141,6 +165,9 @@ public final class NettyServer implements AutoCloseable {
                 }
                 channel.attr(MOVED).set(Boolean.TRUE);
                 server.transfer(c, peerId).whenComplete((report, failure) -> {
+                    if (failure == null || failure instanceof TransferException te && !te.stayedOnSource()) {
+                        channels.remove(channel); // moved, or its fate unknown: the fd is no longer ours
+                    }
                     if (failure == null) {
                         result.complete(report);
                     } else if (failure instanceof TransferException te && !te.stayedOnSource()) {
@@ -179,6 +206,130 @@ public final class NettyServer implements AutoCloseable {
             }
             result.completeExceptionally(failure);
         });
+    }
+
+    /**
+     * Asked of every channel by {@link #drain}, as a user event through its pipeline: the application's handler moves
+     * the channel to {@code peer} with {@link #transfer} at its next message boundary (at once if it holds no bytes
+     * of the connection). A handler that ignores it leaves the channel here, reported as stayed.
+     */
+    public record DrainRequest(String peer) {
+    }
+
+    /**
+     * Moves every channel off this server, for a deploy: the server stops taking transfers, its weight at the proxy
+     * goes to 0 (asked before this returns), and each channel served now gets a {@link DrainRequest} for a peer
+     * {@code peers} chooses; a channel whose transfer rolls back is asked again (three times in all). The result
+     * comes when every channel has moved or closed, or at {@code within}, naming each that stayed and why. The
+     * server stays drained.
+     */
+    public CompletableFuture<DrainReport> drain(PeerSelector peers, Duration within) {
+        if (closed) return CompletableFuture.failedFuture(new IOException("the Netty adapter of " + server.id() + " is closed"));
+        NettyDrain run = new NettyDrain(peers, within, server.closeToNewConnections());
+        NettyDrain previous = drain;
+        drain = run;
+        if (previous != null) previous.supersede();
+        for (Channel channel : channels) run.ask(channel, null);
+        run.checkDone();
+        group.next().schedule(run::finishAtDeadline, within.toNanos(), TimeUnit.NANOSECONDS);
+        return run.result;
+    }
+
+    /** One drain: which channels it waits for, and what became of the others. */
+    private final class NettyDrain {
+        static final int ATTEMPTS = 3;
+        final CompletableFuture<DrainReport> result = new CompletableFuture<>();
+        final PeerSelector peers;
+        final Duration within;
+        final Optional<String> weightProblem;
+        final long started = System.nanoTime();
+        final Map<Channel, Integer> pending = new HashMap<>();
+        final List<DrainReport.Stayed> stayed = new ArrayList<>(), lost = new ArrayList<>();
+        final Map<Channel, String> lastFailure = new HashMap<>();
+        int moved;
+
+        NettyDrain(PeerSelector peers, Duration within, Optional<String> weightProblem) {
+            this.peers = peers;
+            this.within = within;
+            this.weightProblem = weightProblem;
+        }
+
+        /** Fires a request into the channel's pipeline for a peer chosen now; a channel no peer can take stays. */
+        synchronized void ask(Channel channel, String failure) {
+            if (result.isDone()) return;
+            int attempt = pending.getOrDefault(channel, 0) + 1;
+            if (failure != null) lastFailure.put(channel, failure);
+            if (attempt > ATTEMPTS) {
+                pending.remove(channel);
+                stayed.add(new DrainReport.Stayed(connection(channel), "its " + ATTEMPTS + " transfers failed, the last: " + failure));
+                return;
+            }
+            Optional<String> peer;
+            try {
+                peer = peers.choose(server.peers().keySet());
+            } catch (IOException | RuntimeException e) {
+                peer = Optional.empty();
+                lastFailure.put(channel, "no peer chosen: " + e.getMessage());
+            }
+            if (peer.isEmpty()) {
+                pending.remove(channel);
+                stayed.add(new DrainReport.Stayed(connection(channel), lastFailure.getOrDefault(channel, "no peer to move it to")));
+                return;
+            }
+            pending.put(channel, attempt);
+            String to = peer.get();
+            channel.closeFuture().addListener(f -> closed(channel));
+            channel.eventLoop().execute(() -> channel.pipeline().fireUserEventTriggered(new DrainRequest(to)));
+        }
+
+        synchronized void transferred(Channel channel, Throwable failure) {
+            if (!pending.containsKey(channel)) return;
+            if (failure == null) {
+                pending.remove(channel);
+                moved++;
+            } else if (failure instanceof TransferException te && !te.stayedOnSource()) {
+                pending.remove(channel);
+                lost.add(new DrainReport.Stayed(connection(channel), failure.getMessage()));
+            } else if (channel.isRegistered() || !channel.isOpen()) {
+                ask(channel, failure.getMessage());
+            } else {
+                // The rollback recreated the socket: a new channel serves it (arrivedDuring), this one is gone.
+                pending.remove(channel);
+            }
+            checkDone();
+        }
+
+        /** A channel adopted while the drain runs (a rollback's recreated socket): it is asked too. */
+        synchronized void arrivedDuring(Channel channel) {
+            if (!result.isDone()) ask(channel, null);
+        }
+
+        synchronized void closed(Channel channel) {
+            if (pending.remove(channel) != null) checkDone(); // the client or the application ended it: nothing to move
+        }
+
+        synchronized void checkDone() {
+            if (pending.isEmpty()) finish();
+        }
+
+        synchronized void finishAtDeadline() {
+            if (result.isDone()) return;
+            for (Channel channel : pending.keySet()) {
+                stayed.add(new DrainReport.Stayed(connection(channel), lastFailure.getOrDefault(channel,
+                        "not moved within " + within.toMillis() + " ms: its handler did not move it on the drain's request")));
+            }
+            pending.clear();
+            finish();
+        }
+
+        synchronized void supersede() {
+            result.completeExceptionally(new IllegalStateException("superseded by a new drain"));
+        }
+
+        private void finish() {
+            result.complete(new DrainReport(moved, List.copyOf(stayed), List.copyOf(lost), Duration.ofNanos(System.nanoTime() - started),
+                    weightProblem));
+        }
     }
 
     /** Stops taking connections; channels already served stay in their loops (the application closes them). */

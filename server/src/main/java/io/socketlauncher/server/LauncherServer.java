@@ -28,6 +28,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CancellationException;
@@ -377,6 +378,23 @@ public final class LauncherServer implements AutoCloseable {
     /** Whether peers may move connections here (a server being drained or overloaded says no). */
     public void acceptTransfers(boolean accept) {
         this.acceptingTransfers = accept;
+    }
+
+    /**
+     * The start of a drain: this server takes no more transfers, and the proxy sends it no new flows (its weight
+     * goes to 0, asked here before this returns). Returns what went wrong with the proxy, if anything: new flows may
+     * then still arrive.
+     */
+    public Optional<String> closeToNewConnections() {
+        acceptTransfers(false);
+        try (ControlClient proxy = proxyClient()) {
+            proxy.setWeight(id, 0);
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            String problem = "could not set the weight of " + id + " to 0 at the proxy: " + e.getMessage();
+            LOG.log(System.Logger.Level.WARNING, problem + "; new flows may still arrive");
+            return Optional.of(problem);
+        }
     }
 
     private boolean admits(ServerMessages.Prepare prepare) {

@@ -1,6 +1,5 @@
 package io.socketlauncher.server.policy;
 
-import io.socketlauncher.proxy.control.ControlClient;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.TransferException;
@@ -190,15 +189,7 @@ public final class PolicyAgent implements AutoCloseable {
      */
     public CompletableFuture<DrainReport> drain(Duration within) {
         if (closed) return CompletableFuture.failedFuture(new IOException("policy agent of " + server.id() + " is closed"));
-        server.acceptTransfers(false);
-        Optional<String> weightProblem = Optional.empty();
-        try (ControlClient proxy = server.proxyClient()) {
-            proxy.setWeight(server.id(), 0);
-        } catch (IOException | RuntimeException e) {
-            weightProblem = Optional.of("could not set the weight of " + server.id() + " to 0 at the proxy: " + e.getMessage());
-            LOG.log(System.Logger.Level.WARNING, weightProblem.get() + "; new flows may still arrive");
-        }
-        DrainRun run = new DrainRun(within, weightProblem);
+        DrainRun run = new DrainRun(within, server.closeToNewConnections());
         drainRequests.add(run);
         return run.result;
     }
