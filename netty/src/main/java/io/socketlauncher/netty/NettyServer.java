@@ -228,7 +228,7 @@ public final class NettyServer implements AutoCloseable {
         NettyDrain run = new NettyDrain(peers, within, server.closeToNewConnections());
         NettyDrain previous = drain;
         drain = run;
-        if (previous != null) previous.supersede();
+        if (previous != null) previous.end("superseded by a new drain");
         for (Channel channel : channels) run.ask(channel, null);
         run.checkDone();
         group.next().schedule(run::finishAtDeadline, within.toNanos(), TimeUnit.NANOSECONDS);
@@ -322,8 +322,8 @@ public final class NettyServer implements AutoCloseable {
             finish();
         }
 
-        synchronized void supersede() {
-            result.completeExceptionally(new IllegalStateException("superseded by a new drain"));
+        synchronized void end(String why) {
+            result.completeExceptionally(new IllegalStateException(why));
         }
 
         private void finish() {
@@ -332,10 +332,15 @@ public final class NettyServer implements AutoCloseable {
         }
     }
 
-    /** Stops taking connections; channels already served stay in their loops (the application closes them). */
+    /**
+     * Stops taking connections; channels already served stay in their loops (the application closes them). A drain
+     * still running fails.
+     */
     @Override
     public void close() {
         closed = true;
+        NettyDrain d = drain;
+        if (d != null) d.end("the Netty adapter of " + server.id() + " was closed");
         try {
             acceptor.join(Duration.ofSeconds(5));
         } catch (InterruptedException e) {
