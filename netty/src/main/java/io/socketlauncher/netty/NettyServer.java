@@ -53,6 +53,8 @@ public final class NettyServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NettyServer.class.getName());
     private static final AttributeKey<Connection> CONNECTION = AttributeKey.valueOf(NettyServer.class, "connection");
     private static final AttributeKey<Boolean> MOVED = AttributeKey.valueOf(NettyServer.class, "moved");
+    /** Set (on its event loop) when a transfer takes the channel out; cleared only when a rollback puts it back. */
+    private static final AttributeKey<Boolean> MOVING = AttributeKey.valueOf(NettyServer.class, "moving");
 
     private final LauncherServer server;
     private final EventLoopGroup group;
@@ -118,6 +120,8 @@ public final class NettyServer implements AutoCloseable {
         // Netty closes the fd; the connection must not close that number again.
         channel.closeFuture().addListener(f -> {
             if (channel.attr(MOVED).get() == null) c.closedElsewhere();
+            NettyDrain d = drain;
+            if (d != null) d.closed(c, channel);
         });
         group.register(channel).addListener(f -> {
             if (!f.isSuccess()) {
@@ -126,9 +130,16 @@ public final class NettyServer implements AutoCloseable {
                 return;
             }
             channels.add(channel);
-            NettyDrain d = drain;
-            if (d != null) d.arrivedDuring(channel); // a channel a rollback recreated
+            NettyDrain d = drain; // a rollback recreated its socket: this channel serves it now (asking may ask the proxy)
+            if (d != null) GlobalEventExecutor.INSTANCE.execute(() -> d.served(c, channel));
         });
+    }
+
+    /** A transfer asked of a channel that a transfer has already taken out of its event loop. */
+    private static final class AlreadyMovingException extends IllegalStateException {
+        AlreadyMovingException(Channel channel) {
+            super(channel + " is being moved or has moved");
+        }
     }
 
     /**
@@ -140,25 +151,31 @@ public final class NettyServer implements AutoCloseable {
      */
     public CompletableFuture<TransferReport> transfer(Channel channel, String peerId) {
         CompletableFuture<TransferReport> result = new CompletableFuture<>();
-        // Told once the outcome is settled (after a rollback, the channel is back in its loop); off the migration's
-        // real-time thread, since a retry may ask the proxy for the peers' loads.
-        result.whenCompleteAsync((report, failure) -> {
-            NettyDrain d = drain;
-            if (d != null) d.transferred(channel, failure);
-        }, GlobalEventExecutor.INSTANCE);
         Connection c = connection(channel);
+        // A drain hears the outcome once it is settled (after a rollback the channel is back in its loop), off the
+        // migration's real-time thread: asking again may ask the proxy for the peers' loads.
+        result.whenComplete((report, failure) -> {
+            NettyDrain d = drain;
+            if (d != null) GlobalEventExecutor.INSTANCE.execute(() -> d.transferred(c, failure));
+        });
         EventLoop loop = channel.eventLoop();
         Runnable leave = () -> {
+            if (channel.attr(MOVING).get() != null) {
+                result.completeExceptionally(new AlreadyMovingException(channel)); // that transfer answers for it
+                return;
+            }
             ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
             if (out == null || !out.isEmpty()) {
                 result.completeExceptionally(new IllegalStateException(channel + (out == null ? " is closed"
                         : " has " + out.totalPendingWriteBytes() + " bytes not yet written to its socket")));
                 return;
             }
+            channel.attr(MOVING).set(Boolean.TRUE);
             channel.config().setAutoRead(false);
             int fd = c.fd();
             channel.deregister().addListener(d -> {
                 if (!d.isSuccess()) {
+                    channel.attr(MOVING).set(null);
                     channel.config().setAutoRead(true);
                     result.completeExceptionally(new IOException("cannot take " + channel + " out of its event loop", d.cause()));
                     return;
@@ -186,19 +203,22 @@ public final class NettyServer implements AutoCloseable {
     /** After a rollback: the same channel back in its loop, or a new one over a recreated socket. */
     private void comeBack(Channel channel, Connection c, int fd, EventLoop loop, Throwable failure,
                           CompletableFuture<TransferReport> result) {
-        channel.attr(MOVED).set(null);
         if (c.fd() != fd) {
+            // This channel is dead (its fd number is no longer the connection's) and stays marked moved and moving.
             LOG.log(System.Logger.Level.WARNING, c + ": the rollback recreated the socket; a new channel serves it");
+            channels.remove(channel);
             adopt(c);
             result.completeExceptionally(failure);
             return;
         }
+        channel.attr(MOVED).set(null);
         try {
             FileStatus.setNonBlocking(fd, true);
         } catch (NativeException e) {
             failure.addSuppressed(e);
         }
         loop.register(channel).addListener(r -> {
+            channel.attr(MOVING).set(null);
             channel.config().setAutoRead(true);
             if (!r.isSuccess()) {
                 failure.addSuppressed(r.cause());
@@ -218,35 +238,54 @@ public final class NettyServer implements AutoCloseable {
 
     /**
      * Moves every channel off this server, for a deploy: the server stops taking transfers, its weight at the proxy
-     * goes to 0 (asked before this returns), and each channel served now gets a {@link DrainRequest} for a peer
-     * {@code peers} chooses; a channel whose transfer rolls back is asked again (three times in all). The result
-     * comes when every channel has moved or closed, or at {@code within}, naming each that stayed and why. The
-     * server stays drained.
+     * goes to 0 (asked here, before this returns: call it off the event loops), and each channel served now gets a
+     * {@link DrainRequest} for a peer {@code peers} chooses; a channel whose transfer rolls back is asked again (three
+     * times in all). The result comes when every channel has moved or closed, or at {@code within}, naming each that
+     * stayed and why. The proxy's TCP health checks are connections too: one still open at {@code within} is reported
+     * as stayed (a handler can leave alone a channel that never received anything). The server stays drained.
      */
     public CompletableFuture<DrainReport> drain(PeerSelector peers, Duration within) {
-        if (closed) return CompletableFuture.failedFuture(new IOException("the Netty adapter of " + server.id() + " is closed"));
-        NettyDrain run = new NettyDrain(peers, within, server.closeToNewConnections());
-        NettyDrain previous = drain;
-        drain = run;
-        if (previous != null) previous.end("superseded by a new drain");
-        for (Channel channel : channels) run.ask(channel, null);
-        run.checkDone();
-        group.next().schedule(run::finishAtDeadline, within.toNanos(), TimeUnit.NANOSECONDS);
+        NettyDrain run;
+        List<Channel> served;
+        synchronized (this) {
+            if (closed) return CompletableFuture.failedFuture(new IOException("the Netty adapter of " + server.id() + " is closed"));
+            run = new NettyDrain(peers, within, server.closeToNewConnections());
+            NettyDrain previous = drain;
+            drain = run;
+            if (previous != null) previous.end("superseded by a new drain");
+            served = List.copyOf(channels);
+        }
+        CompletableFuture.delayedExecutor(within.toNanos(), TimeUnit.NANOSECONDS).execute(run::finishAtDeadline);
+        run.start(served);
         return run.result;
     }
 
-    /** One drain: which channels it waits for, and what became of the others. */
+    /**
+     * One drain, keyed by connection (a rollback that recreates a socket gives its connection a new channel). Peers are
+     * chosen and requests fired outside its lock; the result is completed outside it too.
+     */
     private final class NettyDrain {
         static final int ATTEMPTS = 3;
+
+        /** A connection the drain waits for: the channel serving it now, and its asks so far. */
+        private final class Entry {
+            Channel channel;
+            int attempts;
+            String lastFailure;
+            /** Its last transfer rolled back onto a recreated socket whose channel is not registered yet. */
+            boolean awaitingChannel;
+        }
+
         final CompletableFuture<DrainReport> result = new CompletableFuture<>();
         final PeerSelector peers;
         final Duration within;
         final Optional<String> weightProblem;
         final long started = System.nanoTime();
-        final Map<Channel, Integer> pending = new HashMap<>();
+        final Map<Connection, Entry> pending = new HashMap<>();
         final List<DrainReport.Stayed> stayed = new ArrayList<>(), lost = new ArrayList<>();
-        final Map<Channel, String> lastFailure = new HashMap<>();
         int moved;
+        /** Every channel of the first pass is pending: from now on an empty pending set ends the drain. */
+        boolean everyoneCounted;
 
         NettyDrain(PeerSelector peers, Duration within, Optional<String> weightProblem) {
             this.peers = peers;
@@ -254,81 +293,136 @@ public final class NettyServer implements AutoCloseable {
             this.weightProblem = weightProblem;
         }
 
-        /** Fires a request into the channel's pipeline for a peer chosen now; a channel no peer can take stays. */
-        synchronized void ask(Channel channel, String failure) {
-            if (result.isDone()) return;
-            int attempt = pending.getOrDefault(channel, 0) + 1;
-            if (failure != null) lastFailure.put(channel, failure);
-            if (attempt > ATTEMPTS) {
-                pending.remove(channel);
-                stayed.add(new DrainReport.Stayed(connection(channel), "its " + ATTEMPTS + " transfers failed, the last: " + failure));
-                return;
+        void start(List<Channel> served) {
+            List<Entry> ask = new ArrayList<>();
+            synchronized (this) {
+                for (Channel channel : served) {
+                    Entry e = new Entry();
+                    e.channel = channel;
+                    pending.put(connection(channel), e);
+                    // One a transfer is moving already is not asked: that transfer's outcome answers for it.
+                    if (channel.attr(MOVING).get() == null) ask.add(e);
+                }
+                everyoneCounted = true;
             }
+            for (Entry e : ask) ask(e);
+            finishIfDone();
+        }
+
+        /** Chooses a peer (outside the lock) and fires a request into the entry's channel; one no peer can take stays. */
+        private void ask(Entry e) {
             Optional<String> peer;
+            String problem = null;
             try {
                 peer = peers.choose(server.peers().keySet());
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException x) {
                 peer = Optional.empty();
-                lastFailure.put(channel, "no peer chosen: " + e.getMessage());
+                problem = "no peer chosen: " + x.getMessage();
             }
-            if (peer.isEmpty()) {
-                pending.remove(channel);
-                stayed.add(new DrainReport.Stayed(connection(channel), lastFailure.getOrDefault(channel, "no peer to move it to")));
-                return;
+            synchronized (this) {
+                Connection c = connection(e.channel);
+                if (result.isDone() || pending.get(c) != e) return;
+                e.attempts++;
+                if (peer.isEmpty()) {
+                    stay(c, problem != null ? problem : "no peer to move it to");
+                } else {
+                    String to = peer.get();
+                    Channel channel = e.channel;
+                    try {
+                        channel.eventLoop().execute(() -> channel.pipeline().fireUserEventTriggered(new DrainRequest(to)));
+                    } catch (RuntimeException x) { // its event loop is shut down
+                        stay(c, "cannot ask it: " + x);
+                    }
+                }
             }
-            pending.put(channel, attempt);
-            String to = peer.get();
-            channel.closeFuture().addListener(f -> closed(channel));
-            channel.eventLoop().execute(() -> channel.pipeline().fireUserEventTriggered(new DrainRequest(to)));
+            finishIfDone();
         }
 
-        synchronized void transferred(Channel channel, Throwable failure) {
-            if (!pending.containsKey(channel)) return;
-            if (failure == null) {
-                pending.remove(channel);
-                moved++;
-            } else if (failure instanceof TransferException te && !te.stayedOnSource()) {
-                pending.remove(channel);
-                lost.add(new DrainReport.Stayed(connection(channel), failure.getMessage()));
-            } else if (channel.isRegistered() || !channel.isOpen()) {
-                ask(channel, failure.getMessage());
-            } else {
-                // The rollback recreated the socket: a new channel serves it (arrivedDuring), this one is gone.
-                pending.remove(channel);
+        /** What a transfer of the connection came to (whoever asked for it). */
+        void transferred(Connection c, Throwable failure) {
+            if (failure instanceof AlreadyMovingException) return;
+            Entry retry = null;
+            synchronized (this) {
+                Entry e = pending.get(c);
+                if (e == null || result.isDone()) return;
+                if (failure == null) {
+                    pending.remove(c);
+                    moved++;
+                } else if (failure instanceof TransferException te && !te.stayedOnSource()) {
+                    pending.remove(c);
+                    lost.add(new DrainReport.Stayed(c, failure.getMessage()));
+                } else {
+                    e.lastFailure = failure.getMessage();
+                    if (e.attempts >= ATTEMPTS) {
+                        stay(c, "its " + ATTEMPTS + " transfers failed, the last: " + e.lastFailure);
+                    } else if (e.channel.attr(MOVING).get() != null) {
+                        e.awaitingChannel = true; // its socket was recreated: asked again once its new channel serves it
+                    } else {
+                        retry = e;
+                    }
+                }
             }
-            checkDone();
+            if (retry != null) ask(retry);
+            finishIfDone();
         }
 
-        /** A channel adopted while the drain runs (a rollback's recreated socket): it is asked too. */
-        synchronized void arrivedDuring(Channel channel) {
-            if (!result.isDone()) ask(channel, null);
-        }
-
-        synchronized void closed(Channel channel) {
-            if (pending.remove(channel) != null) checkDone(); // the client or the application ended it: nothing to move
-        }
-
-        synchronized void checkDone() {
-            if (pending.isEmpty()) finish();
-        }
-
-        synchronized void finishAtDeadline() {
-            if (result.isDone()) return;
-            for (Channel channel : pending.keySet()) {
-                stayed.add(new DrainReport.Stayed(connection(channel), lastFailure.getOrDefault(channel,
-                        "not moved within " + within.toMillis() + " ms: its handler did not move it on the drain's request")));
+        /** A new channel serves the connection (a rollback recreated its socket). */
+        void served(Connection c, Channel channel) {
+            Entry retry = null;
+            synchronized (this) {
+                Entry e = pending.get(c);
+                if (e == null || result.isDone()) return;
+                e.channel = channel;
+                if (e.awaitingChannel) {
+                    e.awaitingChannel = false;
+                    retry = e;
+                }
             }
-            pending.clear();
-            finish();
+            if (retry != null) ask(retry);
         }
 
-        synchronized void end(String why) {
+        /** The client or the application ended the connection: nothing left to move. */
+        void closed(Connection c, Channel channel) {
+            synchronized (this) {
+                Entry e = pending.get(c);
+                if (e == null || e.channel != channel) return;
+                pending.remove(c);
+            }
+            finishIfDone();
+        }
+
+        void finishAtDeadline() {
+            synchronized (this) {
+                if (result.isDone()) return;
+                for (Map.Entry<Connection, Entry> p : pending.entrySet()) {
+                    Entry e = p.getValue();
+                    stayed.add(new DrainReport.Stayed(p.getKey(), e.lastFailure != null
+                            ? "not moved within " + within.toMillis() + " ms; its last transfer failed: " + e.lastFailure
+                            : "not moved within " + within.toMillis() + " ms: its handler did not move it on the drain's request"));
+                }
+                pending.clear();
+            }
+            finishIfDone();
+        }
+
+        void end(String why) {
             result.completeExceptionally(new IllegalStateException(why));
         }
 
-        private void finish() {
-            result.complete(new DrainReport(moved, List.copyOf(stayed), List.copyOf(lost), Duration.ofNanos(System.nanoTime() - started),
-                    weightProblem));
+        /** Under the lock. */
+        private void stay(Connection c, String why) {
+            pending.remove(c);
+            stayed.add(new DrainReport.Stayed(c, why));
+        }
+
+        private void finishIfDone() {
+            DrainReport report;
+            synchronized (this) {
+                if (!everyoneCounted || !pending.isEmpty() || result.isDone()) return;
+                report = new DrainReport(moved, List.copyOf(stayed), List.copyOf(lost), Duration.ofNanos(System.nanoTime() - started),
+                        weightProblem);
+            }
+            result.complete(report);
         }
     }
 
@@ -338,8 +432,11 @@ public final class NettyServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        closed = true;
-        NettyDrain d = drain;
+        NettyDrain d;
+        synchronized (this) {
+            closed = true;
+            d = drain;
+        }
         if (d != null) d.end("the Netty adapter of " + server.id() + " was closed");
         try {
             acceptor.join(Duration.ofSeconds(5));

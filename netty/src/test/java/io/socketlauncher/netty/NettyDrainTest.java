@@ -1,6 +1,7 @@
 package io.socketlauncher.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -31,6 +32,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -118,6 +121,27 @@ class NettyDrainTest {
             while (failures.size() < 9 && System.nanoTime() < deadline) Thread.sleep(5);
             assertThat(failures).as("three refused transfers each").hasSize(9).allMatch(f -> f.contains("takes no connections now"));
             for (int i = 0; i < 3; i++) assertThat(clients.get(i).ask("still")).isEqualTo("s1 2 still");
+        } finally {
+            for (LineClient c : clients) c.socket().close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void closingTheAdapterFailsADrainStillWaiting() throws Exception {
+        List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        List<LineClient> clients = new ArrayList<>();
+        try (Cluster cluster = Cluster.builder().servers(2).build();
+             NettyServer n2 = serve(cluster.server(2), group, failures)) {
+            NettyServer n1 = serve(cluster.server(1), group, failures);
+            cluster.proxy().setWeight("s2", 0);
+            clients.add(connect(cluster, "stay"));
+            CompletableFuture<DrainReport> drain = n1.drain(peers -> Optional.of("s2"), Duration.ofSeconds(60));
+            n1.close();
+            assertThatThrownBy(() -> drain.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().hasMessage("the Netty adapter of s1 was closed");
+            assertThat(clients.get(0).ask("still")).as("the channel is still served").isEqualTo("s1 2 still");
         } finally {
             for (LineClient c : clients) c.socket().close();
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);

@@ -46,6 +46,8 @@ class NettyMigrationTest {
         final LauncherServer server;
         final AtomicReference<NettyServer> netty = new AtomicReference<>();
         final List<String> failures;
+        final List<String> secondAnswers = Collections.synchronizedList(new ArrayList<>());
+        volatile boolean twice;
 
         LineServer(LauncherServer server, List<String> failures) {
             this.server = server;
@@ -63,15 +65,23 @@ class NettyMigrationTest {
                 return;
             }
             String peer = server.id().equals("s1") ? "s2" : "s1";
-            ctx.writeAndFlush("moving " + count + "\n").addListener((ChannelFutureListener) f ->
-                    netty.get().transfer(f.channel(), peer).whenComplete((report, failure) -> {
-                        if (failure != null) failures.add(server.id() + " -> " + peer + ": " + failure);
-                    }));
+            ctx.writeAndFlush("moving " + count + "\n").addListener((ChannelFutureListener) f -> {
+                netty.get().transfer(f.channel(), peer).whenComplete((report, failure) -> {
+                    if (failure != null) failures.add(server.id() + " -> " + peer + ": " + failure);
+                });
+                if (twice) { // an application that asks again while the first transfer runs
+                    netty.get().transfer(f.channel(), peer).whenComplete((report, failure) -> secondAnswers.add(String.valueOf(failure)));
+                }
+            });
         }
     }
 
     private static NettyServer serve(LauncherServer server, EventLoopGroup group, List<String> failures) {
-        LineServer handler = new LineServer(server, failures);
+        return serve(new LineServer(server, failures), group);
+    }
+
+    private static NettyServer serve(LineServer handler, EventLoopGroup group) {
+        LauncherServer server = handler.server;
         NettyServer netty = NettyServer.start(server, group, new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -123,6 +133,40 @@ class NettyMigrationTest {
                 assertThat(servedBy.get(i)).as("server after move %d", i).isNotEqualTo(servedBy.get(i - 1));
             }
             System.out.println("served by " + servedBy);
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A transfer asked of a channel that another transfer has already taken out of its loop is refused, and touches
+     * nothing: it used to take the rollback path, putting the channel back in its loop in the middle of the move.
+     */
+    @Test
+    void aSecondTransferOfAMovingChannelIsRefusedAndHarmsNothing() throws Exception {
+        List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        try (Cluster cluster = Cluster.builder().servers(2).build()) {
+            LineServer h1 = new LineServer(cluster.server(1), failures), h2 = new LineServer(cluster.server(2), failures);
+            h1.twice = h2.twice = true;
+            try (NettyServer n1 = serve(h1, group); NettyServer n2 = serve(h2, group);
+                 Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
+                socket.setSoTimeout(30_000);
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+                out.println("hello");
+                String home = in.readLine().substring(0, 2);
+                out.println("move");
+                assertThat(in.readLine()).isEqualTo("moving 2");
+                for (int i = 3; i < 8; i++) {
+                    out.println("after " + i);
+                    assertThat(in.readLine()).as("served by the peer alone").isEqualTo((home.equals("s1") ? "s2" : "s1") + " " + i + " after " + i);
+                }
+                assertThat(failures).isEmpty();
+                List<String> second = new ArrayList<>(h1.secondAnswers);
+                second.addAll(h2.secondAnswers);
+                assertThat(second).singleElement().asString().contains("is being moved or has moved");
+            }
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
         }
