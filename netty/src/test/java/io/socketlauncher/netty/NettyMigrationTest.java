@@ -2,104 +2,38 @@ package io.socketlauncher.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.handler.codec.LineBasedFrameDecoder;
-import io.netty.handler.codec.string.StringDecoder;
-import io.netty.handler.codec.string.StringEncoder;
 import io.socketlauncher.cluster.Cluster;
-import io.socketlauncher.server.Connection;
-import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.testbed.NumberedStream;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * A Netty-served line protocol on the real product (proxy in NAT mode, two servers): on "move" the handler replies,
- * and once the reply is in the socket it transfers the connection; the peer's Netty adapter adopts it and the
- * conversation goes on with its per-connection counter, every echoed byte checked.
+ * A Netty-served line protocol ({@link LineServer}) on the real product (proxy in NAT mode, two servers): on "move"
+ * the handler replies, and once the reply is in the socket it transfers the connection; the peer's Netty adapter
+ * adopts it and the conversation goes on with its per-connection counter, every echoed byte checked.
  */
 class NettyMigrationTest {
     private static final int MOVES = 12;
-
-    /** "server count line" for each line; "move" hands the connection to the other server after its reply. */
-    @ChannelHandler.Sharable
-    private static final class LineServer extends SimpleChannelInboundHandler<String> {
-        final LauncherServer server;
-        final AtomicReference<NettyServer> netty = new AtomicReference<>();
-        final List<String> failures;
-        final List<String> secondAnswers = Collections.synchronizedList(new ArrayList<>());
-        volatile boolean twice;
-
-        LineServer(LauncherServer server, List<String> failures) {
-            this.server = server;
-            this.failures = failures;
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, String line) {
-            Connection c = NettyServer.connection(ctx.channel());
-            byte[] state = c.applicationState();
-            long count = (state.length == 8 ? ByteBuffer.wrap(state).getLong() : 0) + 1;
-            c.applicationState(ByteBuffer.allocate(8).putLong(count).array());
-            if (!line.equals("move")) {
-                ctx.writeAndFlush(server.id() + " " + count + " " + line + "\n");
-                return;
-            }
-            String peer = server.id().equals("s1") ? "s2" : "s1";
-            ctx.writeAndFlush("moving " + count + "\n").addListener((ChannelFutureListener) f -> {
-                netty.get().transfer(f.channel(), peer).whenComplete((report, failure) -> {
-                    if (failure != null) failures.add(server.id() + " -> " + peer + ": " + failure);
-                });
-                if (twice) { // an application that asks again while the first transfer runs
-                    netty.get().transfer(f.channel(), peer).whenComplete((report, failure) -> secondAnswers.add(String.valueOf(failure)));
-                }
-            });
-        }
-    }
-
-    private static NettyServer serve(LauncherServer server, EventLoopGroup group, List<String> failures) {
-        return serve(new LineServer(server, failures), group);
-    }
-
-    private static NettyServer serve(LineServer handler, EventLoopGroup group) {
-        LauncherServer server = handler.server;
-        NettyServer netty = NettyServer.start(server, group, new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new LineBasedFrameDecoder(8192), new StringDecoder(StandardCharsets.US_ASCII),
-                        new StringEncoder(StandardCharsets.US_ASCII), handler);
-            }
-        });
-        handler.netty.set(netty);
-        return netty;
-    }
 
     @Test
     void aNettyServedConnectionMovesBackAndForthKeepingItsConversation() throws Exception {
         List<String> failures = Collections.synchronizedList(new ArrayList<>());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         try (Cluster cluster = Cluster.builder().servers(2).build();
-             NettyServer n1 = serve(cluster.server(1), group, failures);
-             NettyServer n2 = serve(cluster.server(2), group, failures);
+             NettyServer n1 = LineServer.serve(cluster.server(1), group, failures);
+             NettyServer n2 = LineServer.serve(cluster.server(2), group, failures);
              Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
             socket.setSoTimeout(30_000);
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
@@ -149,7 +83,7 @@ class NettyMigrationTest {
         try (Cluster cluster = Cluster.builder().servers(2).build()) {
             LineServer h1 = new LineServer(cluster.server(1), failures), h2 = new LineServer(cluster.server(2), failures);
             h1.twice = h2.twice = true;
-            try (NettyServer n1 = serve(h1, group); NettyServer n2 = serve(h2, group);
+            try (NettyServer n1 = h1.serve(group); NettyServer n2 = h2.serve(group);
                  Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
                 socket.setSoTimeout(30_000);
                 BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
@@ -177,8 +111,8 @@ class NettyMigrationTest {
         List<String> failures = Collections.synchronizedList(new ArrayList<>());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         try (Cluster cluster = Cluster.builder().servers(2).build();
-             NettyServer n1 = serve(cluster.server(1), group, failures);
-             NettyServer n2 = serve(cluster.server(2), group, failures);
+             NettyServer n1 = LineServer.serve(cluster.server(1), group, failures);
+             NettyServer n2 = LineServer.serve(cluster.server(2), group, failures);
              Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
             cluster.server(1).acceptTransfers(false);
             cluster.server(2).acceptTransfers(false);
