@@ -114,9 +114,12 @@ class NettyEchoTest {
             }
             sent.get(60, TimeUnit.SECONDS);
             assertThat(received).isEqualTo(BYTES);
-            // The client's FIN closed the channel; Netty closed the fd, and the connection knows it.
+            // The client's FIN closed the channel; Netty closed the fd, and the connection knows it once the close
+            // future's listener has run (after the future completed, which is all await() waits for).
             channel.closeFuture().await(10, TimeUnit.SECONDS);
             assertThat(channel.isOpen()).isFalse();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (connection.isOpen() && System.nanoTime() < deadline) Thread.sleep(1);
             assertThat(connection.isOpen()).isFalse();
             assertThat(connection.fd()).isEqualTo(-1);
         } finally {
