@@ -1,8 +1,10 @@
 package io.socketlauncher.netty;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -20,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.socketlauncher.server.policy.DrainReport;
 import io.socketlauncher.server.policy.PeerSelector;
 import java.util.ArrayList;
@@ -123,10 +126,10 @@ public final class NettyServer implements AutoCloseable {
             NettyDrain d = drain;
             if (d != null) d.closed(c, channel);
         });
-        group.register(channel).addListener(f -> {
+        registerAnswered(group, channel).addListener(f -> {
             if (!f.isSuccess()) {
                 LOG.log(System.Logger.Level.WARNING, "cannot register " + c + ": " + f.cause());
-                channel.close();
+                closeUnregistered(channel, c);
                 return;
             }
             channels.add(channel);
@@ -217,15 +220,35 @@ public final class NettyServer implements AutoCloseable {
         } catch (NativeException e) {
             failure.addSuppressed(e);
         }
-        loop.register(channel).addListener(r -> {
+        registerAnswered(loop, channel).addListener(r -> {
             channel.attr(MOVING).set(null);
-            channel.config().setAutoRead(true);
-            if (!r.isSuccess()) {
-                failure.addSuppressed(r.cause());
-                channel.close();
+            if (r.isSuccess()) {
+                channel.config().setAutoRead(true);
+            } else {
+                failure.addSuppressed(new IOException("cannot put " + channel + " back in its event loop; the connection is closed",
+                        r.cause()));
+                closeUnregistered(channel, c);
             }
             result.completeExceptionally(failure);
         });
+    }
+
+    /**
+     * Registers the channel with a promise whose listeners run in the thread that completes it: the loop itself once
+     * registered, as with a plain {@code register}. A loop that was shut down refuses the registration, and it would
+     * refuse to run the listeners of a promise bound to it as well, so that nobody would hear of the refusal.
+     */
+    private static ChannelFuture registerAnswered(EventLoopGroup loops, Channel channel) {
+        return loops.register(new DefaultChannelPromise(channel, ImmediateEventExecutor.INSTANCE));
+    }
+
+    /**
+     * Closes the fd of a channel no loop took: {@code close()} would go through a pipeline that runs on the dead loop.
+     * Its close listeners may never run either, so the connection hears it here.
+     */
+    private static void closeUnregistered(Channel channel, Connection c) {
+        if (channel.isOpen()) channel.unsafe().closeForcibly();
+        c.closedElsewhere();
     }
 
     /**

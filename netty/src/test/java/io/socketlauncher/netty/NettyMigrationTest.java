@@ -6,12 +6,16 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.socketlauncher.cluster.Cluster;
+import io.socketlauncher.server.migration.MigrationTimeouts;
+import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.NumberedStream;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
@@ -136,5 +140,80 @@ class NettyMigrationTest {
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * The application shuts its event loops down while a transfer it asked for fails (the peer unreachable: the
+     * source's frames to it are dropped, so the prepare times out) once the channel has left its loop: the rollback finds no loop to put the channel
+     * back in. The transfer still answers, and the connection, which nothing can serve now, is closed rather than
+     * left open with nobody reading it. Before, the refusal went to listeners bound to the dead loop, and the
+     * transfer's future never completed.
+     */
+    @Test
+    void aRollbackIntoAShutDownEventLoopStillAnswersTheTransfer() throws Exception {
+        List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        EventLoopGroup group1 = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        EventLoopGroup group2 = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        MigrationTimeouts t = Cluster.Builder.TESTBED_TIMEOUTS;
+        MigrationTimeouts quickPrepare = new MigrationTimeouts(Duration.ofSeconds(2), t.redirect(), t.transfer(),
+                Duration.ofSeconds(3), t.guard(), t.drainQuiet(), t.drainMax(), t.forwardLinger());
+        try (Cluster cluster = Cluster.builder().servers(2).timeouts(quickPrepare).build();
+             NettyServer n1 = LineServer.serve(cluster.server(1), group1, failures);
+             NettyServer n2 = LineServer.serve(cluster.server(2), group2, failures);
+             Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
+            socket.setSoTimeout(30_000);
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+            out.println("hello");
+            String first = in.readLine();
+            assertThat(first).matches("s[12] 1 hello");
+            int source = first.startsWith("s1") ? 1 : 2, peer = 3 - source;
+            Host sourceHost = cluster.testbed().server(source);
+            String[] dropToPeer = {"OUTPUT", "-p", "tcp", "-d", cluster.agentAddress(peer).getAddress().getHostAddress(),
+                    "--dport", Integer.toString(Cluster.AGENT_PORT), "-j", "DROP"};
+            sourceHost.exec(concat("iptables", "-I", dropToPeer));
+            try {
+                out.println("move");
+                assertThat(in.readLine()).isEqualTo("moving 2");
+                // The channel has left its loop once the migration's first frame waits, unacknowledged, in a
+                // channel to the peer; the prepare then waits two seconds for its answer.
+                String peerAgent = cluster.agentAddress(peer).getAddress().getHostAddress() + ":" + Cluster.AGENT_PORT;
+                long stuck = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (!unacknowledgedBytesTo(sourceHost, peerAgent) && System.nanoTime() < stuck) Thread.sleep(5);
+                assertThat(unacknowledgedBytesTo(sourceHost, peerAgent)).as("a frame to the peer waits: %s", sourceHost.exec("ss", "-tnH", "state", "established").stdout()).isTrue();
+                EventLoopGroup sourceLoops = source == 1 ? group1 : group2;
+                assertThat(sourceLoops.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS)).isTrue();
+                assertThat(failures).as("answered before the rollback").isEmpty();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (failures.isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
+                assertThat(failures).as("the transfer's answer").singleElement().asString()
+                        .startsWith("s" + source + " -> s" + peer + ": ");
+                assertThat(in.readLine()).as("the client sees its connection end").isNull();
+            } finally {
+                sourceHost.exec(concat("iptables", "-D", dropToPeer));
+            }
+        } finally {
+            group1.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+            group2.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Whether one of the host's connections to {@code peer} ("address:port") holds sent bytes not acknowledged. */
+    private static boolean unacknowledgedBytesTo(Host host, String peer) throws IOException {
+        for (String line : host.exec("ss", "-tnH", "state", "established").stdout().split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            // Recv-Q Send-Q Local Peer
+            String to = f.length >= 4 ? f[3].replace("[::ffff:", "").replace("]", "") : ""; // a dual-stack socket's
+            if (to.equals(peer) && Long.parseLong(f[1]) > 0) return true;
+        }
+        return false;
+    }
+
+    private static String[] concat(String command, String option, String[] rule) {
+        String[] argv = new String[rule.length + 2];
+        argv[0] = command;
+        argv[1] = option;
+        System.arraycopy(rule, 0, argv, 2, rule.length);
+        return argv;
     }
 }
