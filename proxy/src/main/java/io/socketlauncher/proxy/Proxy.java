@@ -406,10 +406,9 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         }
         // The switch itself: one update of the flow entry. The old backend's reverse entry stays until
         // the flow ends, so its stray packets (an RST) are recognised and dropped, not passed to the client.
-        program.flows.replace(tuple, flow.withBackend(target.slot, natPort));
-        Flow now = program.flows.get(tuple);
-        if (now == null || now.backend() != target.slot) throw new IOException("flow " + key.client() + " vanished during the redirect");
-        return info(tuple, now, System.nanoTime());
+        Flow redirected = flow.withBackend(target.slot, natPort);
+        if (!program.flows.replace(tuple, redirected)) throw new IOException("flow " + key.client() + " vanished during the redirect");
+        return info(tuple, redirected, System.nanoTime());
     }
 
     private static FlowTuple reverseKey(BackendState b, InetSocketAddress client, int natPort) {

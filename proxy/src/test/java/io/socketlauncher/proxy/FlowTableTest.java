@@ -44,7 +44,13 @@ class FlowTableTest {
             Flow f = new Flow(123456789L, 5, 10, 2000, 3, 20001, 1);
             program.flows.put(v6, f);
             assertThat(program.flows.get(v6)).isEqualTo(f);
+            Flow redirected = f.withBackend(4, 20002);
+            assertThat(program.flows.replace(v6, redirected)).isTrue();
+            assertThat(program.flows.get(v6)).isEqualTo(redirected);
             assertThat(program.flows.remove(v6)).isTrue();
+            assertThat(program.flows.get(v6)).isNull();
+            // A flow that ended is not brought back by a redirect that read it before.
+            assertThat(program.flows.replace(v6, f)).isFalse();
             assertThat(program.flows.get(v6)).isNull();
         }
     }

@@ -1,6 +1,7 @@
 package io.socketlauncher.bpf.proxy;
 
 import io.socketlauncher.sys.BpfMap;
+import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.NativeException;
 import java.util.List;
 import java.util.function.BiConsumer;
@@ -19,8 +20,15 @@ public final class FlowsMap {
     }
 
     /** The single update that re-points a live flow; EXIST so a flow that vanished is not resurrected. */
-    public void replace(FlowTuple key, Flow flow) throws NativeException {
-        map.update(key.encode(), flow.encode(), BpfMap.EXIST);
+    /** Overwrites the flow's entry; false, and nothing written, if it has none (it ended meanwhile). */
+    public boolean replace(FlowTuple key, Flow flow) throws NativeException {
+        try {
+            map.update(key.encode(), flow.encode(), BpfMap.EXIST);
+            return true;
+        } catch (NativeException e) {
+            if (e.is(Errno.ENOENT)) return false;
+            throw e;
+        }
     }
 
     public void put(FlowTuple key, Flow flow) throws NativeException {
