@@ -43,6 +43,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -119,10 +120,14 @@ public final class LauncherServer implements AutoCloseable {
         // Real-time like the migrations: its tasks (guard timeouts, the end of forwarding) take locks the migrations
         // need, the data plane's and its own queue's; an ordinary thread preempted holding one while real-time threads
         // keep both CPUs busy would hold them all up.
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(task -> threads.newThread(() -> {
+        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, task -> threads.newThread(() -> {
             RealTimeThreads.enter();
             task.run();
         }));
+        // Nearly every timer is cancelled: a hold's guard when the hold commits, a flow's forwarding when it leaves
+        // again. Left in the queue, each would still wake this thread at its deadline, once per migration or more.
+        timers.setRemoveOnCancelPolicy(true);
+        this.scheduler = timers;
         // All started now and real-time from their first instruction, for good, idle in the pool too. A thread the pool
         // started on demand was born ordinary (it inherits the policy of the application thread that called
         // transfer()) and waited behind the real-time migrations before it could raise itself: 50-170 ms, up to
