@@ -127,7 +127,7 @@ final class FakeTarget implements AutoCloseable {
                         ServerMessages.Prepare p = ServerMessages.decodePrepare(f.payload());
                         FlowTuple flow = new FlowTuple(p.client(), local);
                         if (!(point == Point.PREPARE && action == Action.REFUSE)) { // the real agent refuses before holding
-                            if (!plane.hold(flow)) throw new IllegalStateException(flow + " is held here already");
+                            if (plane.hold(flow) < 0) throw new IllegalStateException(flow + " is held here already");
                             held.add(flow);
                         }
                         if (point == Point.PREPARE && !act(ch, f, "injected refusal of XFER_PREPARE")) continue;

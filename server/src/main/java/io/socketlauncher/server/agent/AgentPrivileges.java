@@ -131,8 +131,8 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
     }
 
     @Override
-    public boolean hold(FlowTuple flow) throws IOException {
-        return flowRequest(Type.HOLD, flow.encode()) != 0;
+    public long hold(FlowTuple flow) throws IOException {
+        return flowRequest(Type.HOLD, flow.encode());
     }
 
     @Override

@@ -27,7 +27,8 @@ import java.util.Arrays;
  * RESTORE_RELEASE (flow, state) -> RESTORED (socket)          a migration's target: RESTORE_HELD, then RELEASE of the flow
  * HOLD / RELEASE / DISCARD / COUNT / STOP_FORWARDING (flow: 40-byte hold_flow_key)
  * FORWARD  (flow, family u8 4|6, address 4|16 bytes)
- *                   -> DONE     (i64: packets released, discarded or forwarded, segments counted; 1|0 for HOLD, COUNT)
+ *                   -> DONE     (i64: packets released, discarded or forwarded, segments counted; 1|0 for COUNT;
+ *                                for HOLD the packets the forwarding it replaced had sent on, or -1 if refused)
  * DEPART   (socket; flow, family, address as FORWARD, i64 tcpi_segs_in at COUNT or -1, i64 drain quiet ns, i64 drain max ns)
  *                   -> DEPARTED (i64 ns of forwarding and drain, TCP state)   a migration's source: FORWARD, drain, DUMP
  *                   |  DEPART_FAILED (u8 step 0 forward|1 drain|2 capture, u32 errno or 0, UTF-8 message)

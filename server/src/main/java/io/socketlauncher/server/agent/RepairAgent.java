@@ -291,7 +291,7 @@ public final class RepairAgent implements AutoCloseable {
         byte[] body = request.body();
         FlowTuple flow = flowOf(request.type(), body, request.type() == Type.FORWARD ? FlowTuple.SIZE + 1 : FlowTuple.SIZE);
         long result = switch (request.type()) {
-            case HOLD -> plane.hold(flow) ? 1 : 0;
+            case HOLD -> plane.hold(flow);
             case COUNT -> plane.count(flow) ? 1 : 0;
             case RELEASE -> plane.release(flow);
             case DISCARD -> plane.discard(flow);

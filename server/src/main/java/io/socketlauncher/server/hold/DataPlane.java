@@ -12,11 +12,13 @@ import java.net.InetAddress;
  */
 public interface DataPlane {
     /**
-     * From now on none of the flow's packets reaches the stack until {@link #release} or {@link #discard}. False, and
-     * nothing done, while the flow is held already or still being handed over to the direct path after a release (one
-     * call where a check and a hold would be two: through the agent, each is an exchange).
+     * From now on none of the flow's packets reaches the stack until {@link #release} or {@link #discard}. Replaces
+     * the forwarding of the flow's earlier departure from here, if any, and returns how many packets that forwarding
+     * had sent on (0 if there was none). -1, and nothing done, while the flow is held already or still being handed
+     * over to the direct path after a release. One call where a check, the end of forwarding and a hold would be
+     * three: through the agent, each is an exchange.
      */
-    boolean hold(FlowTuple flow) throws IOException;
+    long hold(FlowTuple flow) throws IOException;
 
     /** Writes the held packets into the stack in the order the client sent them; returns how many. */
     int release(FlowTuple flow) throws IOException;

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -72,6 +73,8 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     /** Where the IP header starts in what the TUN reads: behind the virtio header when it has offloads. */
     private final int ip;
     private final Map<FlowTuple, HeldFlow> held = new ConcurrentHashMap<>();
+    /** Flows sent on by {@link #forward} and not yet stopped: a hold that replaces this reads its count first. */
+    private final Set<FlowTuple> forwarding = ConcurrentHashMap.newKeySet();
     /**
      * Serialises every read from and write into the TUN: that is what keeps each flow in order. Not fair: a fair lock
      * hands itself to the longest waiter, a park and a wake-up on every contended unlock, and with 64 migrations
@@ -145,16 +148,20 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     }
 
     @Override
-    public boolean hold(FlowTuple flow) throws NativeException {
+    public long hold(FlowTuple flow) throws NativeException {
         HeldFlow fresh = new HeldFlow();
-        if (held.putIfAbsent(flow, fresh) != null) return false;
+        if (held.putIfAbsent(flow, fresh) != null) return -1;
+        boolean wasForwarded = forwarding.remove(flow);
         try {
+            // Diverting overwrites the forwarding's entry and resets its counters: only its count needs reading first.
+            long forwarded = wasForwarded ? Math.max(0, forwarded(flow)) : 0;
             program.flows().divert(flow, tunIfindex);
+            return forwarded;
         } catch (NativeException | RuntimeException e) {
             held.remove(flow, fresh);
+            if (wasForwarded) forwarding.add(flow);
             throw e;
         }
-        return true;
     }
 
     /** What is held for a flow so far, or empty if it isn't held. */
@@ -262,6 +269,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
             if (h != null && !h.releasing) throw new IllegalStateException("flow " + flow + " is held here: it can't leave");
             boolean counting = h == null && program.flows().get(flow).map(a -> a.kind() == HoldAction.Kind.COUNT).orElse(false);
             program.flows().forward(flow, HoldAction.forward(newDestination));
+            forwarding.add(flow);
             if (h != null) {
                 // A flow that leaves again before the hand-over of its arrival finished (a bulk stream keeps its
                 // whole window circulating through the TUN): what was diverted before the switch goes into the
@@ -325,6 +333,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     /** Stops forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
     @Override
     public long stopForwarding(FlowTuple flow) throws NativeException {
+        forwarding.remove(flow);
         Optional<HoldAction> action = program.flows().get(flow);
         if (action.isEmpty() || action.get().kind() == HoldAction.Kind.DIVERT) return -1;
         program.flows().remove(flow);

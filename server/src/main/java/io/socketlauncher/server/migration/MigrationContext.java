@@ -157,12 +157,14 @@ public final class MigrationContext implements AutoCloseable {
         while (true) {
             synchronized (dataPlane) {
                 ScheduledFuture<?> pending = lingering.remove(flow);
-                if (pending != null) {
-                    pending.cancel(false);
-                    // The proxy still sends the flow elsewhere (REDIRECT comes after HOLDING): nothing is due here now.
-                    count(plane.stopForwarding(flow));
+                if (pending != null) pending.cancel(false);
+                // The hold replaces the forwarding: the proxy still sends the flow elsewhere (REDIRECT comes after
+                // HOLDING), so nothing is due here now that a late segment would miss.
+                long forwarded = plane.hold(flow);
+                if (forwarded >= 0) {
+                    count(forwarded);
+                    return;
                 }
-                if (plane.hold(flow)) return;
             }
             // A release of the flow's previous arrival is still handing over to the direct path.
             if (System.nanoTime() >= deadline) {

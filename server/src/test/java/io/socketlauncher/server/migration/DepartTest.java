@@ -68,7 +68,7 @@ class DepartTest {
         }
 
         @Override
-        public boolean hold(FlowTuple flow) {
+        public long hold(FlowTuple flow) {
             throw new UnsupportedOperationException();
         }
 
