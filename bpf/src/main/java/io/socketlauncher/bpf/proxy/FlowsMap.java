@@ -19,8 +19,10 @@ public final class FlowsMap {
         return map.lookup(key.encode(), value) ? Flow.decode(value) : null;
     }
 
-    /** The single update that re-points a live flow; EXIST so a flow that vanished is not resurrected. */
-    /** Overwrites the flow's entry; false, and nothing written, if it has none (it ended meanwhile). */
+    /**
+     * The single update that re-points a live flow. EXIST, so that a flow that ended meanwhile is not resurrected:
+     * false then, and nothing written.
+     */
     public boolean replace(FlowTuple key, Flow flow) throws NativeException {
         try {
             map.update(key.encode(), flow.encode(), BpfMap.EXIST);
