@@ -244,11 +244,14 @@ public final class NettyServer implements AutoCloseable {
 
     /**
      * Closes the fd of a channel no loop took: {@code close()} would go through a pipeline that runs on the dead loop.
-     * Its close listeners may never run either, so the connection hears it here.
+     * Its close listeners, ours and the channel group's, may never run either, so what they would do is done here.
      */
-    private static void closeUnregistered(Channel channel, Connection c) {
+    private void closeUnregistered(Channel channel, Connection c) {
         if (channel.isOpen()) channel.unsafe().closeForcibly();
         c.closedElsewhere();
+        channels.remove(channel);
+        NettyDrain d = drain;
+        if (d != null) d.closed(c, channel);
     }
 
     /**

@@ -7,6 +7,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.socketlauncher.cluster.Cluster;
 import io.socketlauncher.server.migration.MigrationTimeouts;
+import io.socketlauncher.server.policy.DrainReport;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.NumberedStream;
 import java.io.BufferedReader;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -189,6 +191,11 @@ class NettyMigrationTest {
                 assertThat(failures).as("the transfer's answer").singleElement().asString()
                         .startsWith("s" + source + " -> s" + peer + ": ");
                 assertThat(in.readLine()).as("the client sees its connection end").isNull();
+                // The adapter has forgotten the closed channel: a drain finds nothing there to move or to report.
+                DrainReport report = (source == 1 ? n1 : n2).drain(peers -> Optional.of("s" + peer), Duration.ofSeconds(2))
+                        .get(30, TimeUnit.SECONDS);
+                assertThat(report.stayed()).as("channels the drain still found served").isEmpty();
+                assertThat(report.moved()).as("channels the drain moved").isZero();
             } finally {
                 sourceHost.exec(concat("iptables", "-D", dropToPeer));
             }

@@ -40,7 +40,8 @@ import java.util.Arrays;
  */
 public final class AgentProtocol {
     public static final int MAGIC = 0x534C5241; // "SLRA"
-    public static final int VERSION = 3;
+    /** 4 since HOLD answers the count of the forwarding it replaced, or -1 (1 or 0 before). */
+    public static final int VERSION = 4;
     public static final int HEADER_LENGTH = 12;
     /** Large enough for a socket with full queues at generous buffer sizes; a bigger length is garbage. */
     public static final int MAX_BODY = 64 << 20;

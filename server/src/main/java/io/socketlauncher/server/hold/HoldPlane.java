@@ -333,10 +333,13 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     /** Stops forwarding; returns how many packets were forwarded, or -1 if the flow was not forwarded. */
     @Override
     public long stopForwarding(FlowTuple flow) throws NativeException {
-        forwarding.remove(flow);
         Optional<HoldAction> action = program.flows().get(flow);
-        if (action.isEmpty() || action.get().kind() == HoldAction.Kind.DIVERT) return -1;
+        if (action.isEmpty() || action.get().kind() == HoldAction.Kind.DIVERT) {
+            forwarding.remove(flow);
+            return -1;
+        }
         program.flows().remove(flow);
+        forwarding.remove(flow);
         return action.get().kind() == HoldAction.Kind.FORWARD ? action.get().packets() : -1;
     }
 

@@ -156,12 +156,13 @@ public final class MigrationContext implements AutoCloseable {
         }
         while (true) {
             synchronized (dataPlane) {
-                ScheduledFuture<?> pending = lingering.remove(flow);
-                if (pending != null) pending.cancel(false);
                 // The hold replaces the forwarding: the proxy still sends the flow elsewhere (REDIRECT comes after
-                // HOLDING), so nothing is due here now that a late segment would miss.
+                // HOLDING), so nothing is due here now that a late segment would miss. Only a hold that took place
+                // ends the forwarding's timer: one refused or failed leaves the forwarding to end as it would have.
                 long forwarded = plane.hold(flow);
                 if (forwarded >= 0) {
+                    ScheduledFuture<?> pending = lingering.remove(flow);
+                    if (pending != null) pending.cancel(false);
                     count(forwarded);
                     return;
                 }

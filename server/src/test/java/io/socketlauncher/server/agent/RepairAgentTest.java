@@ -217,6 +217,13 @@ class RepairAgentTest {
                 // Forwarding alone, as a plane that is not the agent's own would do it.
                 assertThat(privileges.forward(flow, target)).as("segments counted: none, the flow was not counted").isEqualTo(-1);
                 assertThat(privileges.stopForwarding(flow)).as("FORWARD installed the forwarding").isZero();
+                // A flow coming back: HOLD replaces its forwarding in the same exchange and says what that had sent on
+                // (nothing: a loopback flow never passes the plane); a second HOLD is refused as such, not as a count.
+                privileges.forward(flow, target);
+                assertThat(privileges.hold(flow)).as("a hold replacing the forwarding").isZero();
+                assertThat(privileges.hold(flow)).as("a second hold").isEqualTo(-1);
+                assertThat(privileges.discard(flow)).as("packets held").isZero();
+                assertThat(privileges.stopForwarding(flow)).as("forwarding left after the hold").isEqualTo(-1);
 
                 // A body the agent won't act on: refused by name, before any step.
                 byte[] badFamily = AgentProtocol.depart(new AgentProtocol.Depart(flow, target, -1, quiet, max));
