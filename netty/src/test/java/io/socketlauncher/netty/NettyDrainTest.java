@@ -9,12 +9,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.socketlauncher.cluster.Cluster;
 import io.socketlauncher.proxy.control.BackendInfo;
 import io.socketlauncher.server.policy.DrainReport;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
 import java.net.InetAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -122,18 +117,8 @@ class NettyDrainTest {
 
     /** A client of the service, through the VIP, that has had its first line answered by s1. */
     private void connect(String first) throws Exception {
-        Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()));
-        socket.setSoTimeout(30_000);
-        LineClient client = new LineClient(socket, new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)),
-                new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII));
+        LineClient client = LineClient.connect(cluster);
         clients.add(client);
         assertThat(client.ask(first)).isEqualTo("s1 1 " + first);
-    }
-
-    private record LineClient(Socket socket, BufferedReader in, PrintWriter out) {
-        String ask(String line) throws Exception {
-            out.println(line);
-            return in.readLine();
-        }
     }
 }

@@ -12,10 +12,7 @@ import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.NumberedStream;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -40,10 +37,9 @@ class NettyMigrationTest {
         try (Cluster cluster = Cluster.builder().servers(2).build();
              NettyServer n1 = LineServer.serve(cluster.server(1), group, failures);
              NettyServer n2 = LineServer.serve(cluster.server(2), group, failures);
-             Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
-            socket.setSoTimeout(30_000);
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+             LineClient client = LineClient.connect(cluster)) {
+            BufferedReader in = client.in();
+            PrintWriter out = client.out();
             List<String> servedBy = new ArrayList<>();
             long count = 0, offset = 0;
             for (int move = 0; move <= MOVES; move++) {
@@ -90,10 +86,9 @@ class NettyMigrationTest {
             LineServer h1 = new LineServer(cluster.server(1), failures), h2 = new LineServer(cluster.server(2), failures);
             h1.twice = h2.twice = true;
             try (NettyServer n1 = h1.serve(group); NettyServer n2 = h2.serve(group);
-                 Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
-                socket.setSoTimeout(30_000);
-                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+                 LineClient client = LineClient.connect(cluster)) {
+                BufferedReader in = client.in();
+                PrintWriter out = client.out();
                 out.println("hello");
                 String home = in.readLine().substring(0, 2);
                 out.println("move");
@@ -119,12 +114,11 @@ class NettyMigrationTest {
         try (Cluster cluster = Cluster.builder().servers(2).build();
              NettyServer n1 = LineServer.serve(cluster.server(1), group, failures);
              NettyServer n2 = LineServer.serve(cluster.server(2), group, failures);
-             Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
+             LineClient client = LineClient.connect(cluster)) {
             cluster.server(1).acceptTransfers(false);
             cluster.server(2).acceptTransfers(false);
-            socket.setSoTimeout(30_000);
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+            BufferedReader in = client.in();
+            PrintWriter out = client.out();
             out.println("hello");
             String first = in.readLine();
             assertThat(first).matches("s[12] 1 hello");
@@ -162,10 +156,9 @@ class NettyMigrationTest {
         try (Cluster cluster = Cluster.builder().servers(2).timeouts(quickPrepare).build();
              NettyServer n1 = LineServer.serve(cluster.server(1), group1, failures);
              NettyServer n2 = LineServer.serve(cluster.server(2), group2, failures);
-             Socket socket = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
-            socket.setSoTimeout(30_000);
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.US_ASCII);
+             LineClient client = LineClient.connect(cluster)) {
+            BufferedReader in = client.in();
+            PrintWriter out = client.out();
             out.println("hello");
             String first = in.readLine();
             assertThat(first).matches("s[12] 1 hello");
@@ -173,7 +166,7 @@ class NettyMigrationTest {
             Host sourceHost = cluster.testbed().server(source);
             String[] dropToPeer = {"OUTPUT", "-p", "tcp", "-d", cluster.agentAddress(peer).getAddress().getHostAddress(),
                     "--dport", Integer.toString(Cluster.AGENT_PORT), "-j", "DROP"};
-            sourceHost.exec(concat("iptables", "-I", dropToPeer));
+            sourceHost.iptables("-I", dropToPeer);
             try {
                 out.println("move");
                 assertThat(in.readLine()).isEqualTo("moving 2");
@@ -197,7 +190,7 @@ class NettyMigrationTest {
                 assertThat(report.stayed()).as("channels the drain still found served").isEmpty();
                 assertThat(report.moved()).as("channels the drain moved").isZero();
             } finally {
-                sourceHost.exec(concat("iptables", "-D", dropToPeer));
+                sourceHost.iptables("-D", dropToPeer);
             }
         } finally {
             group1.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
@@ -214,13 +207,5 @@ class NettyMigrationTest {
             if (to.equals(peer) && Long.parseLong(f[1]) > 0) return true;
         }
         return false;
-    }
-
-    private static String[] concat(String command, String option, String[] rule) {
-        String[] argv = new String[rule.length + 2];
-        argv[0] = command;
-        argv[1] = option;
-        System.arraycopy(rule, 0, argv, 2, rule.length);
-        return argv;
     }
 }

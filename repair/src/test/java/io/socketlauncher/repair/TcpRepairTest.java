@@ -413,7 +413,7 @@ class TcpRepairTest {
         MoveBed.Flow flow = bed.connect();
         String[] holdFin = {"OUTPUT", "-p", "tcp", "--sport", Integer.toString(flow.serviceAddress.getPort()),
                 "--dport", Integer.toString(flow.clientAddress.getPort()), "--tcp-flags", "FIN", "FIN", "-j", "DROP"};
-        bed.s1.exec(concat("iptables", "-I", holdFin));
+        bed.s1.iptables("-I", holdFin);
         bed.drop(bed.s2, flow, true);
         try {
             NumberedStream.send(flow.serverFd, 0, 700, NumberedStream.SERVER_TO_CLIENT);
@@ -431,7 +431,7 @@ class TcpRepairTest {
         } finally {
             bed.drop(bed.s2, flow, false);
             bed.drop(bed.s1, flow, false);
-            bed.s1.exec(concat("iptables", "-D", holdFin));
+            bed.s1.iptables("-D", holdFin);
         }
         try {
             Streams.expectEnd(flow.serverFd);
@@ -439,14 +439,6 @@ class TcpRepairTest {
         } finally {
             flow.close();
         }
-    }
-
-    private static String[] concat(String command, String action, String[] rest) {
-        String[] argv = new String[rest.length + 2];
-        argv[0] = command;
-        argv[1] = action;
-        System.arraycopy(rest, 0, argv, 2, rest.length);
-        return argv;
     }
 
     @Test

@@ -72,6 +72,16 @@ public final class Host {
         return Commands.run(inNamespace(argv));
     }
 
+    /** Inserts ({@code "-I"}, first in its chain) or deletes ({@code "-D"}) an iptables rule in this host's namespace. */
+    public void iptables(String action, String... rule) throws IOException {
+        if (!action.equals("-I") && !action.equals("-D")) throw new IllegalArgumentException("iptables action -I or -D, not " + action);
+        String[] argv = new String[rule.length + 2];
+        argv[0] = "iptables";
+        argv[1] = action;
+        System.arraycopy(rule, 0, argv, 2, rule.length);
+        exec(argv);
+    }
+
     public Commands.Result execAllowingFailure(String... argv) throws IOException {
         return Commands.runAllowingFailure(inNamespace(argv), null);
     }
