@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -73,8 +72,6 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     /** Where the IP header starts in what the TUN reads: behind the virtio header when it has offloads. */
     private final int ip;
     private final Map<FlowTuple, HeldFlow> held = new ConcurrentHashMap<>();
-    /** Flows sent on by {@link #forward} and not yet stopped: a hold that replaces this reads its count first. */
-    private final Set<FlowTuple> forwarding = ConcurrentHashMap.newKeySet();
     /**
      * Serialises every read from and write into the TUN: that is what keeps each flow in order. Not fair: a fair lock
      * hands itself to the longest waiter, a park and a wake-up on every contended unlock, and with 64 migrations
@@ -151,15 +148,13 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     public long hold(FlowTuple flow) throws NativeException {
         HeldFlow fresh = new HeldFlow();
         if (held.putIfAbsent(flow, fresh) != null) return -1;
-        boolean wasForwarded = forwarding.remove(flow);
         try {
-            // Diverting overwrites the forwarding's entry and resets its counters: only its count needs reading first.
-            long forwarded = wasForwarded ? Math.max(0, forwarded(flow)) : 0;
+            // Diverting overwrites a forwarding's entry and resets its counters: only its count needs reading first.
+            long forwarded = Math.max(0, forwarded(flow));
             program.flows().divert(flow, tunIfindex);
             return forwarded;
         } catch (NativeException | RuntimeException e) {
             held.remove(flow, fresh);
-            if (wasForwarded) forwarding.add(flow);
             throw e;
         }
     }
@@ -269,7 +264,6 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
             if (h != null && !h.releasing) throw new IllegalStateException("flow " + flow + " is held here: it can't leave");
             boolean counting = h == null && program.flows().get(flow).map(a -> a.kind() == HoldAction.Kind.COUNT).orElse(false);
             program.flows().forward(flow, HoldAction.forward(newDestination));
-            forwarding.add(flow);
             if (h != null) {
                 // A flow that leaves again before the hand-over of its arrival finished (a bulk stream keeps its
                 // whole window circulating through the TUN): what was diverted before the switch goes into the
@@ -334,12 +328,8 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     @Override
     public long stopForwarding(FlowTuple flow) throws NativeException {
         Optional<HoldAction> action = program.flows().get(flow);
-        if (action.isEmpty() || action.get().kind() == HoldAction.Kind.DIVERT) {
-            forwarding.remove(flow);
-            return -1;
-        }
+        if (action.isEmpty() || action.get().kind() == HoldAction.Kind.DIVERT) return -1;
         program.flows().remove(flow);
-        forwarding.remove(flow);
         return action.get().kind() == HoldAction.Kind.FORWARD ? action.get().packets() : -1;
     }
 

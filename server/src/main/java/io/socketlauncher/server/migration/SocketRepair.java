@@ -62,45 +62,36 @@ public interface SocketRepair {
         } catch (IOException | RuntimeException e) {
             throw new DepartureException(DepartureException.Step.FORWARD, "cannot forward to the target: " + e.getMessage(), e);
         }
-        try {
-            long expected = segmentsAtCount >= 0 && counted >= 0 ? segmentsAtCount + counted : -1;
-            Drain.await(fd, expected, quietNanos, maxNanos, realtime);
-        } catch (IOException | RuntimeException e) {
-            throw new DepartureException(DepartureException.Step.DRAIN, e.getMessage(), e);
-        }
-        long drained = System.nanoTime();
-        try {
-            return new Departure(capture(fd), drained - start);
-        } catch (DataDuringDumpException late) {
-            return departAgain(fd, start, quietNanos, maxNanos, realtime, late);
-        } catch (IOException | RuntimeException e) {
-            throw new DepartureException(DepartureException.Step.CAPTURE, e.getMessage(), e);
+        long expected = segmentsAtCount >= 0 && counted >= 0 ? segmentsAtCount + counted : -1;
+        // A capture may meet a segment still on its way into the socket when the drain ended (its settle is a few
+        // microseconds, and a vCPU the host preempts in the middle of a softirq takes longer). The capture refuses the
+        // socket and takes it out of repair mode, and the forwarding is in place: once the socket has been quiet for
+        // quietNanos nothing more can reach it, so drain again, uncounted, and capture once more. Rolling back the
+        // whole migration instead cost one demo run one move in 56,693.
+        DataDuringDumpException late = null;
+        while (true) {
+            long drained;
+            try {
+                Drain.await(fd, expected, quietNanos, maxNanos, realtime);
+                drained = System.nanoTime();
+            } catch (IOException | RuntimeException e) {
+                throw failed(DepartureException.Step.DRAIN, "", e, late);
+            }
+            try {
+                return new Departure(capture(fd), drained - start);
+            } catch (DataDuringDumpException e) {
+                if (late != null) throw failed(DepartureException.Step.CAPTURE, "twice: ", e, late);
+                late = e;
+                expected = -1;
+            } catch (IOException | RuntimeException e) {
+                throw failed(DepartureException.Step.CAPTURE, late != null ? "twice: " : "", e, late);
+            }
         }
     }
 
-    /**
-     * A segment was still on its way into the socket when the drain ended (its settle is a few microseconds, and a
-     * vCPU the host preempts in the middle of a softirq takes longer): the capture refused the socket and took it out
-     * of repair mode, and the forwarding is in place. Once the socket has been quiet for {@code quietNanos}, nothing
-     * more can reach it: drain again, uncounted, and capture once more. Rolling back the whole migration instead cost
-     * one demo run one move in 56,693.
-     */
-    private Departure departAgain(int fd, long start, long quietNanos, long maxNanos, boolean realtime, DataDuringDumpException late)
-            throws DepartureException {
-        long drained;
-        try {
-            Drain.await(fd, -1, quietNanos, maxNanos, realtime);
-            drained = System.nanoTime();
-        } catch (IOException | RuntimeException e) {
-            e.addSuppressed(late);
-            throw new DepartureException(DepartureException.Step.DRAIN, e.getMessage(), e);
-        }
-        try {
-            return new Departure(capture(fd), drained - start);
-        } catch (IOException | RuntimeException e) {
-            e.addSuppressed(late);
-            throw new DepartureException(DepartureException.Step.CAPTURE, "twice: " + e.getMessage(), e);
-        }
+    private static DepartureException failed(DepartureException.Step step, String prefix, Exception e, DataDuringDumpException late) {
+        if (late != null) e.addSuppressed(late);
+        return new DepartureException(step, prefix + e.getMessage(), e);
     }
 
     /** Drops a socket without FIN or RST (a restore that can't serve). */
