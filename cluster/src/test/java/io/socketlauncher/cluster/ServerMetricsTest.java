@@ -33,6 +33,8 @@ class ServerMetricsTest {
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             s1.metrics().bindTo(registry);
             s2.metrics().bindTo(registry);
+            // Bound twice (two parts of an application each binding it), the server still counts every move once.
+            s1.metrics().bindTo(registry);
             cluster.proxy().setWeight("s2", 0); // new connections to s1
 
             try (Socket client = cluster.client(1).namespace().call(() -> new Socket(cluster.service().getAddress(), cluster.service().getPort()))) {
@@ -70,10 +72,6 @@ class ServerMetricsTest {
                 assertThat(registry.get("socketlauncher.channels.open").tags("server", "s1", "to", "peers").gauge().value())
                         .as("s1's channels to s2, as the gauge says").isEqualTo((double) toPeerAgent);
                 assertThat(count(registry, "socketlauncher.hold.dropped", "s2")).isZero();
-
-                // Bound twice (two parts of an application each binding it), the server still counts every move once.
-                s1.metrics().bindTo(registry);
-                assertThat(registry.get("socketlauncher.migration.duration").tag("server", "s1").timer().count()).isEqualTo(1);
 
                 String scraped = registry.scrape();
                 assertThat(scraped).contains("socketlauncher_migrations_total{outcome=\"moved\",server=\"s1\"} 1.0")

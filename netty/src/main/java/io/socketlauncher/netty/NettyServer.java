@@ -185,13 +185,12 @@ public final class NettyServer implements AutoCloseable {
                 }
                 channel.attr(MOVED).set(Boolean.TRUE);
                 server.transfer(c, peerId).whenComplete((report, failure) -> {
-                    if (failure == null || failure instanceof TransferException te && !te.stayedOnSource()) {
-                        channels.remove(channel); // moved, or its fate unknown: the fd is no longer ours
-                    }
                     if (failure == null) {
+                        channels.remove(channel); // moved: the fd is no longer ours
                         result.complete(report);
                     } else if (failure instanceof TransferException te && !te.stayedOnSource()) {
-                        result.completeExceptionally(failure); // its fate is unknown: leave the fd alone
+                        channels.remove(channel); // its fate is unknown: leave the fd alone
+                        result.completeExceptionally(failure);
                     } else {
                         comeBack(channel, c, fd, loop, failure, result);
                     }
@@ -282,6 +281,12 @@ public final class NettyServer implements AutoCloseable {
             served = List.copyOf(channels);
         }
         CompletableFuture.delayedExecutor(within.toNanos(), TimeUnit.NANOSECONDS).execute(run::finishAtDeadline);
+        // Once settled, it need hear nothing more of closes, arrivals and transfers.
+        run.result.whenComplete((report, failure) -> {
+            synchronized (this) {
+                if (drain == run) drain = null;
+            }
+        });
         run.start(served);
         return run.result;
     }
@@ -323,6 +328,8 @@ public final class NettyServer implements AutoCloseable {
             List<Entry> ask = new ArrayList<>();
             synchronized (this) {
                 for (Channel channel : served) {
+                    // Closed since the copy: its close may have come before its entry, so it is not waited for.
+                    if (!channel.isOpen()) continue;
                     Entry e = new Entry();
                     e.channel = channel;
                     pending.put(connection(channel), e);

@@ -286,8 +286,8 @@ public final class LauncherServer implements AutoCloseable {
                 try {
                     TransferReport report = source.migrate(connection, peer, called, migrationThreadsRealTime);
                     connection.moved(peerId);
+                    metrics.migrated(report); // counted before anyone hears of it, as the failures are
                     done.complete(report);
-                    metrics.migrated(report);
                 } catch (TransferException e) {
                     connection.stayed();
                     metrics.failed(e.stayedOnSource() ? ServerMetrics.Outcome.STAYED : ServerMetrics.Outcome.LOST);

@@ -110,12 +110,12 @@ public final class RepairBenchmark {
         Libc.close(listener);
         InetSocketAddress clientAddress = Libc.getsockname(clientFd);
         byte[] toServer = pattern(queueBytes, 1), toClient = pattern(queueBytes, 2);
-        String[] rule = {"iptables", "INPUT", "-p", "tcp", "-s", clientAddress.getAddress().getHostAddress(),
+        String[] rule = {"INPUT", "-p", "tcp", "-s", clientAddress.getAddress().getHostAddress(),
                 "--sport", Integer.toString(clientAddress.getPort()), "--dport", Integer.toString(port), "-j", "DROP"};
         try {
             Libc.sendFully(clientFd, toServer, 0, toServer.length);
             awaitReceiveQueue(serverFd, queueBytes);
-            server.exec(withAction(rule, "-I"));
+            server.iptables("-I", rule);
             try {
                 // With the client's ACKs held off, these bytes stay in the send queue: a few segments sent, the rest unsent.
                 Libc.sendFully(serverFd, toClient, 0, toClient.length);
@@ -124,7 +124,7 @@ public final class RepairBenchmark {
                 serverFd = fd[0];
                 return series;
             } finally {
-                server.exec(withAction(rule, "-D"));
+                server.iptables("-D", rule);
             }
         } finally {
             Libc.closeQuietly(clientFd);
@@ -166,14 +166,6 @@ public final class RepairBenchmark {
             }
         }
         return new Series(queueBytes, moves, verified && moves > 0, dump, close, restore, total, stateBytes);
-    }
-
-    private static String[] withAction(String[] rule, String action) {
-        String[] argv = new String[rule.length + 1];
-        argv[0] = rule[0];
-        argv[1] = action;
-        System.arraycopy(rule, 1, argv, 2, rule.length - 1);
-        return argv;
     }
 
     private static void awaitReceiveQueue(int fd, int bytes) throws Exception {
