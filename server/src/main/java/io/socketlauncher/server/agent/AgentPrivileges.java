@@ -46,11 +46,11 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
         if (c == null) c = RepairAgentClient.connect(socket);
         try {
             T result = call.on(c);
-            idle.add(c);
+            giveBack(c);
             return result;
         } catch (AgentProtocol.AgentErrorException | DepartureException e) {
             // A clean answer: the stream is in step.
-            idle.add(c);
+            giveBack(c);
             throw e;
         } catch (IOException | RuntimeException e) {
             c.close();
@@ -164,9 +164,19 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
         return call(c -> c.flowRequest(type, body));
     }
 
+    /** Pools a client again; one coming back after {@link #close} is closed (either close or this sees it). */
+    private void giveBack(RepairAgentClient c) {
+        idle.add(c);
+        if (closed) closeIdle();
+    }
+
     @Override
     public void close() {
         closed = true;
+        closeIdle();
+    }
+
+    private void closeIdle() {
         for (RepairAgentClient c; (c = idle.poll()) != null; ) c.close();
     }
 }
