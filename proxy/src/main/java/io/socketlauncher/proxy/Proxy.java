@@ -54,6 +54,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
     public static final int FAILS_TO_DOWN = 3;
 
     private final ProxyConfig config;
+    private final FlowExpiry expiry;
     private final ProxyProgram program;
     private final ScheduledExecutorService worker;
     private final Map<InetSocketAddress, ServiceState> services = new LinkedHashMap<>();
@@ -117,6 +118,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
 
     private Proxy(ProxyConfig config) throws NativeException {
         this.config = config;
+        this.expiry = new FlowExpiry(config.idleTimeout().toNanos(), config.closeGrace().toNanos());
         this.program = ProxyProgram.load(config.maxFlows());
         ThreadFactory threads = config.namespace() == null ? Thread.ofPlatform().daemon().name("proxy-worker").factory()
                 : NetworkNamespace.named(config.namespace()).threadFactory();
@@ -446,22 +448,21 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
     private void maintain() {
         try {
             long now = System.nanoTime();
-            long idle = config.idleTimeout().toNanos(), grace = config.closeGrace().toNanos();
             long[] active = new long[Backend.MAX_BACKENDS];
             List<FlowTuple> expired = new ArrayList<>(), expiredReverse = new ArrayList<>();
             Set<FlowTuple> live = new HashSet<>();
             program.flows.forEach(Integer.MAX_VALUE, (k, f) -> {
-                long quiet = now - f.lastSeenNanos();
-                if (quiet > idle || (f.closing() && quiet > grace)) {
+                if (expiry.expired(f, now)) {
                     expired.add(k);
-                    BackendState b = f.backend() < bySlot.length ? bySlot[f.backend()] : null;
-                    if (b != null) expiredReverse.add(reverseKey(b, k.source(), f.natPort()));
                 } else {
                     live.add(k);
                     if (f.backend() < active.length) active[f.backend()]++;
                 }
             });
-            program.flows.removeAll(expired);
+            expiry.removeStillExpired(program.flows, expired).forEach((k, f) -> {
+                BackendState b = f.backend() < bySlot.length ? bySlot[f.backend()] : null;
+                if (b != null) expiredReverse.add(reverseKey(b, k.source(), f.natPort()));
+            });
             program.reverse.removeAll(expiredReverse);
             // A reverse entry whose flow is not in the snapshot: an orphan, or a flow learned since (the data
             // plane writes the reverse entry first), so only those few are looked up once more.

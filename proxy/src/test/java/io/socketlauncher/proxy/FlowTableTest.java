@@ -1,15 +1,19 @@
 package io.socketlauncher.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.socketlauncher.bpf.proxy.Flow;
 import io.socketlauncher.bpf.proxy.FlowTuple;
 import io.socketlauncher.bpf.proxy.ProxyProgram;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The flow table at map level: bounded and least-recently-used, as the kernel's LRU hash keeps it. */
+/** The flow table at map level: bounded and least-recently-used, as the kernel's LRU hash keeps it, and its expiry. */
 class FlowTableTest {
     private static FlowTuple flow(int i) throws Exception {
         InetAddress client = InetAddress.getByAddress(new byte[] {10, 1, (byte) (i >>> 16), (byte) (i >>> 8)});
@@ -53,5 +57,53 @@ class FlowTableTest {
             assertThat(program.flows.replace(v6, f)).isFalse();
             assertThat(program.flows.get(v6)).isNull();
         }
+    }
+
+    @Test
+    void maintenanceDeletesOnlyFlowsStillExpiredWhenItComesToThem() throws Exception {
+        long second = 1_000_000_000L;
+        FlowExpiry expiry = new FlowExpiry(300 * second, 10 * second);
+        try (ProxyProgram program = ProxyProgram.load(1024)) {
+            long now = System.nanoTime();
+            FlowTuple reused = flow(1), closed = flow(2), idle = flow(3), revived = flow(4), gone = flow(5), open = flow(6);
+            program.flows.put(reused, new Flow(now - 20 * second, now - 20 * second, 10, 1000, 1, 0, 1));
+            program.flows.put(closed, new Flow(now - 20 * second, now - 20 * second, 10, 1000, 1, 0, 1));
+            program.flows.put(idle, new Flow(now - 400 * second, 0, 10, 1000, 2, 0, 0));
+            program.flows.put(revived, new Flow(now - 400 * second, 0, 10, 1000, 2, 0, 0));
+            program.flows.put(gone, new Flow(now - 20 * second, now - 20 * second, 10, 1000, 1, 0, 1));
+            program.flows.put(open, new Flow(now, 0, 10, 1000, 3, 0, 0));
+            List<FlowTuple> walked = new ArrayList<>();
+            program.flows.forEach(Integer.MAX_VALUE, (k, f) -> {
+                if (expiry.expired(f, now)) walked.add(k);
+            });
+            assertThat(walked).containsExactlyInAnyOrder(reused, closed, idle, revived, gone);
+
+            // Between the walk and the deletes: a new connection on a closed flow's 5-tuple (learned anew, open, at
+            // another backend), a packet of an idle flow, and a flow the LRU evicted.
+            Flow learned = new Flow(System.nanoTime(), 0, 1, 60, 2, 0, 0);
+            program.flows.put(reused, learned);
+            Flow touched = new Flow(System.nanoTime(), 0, 11, 1100, 2, 0, 0);
+            program.flows.put(revived, touched);
+            program.flows.remove(gone);
+
+            Map<FlowTuple, Flow> removed = expiry.removeStillExpired(program.flows, walked);
+            assertThat(removed).containsOnlyKeys(closed, idle);
+            assertThat(removed.get(closed).backend()).as("the entry as deleted, for its reverse entry").isEqualTo(1);
+            assertThat(program.flows.get(closed)).isNull();
+            assertThat(program.flows.get(idle)).isNull();
+            assertThat(program.flows.get(reused)).isEqualTo(learned);
+            assertThat(program.flows.get(revived)).isEqualTo(touched);
+            assertThat(program.flows.get(open)).isNotNull();
+        }
+    }
+
+    @Test
+    void aFlowExpiresWhenIdleOrWhenClosingAndQuiet() {
+        FlowExpiry expiry = new FlowExpiry(300, 10);
+        assertThat(expiry.expired(new Flow(1000, 0, 0, 0, 0, 0, 0), 1299)).isFalse();
+        assertThat(expiry.expired(new Flow(1000, 0, 0, 0, 0, 0, 0), 1301)).isTrue();
+        assertThat(expiry.expired(new Flow(1000, 990, 0, 0, 0, 0, 1), 1010)).isFalse();
+        assertThat(expiry.expired(new Flow(1000, 990, 0, 0, 0, 0, 1), 1011)).isTrue();
+        assertThatThrownBy(() -> new FlowExpiry(0, 10)).isInstanceOf(IllegalArgumentException.class);
     }
 }
