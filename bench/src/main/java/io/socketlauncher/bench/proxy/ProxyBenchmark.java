@@ -53,7 +53,8 @@ public final class ProxyBenchmark {
 
     enum Setup { ROUTER, DIRECT, PROXY_XDP, PROXY_TC, NFTABLES, HAPROXY }
 
-    record Cell(Setup setup, int clients, int servers, double rps, double p50Millis, double p99Millis) {}
+    /** {@code busiest}: the busiest server's share of the requests (1/servers when even; 1 with one server). */
+    record Cell(Setup setup, int clients, int servers, double rps, double p50Millis, double p99Millis, double busiest) {}
 
     record Throughput(Setup setup, int streams, double gbitPerSecond) {}
 
@@ -122,8 +123,8 @@ public final class ProxyBenchmark {
                         for (int clients : CLIENTS) {
                             Cell c = redis(setup, clients, servers, requests(clients));
                             redisSamples.computeIfAbsent(key(setup, clients, servers), k -> new ArrayList<>()).add(c);
-                            System.err.printf("bench proxy: round %d %-9s %3d connections %d servers: %8.0f rps, p50 %.3f ms, p99 %.3f ms%n",
-                                    round + 1, name(setup), clients, servers, c.rps(), c.p50Millis(), c.p99Millis());
+                            System.err.printf("bench proxy: round %d %-9s %3d connections %d servers: %8.0f rps, p50 %.3f ms, p99 %.3f ms, busiest server %.2f%n",
+                                    round + 1, name(setup), clients, servers, c.rps(), c.p50Millis(), c.p99Millis(), c.busiest());
                         }
                         if (servers == 1) {
                             for (int clients : CLIENTS) {
@@ -140,7 +141,8 @@ public final class ProxyBenchmark {
         for (List<Cell> samples : redisSamples.values()) {
             Cell first = samples.getFirst();
             cells.add(new Cell(first.setup(), first.clients(), first.servers(), median(samples.stream().mapToDouble(Cell::rps).toArray()),
-                    median(samples.stream().mapToDouble(Cell::p50Millis).toArray()), median(samples.stream().mapToDouble(Cell::p99Millis).toArray())));
+                    median(samples.stream().mapToDouble(Cell::p50Millis).toArray()), median(samples.stream().mapToDouble(Cell::p99Millis).toArray()),
+                median(samples.stream().mapToDouble(Cell::busiest).toArray())));
         }
         for (List<Throughput> samples : iperfSamples.values()) {
             Throughput first = samples.getFirst();
@@ -262,11 +264,12 @@ public final class ProxyBenchmark {
                 } catch (Exception e) {
                     haproxy.destroyForcibly();
                     throw e;
+                } finally {
+                    Files.deleteIfExists(file); // read once HAProxy listens; gone even if it never does
                 }
                 yield () -> {
                     haproxy.destroy();
                     haproxy.waitFor(5, TimeUnit.SECONDS);
-                    Files.deleteIfExists(file);
                     lb.exec("ip", "addr", "del", vip + "/32", "dev", "lo");
                 };
             }
@@ -288,6 +291,7 @@ public final class ProxyBenchmark {
         int processes = Math.min(clients, servers);
         int requests = totalRequests / processes;
         List<Process> running = new ArrayList<>();
+        long[] before = commandsServed(servers);
         Host client = tb.client(1);
         for (int p = 0; p < processes; p++) {
             String target = setup == Setup.DIRECT ? tb.server(p + 1).address().getHostAddress() : tb.serviceAddress().getHostAddress();
@@ -304,7 +308,28 @@ public final class ProxyBenchmark {
             p50 = Math.max(p50, Double.parseDouble(f[4]));
             p99 = Math.max(p99, Double.parseDouble(f[6]));
         }
-        return new Cell(setup, clients, servers, rps, p50, p99);
+        long[] after = commandsServed(servers);
+        long total = 0, most = 0;
+        for (int i = 0; i < servers; i++) {
+            total += after[i] - before[i];
+            most = Math.max(most, after[i] - before[i]);
+        }
+        return new Cell(setup, clients, servers, rps, p50, p99, total == 0 ? Double.NaN : (double) most / total);
+    }
+
+    /**
+     * Each server's redis-server count of commands served, read outside the timed run: how evenly a setup spread the
+     * load. With few connections over few servers a hash spreads them unevenly, which moves p50 and p99 apart.
+     */
+    private long[] commandsServed(int servers) throws IOException {
+        long[] served = new long[servers];
+        for (int i = 0; i < servers; i++) {
+            Host server = tb.server(i + 1);
+            String info = server.exec("redis-cli", "-p", Integer.toString(PORT), "info", "stats").stdout();
+            served[i] = info.lines().filter(l -> l.startsWith("total_commands_processed:")).mapToLong(l -> Long.parseLong(l.substring(l.indexOf(':') + 1).trim()))
+                    .findFirst().orElseThrow(() -> new IOException("no total_commands_processed in redis-server's INFO on " + server.name()));
+        }
+        return served;
     }
 
     private static String[] csvLine(String out, String test) throws IOException {
@@ -339,7 +364,8 @@ public final class ProxyBenchmark {
         ArrayNode rows = root.putArray("redis");
         for (Cell c : cells) {
             rows.addObject().put("setup", c.setup().name().toLowerCase()).put("clients", c.clients()).put("servers", c.servers())
-                    .put("rps", Math.round(c.rps())).put("p50_ms", c.p50Millis()).put("p99_ms", c.p99Millis());
+                    .put("rps", Math.round(c.rps())).put("p50_ms", c.p50Millis()).put("p99_ms", c.p99Millis())
+                    .put("busiest_server_share", round(c.busiest()));
         }
         ArrayNode tput = root.putArray("iperf3");
         for (Throughput t : throughputs) tput.addObject().put("setup", t.setup().name().toLowerCase()).put("streams", t.streams()).put("gbit_per_s", t.gbitPerSecond());
