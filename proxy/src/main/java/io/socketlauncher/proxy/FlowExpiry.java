@@ -4,7 +4,6 @@ import io.socketlauncher.bpf.proxy.Flow;
 import io.socketlauncher.bpf.proxy.FlowTuple;
 import io.socketlauncher.bpf.proxy.FlowsMap;
 import io.socketlauncher.sys.NativeException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -31,11 +30,6 @@ record FlowExpiry(long idleNanos, long graceNanos) {
      * its delete, which leaves a window of one system call instead of the walk's.
      */
     Map<FlowTuple, Flow> removeStillExpired(FlowsMap flows, List<FlowTuple> candidates) throws NativeException {
-        Map<FlowTuple, Flow> removed = new LinkedHashMap<>();
-        for (FlowTuple k : candidates) {
-            Flow now = flows.get(k);
-            if (now != null && expired(now, System.nanoTime()) && flows.remove(k)) removed.put(k, now);
-        }
-        return removed;
+        return flows.removeIf(candidates, f -> expired(f, System.nanoTime()));
     }
 }

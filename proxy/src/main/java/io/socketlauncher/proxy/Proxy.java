@@ -318,12 +318,10 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         }
         List<FlowTuple> doomed = new ArrayList<>(), doomedReverse = new ArrayList<>();
         program.flows.forEach(Integer.MAX_VALUE, (k, f) -> {
-            if (f.backend() == b.slot) {
-                doomed.add(k);
-                doomedReverse.add(reverseKey(b, k.source(), f.natPort()));
-            }
+            if (f.backend() == b.slot) doomed.add(k);
         });
-        program.flows.removeAll(doomed);
+        // A closing flow's 5-tuple learned anew at another backend since the walk is not this backend's to delete.
+        program.flows.removeIf(doomed, f -> f.backend() == b.slot).forEach((k, f) -> doomedReverse.add(reverseKey(b, k.source(), f.natPort())));
         program.reverse.removeAll(doomedReverse);
         synchronized (this) {
             bySlot[b.slot] = null;

@@ -3,8 +3,11 @@ package io.socketlauncher.bpf.proxy;
 import io.socketlauncher.sys.BpfMap;
 import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.NativeException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.function.Predicate;
 
 /** The {@code flows} LRU hash: client-side 5-tuple to flow. */
 public final class FlowsMap {
@@ -41,9 +44,18 @@ public final class FlowsMap {
         return map.delete(key.encode());
     }
 
-    /** Deletes the entries of {@code keys} in a few syscalls; keys already gone are skipped. Returns how many went. */
-    public int removeAll(List<FlowTuple> keys) throws NativeException {
-        return MapWalk.delete(map, keys);
+    /**
+     * Deletes each entry of {@code keys} that {@code still} accepts as it is now, read just before its delete, and
+     * returns those deleted with their entries. For keys picked by a walk: the data plane may have changed an entry
+     * since (a flow learned anew on the same 5-tuple), and a batch delete would take the new one with the old.
+     */
+    public Map<FlowTuple, Flow> removeIf(List<FlowTuple> keys, Predicate<Flow> still) throws NativeException {
+        Map<FlowTuple, Flow> removed = new LinkedHashMap<>();
+        for (FlowTuple k : keys) {
+            Flow now = get(k);
+            if (now != null && still.test(now) && remove(k)) removed.put(k, now);
+        }
+        return removed;
     }
 
     /** Visits up to {@code limit} entries; entries that vanish during the walk are skipped. */
