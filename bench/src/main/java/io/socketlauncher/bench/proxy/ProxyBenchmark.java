@@ -65,6 +65,7 @@ public final class ProxyBenchmark {
     private final Map<String, List<Cell>> redisSamples = new LinkedHashMap<>();
     private final Map<String, List<Throughput>> iperfSamples = new LinkedHashMap<>();
     private final List<Throughput> throughputs = new ArrayList<>();
+    private final List<Failure> failures = new ArrayList<>();
 
     private final String loadAtStart = loadAverage();
 
@@ -121,14 +122,16 @@ public final class ProxyBenchmark {
                     try (AutoCloseable balancer = balance(setup, servers)) {
                         warmUp(setup, servers);
                         for (int clients : CLIENTS) {
-                            Cell c = redis(setup, clients, servers, requests(clients));
+                            int n = clients;
+                            Cell c = retriedOnce(setup, round, n + " connections, " + servers + " servers", () -> redis(setup, n, servers, requests(n)));
                             redisSamples.computeIfAbsent(key(setup, clients, servers), k -> new ArrayList<>()).add(c);
                             System.err.printf("bench proxy: round %d %-9s %3d connections %d servers: %8.0f rps, p50 %.3f ms, p99 %.3f ms, busiest server %.2f%n",
                                     round + 1, name(setup), clients, servers, c.rps(), c.p50Millis(), c.p99Millis(), c.busiest());
                         }
                         if (servers == 1) {
                             for (int clients : CLIENTS) {
-                                Throughput t = iperf(setup, Math.min(clients, 128));
+                                int streams = Math.min(clients, 128);
+                                Throughput t = retriedOnce(setup, round, "iperf3, " + streams + " streams", () -> iperf(setup, streams));
                                 iperfSamples.computeIfAbsent(key(setup, t.streams(), 0), k -> new ArrayList<>()).add(t);
                                 System.err.printf("bench proxy: round %d %-9s iperf3 %3d streams: %.2f Gbit/s%n",
                                         round + 1, name(setup), t.streams(), t.gbitPerSecond());
@@ -147,6 +150,28 @@ public final class ProxyBenchmark {
         for (List<Throughput> samples : iperfSamples.values()) {
             Throughput first = samples.getFirst();
             throughputs.add(new Throughput(first.setup(), first.streams(), median(samples.stream().mapToDouble(Throughput::gbitPerSecond).toArray())));
+        }
+    }
+
+    /** A client run that failed, and what it said. */
+    record Failure(Setup setup, int round, String cell, String error) {}
+
+    private interface Measurement<T> {
+        T run() throws Exception;
+    }
+
+    /**
+     * A client run that fails (redis-benchmark or iperf3 reset now and then on this testbed, through nftables as
+     * through this proxy) is recorded and run once more, so that one glitch does not end a run of many minutes; a
+     * second failure in a row ends it.
+     */
+    private <T> T retriedOnce(Setup setup, int round, String cell, Measurement<T> measurement) throws Exception {
+        try {
+            return measurement.run();
+        } catch (IOException e) {
+            failures.add(new Failure(setup, round + 1, cell, e.getMessage()));
+            System.err.printf("bench proxy: round %d %s %s FAILED (%s); once more%n", round + 1, name(setup), cell, e.getMessage());
+            return measurement.run();
         }
     }
 
@@ -300,13 +325,17 @@ public final class ProxyBenchmark {
                     "-n", Integer.toString(requests), "-t", "ping_mbulk", "--csv"));
         }
         double rps = 0, p50 = 0, p99 = 0;
-        for (Process p : running) {
-            String out = new String(p.getInputStream().readAllBytes());
-            if (p.waitFor() != 0) throw new IOException("redis-benchmark failed (" + setup + "): " + new String(p.getErrorStream().readAllBytes()));
-            String[] f = csvLine(out, "PING_MBULK");
-            rps += Double.parseDouble(f[1]);
-            p50 = Math.max(p50, Double.parseDouble(f[4]));
-            p99 = Math.max(p99, Double.parseDouble(f[6]));
+        try {
+            for (Process p : running) {
+                String out = new String(p.getInputStream().readAllBytes());
+                if (p.waitFor() != 0) throw new IOException("redis-benchmark failed (" + setup + "): " + new String(p.getErrorStream().readAllBytes()).strip());
+                String[] f = csvLine(out, "PING_MBULK");
+                rps += Double.parseDouble(f[1]);
+                p50 = Math.max(p50, Double.parseDouble(f[4]));
+                p99 = Math.max(p99, Double.parseDouble(f[6]));
+            }
+        } finally {
+            for (Process p : running) p.destroyForcibly(); // after a failure, the others must not run into the next cell
         }
         long[] after = commandsServed(servers);
         long total = 0, most = 0;
@@ -366,6 +395,10 @@ public final class ProxyBenchmark {
             rows.addObject().put("setup", c.setup().name().toLowerCase()).put("clients", c.clients()).put("servers", c.servers())
                     .put("rps", Math.round(c.rps())).put("p50_ms", c.p50Millis()).put("p99_ms", c.p99Millis())
                     .put("busiest_server_share", round(c.busiest()));
+        }
+        ArrayNode failed = root.putArray("client_failures");
+        for (Failure f : failures) {
+            failed.addObject().put("setup", name(f.setup())).put("round", f.round()).put("cell", f.cell()).put("error", f.error());
         }
         ArrayNode tput = root.putArray("iperf3");
         for (Throughput t : throughputs) tput.addObject().put("setup", t.setup().name().toLowerCase()).put("streams", t.streams()).put("gbit_per_s", t.gbitPerSecond());
