@@ -21,6 +21,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -120,10 +121,9 @@ public final class ProxyBenchmark {
                 if (round % 2 == 1) Collections.reverse(order);
                 for (Setup setup : order) {
                     try (AutoCloseable balancer = balance(setup, servers)) {
-                        warmUp(setup, servers);
+                        retriedOnce(setup, round, "warm-up, " + servers + " servers", () -> warmUp(setup, servers));
                         for (int clients : CLIENTS) {
-                            int n = clients;
-                            Cell c = retriedOnce(setup, round, n + " connections, " + servers + " servers", () -> redis(setup, n, servers, requests(n)));
+                            Cell c = retriedOnce(setup, round, clients + " connections, " + servers + " servers", () -> redis(setup, clients, servers, requests(clients)));
                             redisSamples.computeIfAbsent(key(setup, clients, servers), k -> new ArrayList<>()).add(c);
                             System.err.printf("bench proxy: round %d %-9s %3d connections %d servers: %8.0f rps, p50 %.3f ms, p99 %.3f ms, busiest server %.2f%n",
                                     round + 1, name(setup), clients, servers, c.rps(), c.p50Millis(), c.p99Millis(), c.busiest());
@@ -156,22 +156,18 @@ public final class ProxyBenchmark {
     /** A client run that failed, and what it said. */
     record Failure(Setup setup, int round, String cell, String error) {}
 
-    private interface Measurement<T> {
-        T run() throws Exception;
-    }
-
     /**
      * A client run that fails (redis-benchmark or iperf3 reset now and then on this testbed, through nftables as
      * through this proxy) is recorded and run once more, so that one glitch does not end a run of many minutes; a
      * second failure in a row ends it.
      */
-    private <T> T retriedOnce(Setup setup, int round, String cell, Measurement<T> measurement) throws Exception {
+    private <T> T retriedOnce(Setup setup, int round, String cell, Callable<T> measurement) throws Exception {
         try {
-            return measurement.run();
+            return measurement.call();
         } catch (IOException e) {
             failures.add(new Failure(setup, round + 1, cell, e.getMessage()));
             System.err.printf("bench proxy: round %d %s %s FAILED (%s); once more%n", round + 1, name(setup), cell, e.getMessage());
-            return measurement.run();
+            return measurement.call();
         }
     }
 
@@ -188,8 +184,8 @@ public final class ProxyBenchmark {
      * A short untimed load through the setup just put in place, with the most connections: neighbours,
      * flow tables, HAProxy's threads and the servers' accept paths are warm before anything is timed.
      */
-    private void warmUp(Setup setup, int servers) throws Exception {
-        redis(setup, 200, servers, 4_000);
+    private Cell warmUp(Setup setup, int servers) throws Exception {
+        return redis(setup, 200, servers, 4_000);
     }
 
     private static String key(Setup setup, int clientsOrStreams, int servers) {
@@ -348,7 +344,7 @@ public final class ProxyBenchmark {
 
     /**
      * Each server's redis-server count of commands served, read outside the timed run: how evenly a setup spread the
-     * load. With few connections over few servers a hash spreads them unevenly, which moves p50 and p99 apart.
+     * load, to tell an uneven spread from a slower path.
      */
     private long[] commandsServed(int servers) throws IOException {
         long[] served = new long[servers];
