@@ -22,12 +22,8 @@ record FlowExpiry(long idleNanos, long graceNanos) {
     }
 
     /**
-     * Deletes the flows of {@code candidates}, found expired by a walk of the table, that are still expired now, and
-     * returns those deleted with the entry each had. A walk of a large table takes milliseconds, and meanwhile the
-     * data plane may have learned a new connection on a closed flow's 5-tuple (a client port reused) or seen a packet
-     * of an idle one: deleting by the walk's verdict would cut that connection (its packets dropped, the server's
-     * replies passed on without NAT, which the client answers with a reset). So each entry is read again just before
-     * its delete, which leaves a window of one system call instead of the walk's.
+     * Deletes those of {@code candidates} (a walk's verdict, milliseconds old) still expired when read again, and returns
+     * them with their entries: a client port reused meanwhile is a new connection ({@link FlowsMap#removeIf}).
      */
     Map<FlowTuple, Flow> removeStillExpired(FlowsMap flows, List<FlowTuple> candidates) throws NativeException {
         return flows.removeIf(candidates, f -> expired(f, System.nanoTime()));
