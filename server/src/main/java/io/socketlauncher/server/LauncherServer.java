@@ -307,6 +307,34 @@ public final class LauncherServer implements AutoCloseable {
     }
 
     /**
+     * Times one exchange with the peer's migration agent (PING, PONG) the way {@link TransferReport} times a migration:
+     * from this call, through the hand-off to a migration thread, to the reply, on a pooled channel. A migration needs
+     * at least one such exchange (XFER to XFERED), so this is the floor of its latency between these two servers.
+     */
+    public CompletableFuture<Duration> roundTrip(String peerId) {
+        Peer peer = peer(peerId);
+        if (peer == null) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("no peer " + peerId + "; peers: " + peers().keySet()));
+        }
+        if (closed) return CompletableFuture.failedFuture(new IOException("server " + id + " is closed"));
+        long called = System.nanoTime();
+        CompletableFuture<Duration> done = new CompletableFuture<>();
+        try {
+            migrations.execute(() -> {
+                try {
+                    context.ping(peer);
+                    done.complete(Duration.ofNanos(System.nanoTime() - called));
+                } catch (IOException | RuntimeException e) {
+                    done.completeExceptionally(e);
+                }
+            });
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+        }
+        return done;
+    }
+
+    /**
      * A new control connection to the proxy, opened from inside this server's network namespace, for what the
      * application or a policy asks of the proxy besides migrations (backend loads, this server's weight). The
      * caller closes it.

@@ -47,6 +47,9 @@ import org.HdrHistogram.Histogram;
  *       {@link TransferReport} times it; beside it the application's view, until the thread that called
  *       {@code transfer()} has the result and the target's application has taken the connection (two wake-ups of
  *       ordinary threads, which on two busy cores now and then wait a scheduler slice, milliseconds);</li>
+ *   <li>round trip: right after, as many exchanges between the servers' migration agents (PING, PONG), timed as a
+ *       migration is: the floor of its latency, since a migration needs at least one, and the latency's p50 in
+ *       units of it;</li>
  *   <li>rate: many connections, each moved again as soon as its previous move completed, all at once, counted once
  *       the JIT has compiled what moving many at once runs;</li>
  *   <li>bulk: one connection streaming client -> server as fast as it can, in rounds alternating "moved every
@@ -107,6 +110,8 @@ public final class MigrateBenchmark {
             headline.put("p50_us" + suffix, lat.get("p50"));
             headline.put("p99_us" + suffix, lat.get("p99"));
             headline.put("max_us" + suffix, lat.get("max"));
+            @SuppressWarnings("unchecked") Map<String, Object> roundTrip = (Map<String, Object>) m.get("round_trip_us");
+            headline.put("round_trip_p50_us" + suffix, roundTrip.get("p50"));
             headline.put("migrations_per_s" + suffix, m.get("migrations_per_s"));
             headline.put("bulk_ratio" + suffix, m.get("bulk_ratio"));
             headline.put("client_retransmits" + suffix, m.get("client_retransmits"));
@@ -162,6 +167,10 @@ public final class MigrateBenchmark {
             Map<String, Object> stepFigures = new LinkedHashMap<>();
             for (int s = 0; s < steps.length; s++) stepFigures.put(STEP_NAMES[s], percentiles(steps[s]));
             m.put("steps_us", stepFigures);
+            progress.accept(mode + ": round trips, " + plan.latencyMoves() + " PING exchanges between the servers' migration agents");
+            Histogram roundTrip = roundTrips(cluster, plan.latencyMoves());
+            m.put("round_trip_us", percentiles(roundTrip));
+            m.put("p50_in_round_trips", ratio(latency.getValueAtPercentile(50) / (double) roundTrip.getValueAtPercentile(50)));
             phases.end("latency");
 
             progress.accept(mode + ": rate, " + plan.rateConnections() + " connections moving concurrently");
@@ -222,6 +231,21 @@ public final class MigrateBenchmark {
             progress.accept(mode + ": " + m);
             return m;
         }
+    }
+
+    /**
+     * The floor of a migration's latency, between the same servers right after its latency phase: one exchange with
+     * the peer's migration agent, timed as a migration is (from the call, through the hand-off to a migration thread,
+     * to the reply), alternately s1 to s2 and s2 to s1. A migration needs at least one (XFER to XFERED).
+     */
+    private static Histogram roundTrips(Cluster cluster, int count) throws Exception {
+        Histogram h = new Histogram(60_000_000_000L, 3);
+        LauncherServer s1 = cluster.server(1), s2 = cluster.server(2);
+        for (int i = 0; i < count; i++) {
+            Duration took = (i % 2 == 0 ? s1.roundTrip(s2.id()) : s2.roundTrip(s1.id())).get(10, TimeUnit.SECONDS);
+            h.recordValue(took.toNanos());
+        }
+        return h;
     }
 
     /**

@@ -118,6 +118,11 @@ public final class MigrationContext implements AutoCloseable {
         return dropped;
     }
 
+    /** One exchange with the peer's migration agent (PING, PONG) on a pooled channel. */
+    public void ping(Peer peer) throws IOException {
+        link(peer).ping();
+    }
+
     /** Control connections open now to the proxy, idle or in use. */
     public int proxyChannels() {
         return proxy.openClients();

@@ -94,6 +94,16 @@ final class PeerLink implements Closeable {
         return pool.openChannels();
     }
 
+    /** One PING exchange on a pooled channel, as a migration's exchanges go. */
+    void ping() throws IOException {
+        Session s = acquire();
+        try {
+            s.call(MessageType.PING, new byte[0], MessageType.PONG, connectTimeout);
+        } finally {
+            release(s);
+        }
+    }
+
     @Override
     public void close() {
         pool.close();
