@@ -490,8 +490,9 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                 s.newFlowsPerSecond = (c.newFlows() - s.counters.newFlows()) / seconds;
                 s.counters = c;
             }
-        } catch (Exception e) {
-            if (!closed) LOG.log(System.Logger.Level.WARNING, "flow maintenance failed: " + e.getMessage(), e);
+        } catch (Throwable e) {
+            // An Error too: out of a scheduled round it would end every later one without a word, and no flow would expire.
+            if (!closed) LOG.log(System.Logger.Level.WARNING, "flow maintenance failed: " + e, e);
         }
     }
 
@@ -514,8 +515,9 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                     }
                 }
             }
-        } catch (Exception e) {
-            if (!closed) LOG.log(System.Logger.Level.WARNING, "health check failed: " + e.getMessage(), e);
+        } catch (Throwable e) {
+            // As in maintain: an Error must not end the health checks for good.
+            if (!closed) LOG.log(System.Logger.Level.WARNING, "health check failed: " + e, e);
         }
     }
 

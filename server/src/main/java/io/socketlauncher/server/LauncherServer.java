@@ -405,6 +405,9 @@ public final class LauncherServer implements AutoCloseable {
             round.call();
         } catch (Exception e) {
             LOG.log(System.Logger.Level.DEBUG, () -> "server " + id + ": " + e.getMessage() + "; opened on demand meanwhile");
+        } catch (Error e) {
+            // Out of a scheduled round an Error would end every later one without a word.
+            LOG.log(System.Logger.Level.ERROR, "server " + id + ": keeping channels open failed", e);
         }
     }
 
