@@ -24,6 +24,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -188,7 +189,7 @@ class LauncherServerApiTest {
             }
             assertThat(s1.peerChannels()).as("no channel opened for the round trips").containsExactly(Map.entry("s2", 3));
             assertThat(s1.roundTrip("s9")).failsWithin(Duration.ofSeconds(1))
-                    .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withThrowableOfType(ExecutionException.class)
                     .withCauseInstanceOf(IllegalArgumentException.class).withMessageContaining("no peer s9");
         }
         assertThat(arrivals).as("arrivals (and failures)").hasSize(1).allMatch(a -> a.contains("<-"));

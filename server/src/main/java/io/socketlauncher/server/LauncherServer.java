@@ -324,7 +324,7 @@ public final class LauncherServer implements AutoCloseable {
                 try {
                     context.ping(peer);
                     done.complete(Duration.ofNanos(System.nanoTime() - called));
-                } catch (IOException | RuntimeException e) {
+                } catch (IOException | RuntimeException | Error e) {
                     done.completeExceptionally(e);
                 }
             });
