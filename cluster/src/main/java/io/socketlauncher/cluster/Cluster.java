@@ -12,6 +12,7 @@ import io.socketlauncher.server.Peer;
 import io.socketlauncher.server.migration.MigrationTimeouts;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.Testbed;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -134,6 +135,7 @@ public final class Cluster implements AutoCloseable {
         private byte[] key = "socket-launcher-testbed-key-32by".getBytes(StandardCharsets.US_ASCII);
         private ServerCustomizer customizer = (tb, i, b) -> {};
         private Integer warmChannels;
+        private boolean ipv6;
 
         private Builder() {
         }
@@ -182,10 +184,24 @@ public final class Cluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Serves the service over IPv6: the VIP, the backends and the servers' listening sockets take the testbed's
+         * IPv6 addresses (clients then connect to {@link Cluster#service()} over IPv6). The control protocol, the
+         * servers' migration agents and the health checks' view of them stay where they are.
+         */
+        public Builder ipv6() {
+            this.ipv6 = true;
+            return this;
+        }
+
         /** Changes each server's builder after the cluster configured it, before it is built. */
         public Builder customize(ServerCustomizer customizer) {
             this.customizer = Objects.requireNonNull(customizer, "customizer");
             return this;
+        }
+
+        private InetAddress serving(Host server) {
+            return ipv6 ? server.address6() : server.address();
         }
 
         /** Creates the testbed, starts the servers and the proxy; on failure nothing stays. */
@@ -197,18 +213,18 @@ public final class Cluster implements AutoCloseable {
                 if (hook == Hook.XDP) {
                     for (Host h : tb.hosts()) if (h != tb.lb()) h.exec("ethtool", "-K", h.linkToLb(), "tx", "off");
                 }
-                InetSocketAddress service = new InetSocketAddress(tb.serviceAddress(), SERVICE_PORT);
+                InetSocketAddress service = new InetSocketAddress(ipv6 ? tb.serviceAddress6() : tb.serviceAddress(), SERVICE_PORT);
                 InetSocketAddress control = new InetSocketAddress(tb.server(1).gateway(), CONTROL_PORT);
                 List<BackendConfig> backends = new ArrayList<>();
                 List<LauncherServer> started = new ArrayList<>();
                 for (int i = 1; i <= servers; i++) {
-                    backends.add(new BackendConfig("s" + i, new InetSocketAddress(tb.server(i).address(), SERVICE_PORT), 1));
+                    backends.add(new BackendConfig("s" + i, new InetSocketAddress(serving(tb.server(i)), SERVICE_PORT), 1));
                 }
                 for (int i = 1; i <= servers; i++) {
                     LauncherServer.Builder b = LauncherServer.builder()
                             .id("s" + i)
                             .namespace(tb.server(i).namespace())
-                            .listen(new InetSocketAddress(tb.server(i).address(), SERVICE_PORT))
+                            .listen(new InetSocketAddress(serving(tb.server(i)), SERVICE_PORT))
                             .service(service)
                             .proxy(control)
                             .key(key)

@@ -3,6 +3,7 @@ package io.socketlauncher.cluster;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.NumberedStream;
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,7 +23,8 @@ final class StreamingClient implements AutoCloseable {
 
     StreamingClient(Host host, InetSocketAddress vip) throws Exception {
         fd = host.namespace().call(() -> {
-            int s = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            int family = vip.getAddress() instanceof Inet6Address ? Libc.AF_INET6 : Libc.AF_INET;
+            int s = Libc.socket(family, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
             Libc.setsockopt(s, Libc.SOL_TCP, Libc.TCP_NODELAY, 1);
             Libc.connect(s, vip);
             return s;
