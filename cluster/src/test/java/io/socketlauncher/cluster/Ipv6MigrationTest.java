@@ -57,8 +57,10 @@ class Ipv6MigrationTest {
             assertThat(session.serverReceived).as("client bytes checked by the servers").isEqualTo(client.sent).isPositive();
             assertThat(client.received).as("server bytes checked by the client").isEqualTo(session.serverSent).isPositive();
             TcpCounters after = TcpCounters.of(cluster.client(1));
-            System.out.printf("IPv6 migration: %d migrations, %d + %d bytes checked; latency p50 %d us, p99 %d us; client kernel: %s%n",
-                    session.migrations, session.serverReceived, client.received, session.latencyMicros.getValueAtPercentile(50),
+            System.out.printf("IPv6 migration: %d migrations, %d + %d bytes checked, %d late segments forwarded; latency p50 %d us, "
+                    + "p99 %d us; client kernel: %s%n", session.migrations, session.serverReceived, client.received,
+                    cluster.server(1).lateSegmentsForwarded() + cluster.server(2).lateSegmentsForwarded(),
+                    session.latencyMicros.getValueAtPercentile(50),
                     session.latencyMicros.getValueAtPercentile(99),
                     after.describe(before, "RetransSegs", "TCPLossProbes", "TCPFastRetrans", "EstabResets"));
             assertThat(after.since(before, "EstabResets")).as("client resets").isZero();
