@@ -23,6 +23,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "proxy.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "struct proxy_flow's mapping word is read as backend in the low 32 bits, NAT port in the next 16"
+#endif
 #include "tcx.h"
 
 #define AF_INET 2
@@ -365,7 +369,8 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 			count(&service_counters, sid, 0, 0, 1);
 			return V_DROP;
 		}
-		__u32 b = f->backend;
+		__u64 mapping = *(volatile __u64 *)&f->mapping;
+		__u32 b = (__u32)mapping;
 		struct proxy_backend *be = bpf_map_lookup_elem(&backends, &b);
 		if (!be || !(be->flags & PROXY_BACKEND_IN_USE)) {
 			count(&service_counters, sid, 0, 0, 1);
@@ -378,7 +383,7 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 		rw->dport = be->port;
 		if (svc->flags & PROXY_FULL_NAT) {
 			__builtin_memcpy(rw->src, be->snat, 16);
-			rw->sport = f->nat_port;
+			rw->sport = (__u16)(mapping >> 32);
 		} else {
 			__builtin_memcpy(rw->src, p->key.src, 16);
 			rw->sport = p->key.sport;
@@ -630,3 +635,27 @@ int xdp_pass(struct xdp_md *ctx)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* The control plane's re-pointing of one live flow, run from user space (BPF_PROG_RUN): the mapping word
+ * is replaced in place, so whatever the data plane writes to the entry meanwhile (counters, last seen, the
+ * closing mark) stays; writing back an entry read a moment before would have undone it. Returns 0 when
+ * re-pointed, 1 when there is no such flow, 2 when the word kept changing under it. */
+SEC("syscall")
+int proxy_repoint(struct proxy_repoint *r)
+{
+	struct proxy_flow_key key;
+	__builtin_memcpy(&key, &r->key, sizeof(key));
+	struct proxy_flow *f = bpf_map_lookup_elem(&flows, &key);
+	if (!f)
+		return 1;
+	__u64 want = (__u64)r->backend | (__u64)r->nat_port << 32;
+	__u64 old = *(volatile __u64 *)&f->mapping;
+	for (int i = 0; i < 16; i++) {
+		/* flags, the top 16 bits, are the data plane's: kept as they are at the swap */
+		__u64 seen = __sync_val_compare_and_swap(&f->mapping, old, want | (old & 0xffff000000000000ULL));
+		if (seen == old)
+			return 0;
+		old = seen;
+	}
+	return 2;
+}

@@ -61,9 +61,25 @@ struct proxy_flow {
 	__u64 closing_since_ns; /* first FIN or RST, 0 while open */
 	__u64 packets;
 	__u64 bytes;
+	/* One aligned word: the data plane reads backend and NAT port in one load, and a re-pointing
+	 * (proxy_repoint) replaces both with one compare-and-swap, so no packet pairs the backend of one
+	 * mapping with the NAT port of another. */
+	union {
+		struct {
+			__u32 backend;
+			__u16 nat_port; /* full NAT: the proxy's source port, network order */
+			__u16 flags;
+		};
+		__u64 mapping;
+	};
+};
+
+/* proxy_repoint's argument: the flow and the mapping it is to have. */
+struct proxy_repoint {
+	struct proxy_flow_key key;
 	__u32 backend;
-	__u16 nat_port; /* full NAT: the proxy's source port, network order */
-	__u16 flags;
+	__u16 nat_port; /* network order */
+	__u16 pad;
 };
 
 /* Reverse table value: which client flow a backend's packet belongs to, and through which backend. */

@@ -1,5 +1,7 @@
 package io.socketlauncher.sys;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -32,6 +34,35 @@ public final class BpfProgram {
             return (int) Libbpf.PROGRAM_FD.invokeExact(program);
         } catch (Throwable t) {
             throw Libc.linkageFailure(t);
+        }
+    }
+
+    /** struct bpf_test_run_opts (libbpf 1.x): its size and the offsets of the fields a syscall program's run uses. */
+    private static final long RUN_OPTS_SIZE = 80, RUN_CTX_IN = 32, RUN_CTX_SIZE_IN = 48, RUN_RETVAL = 56;
+
+    /**
+     * Runs a syscall program ({@code SEC("syscall")}) once with {@code argument} as its context (BPF_PROG_RUN); the
+     * program may change it, and the changes are copied back into {@code argument}. Returns the program's return
+     * value.
+     */
+    public int run(byte[] argument) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment context = arena.allocate(Math.max(1, argument.length), 8);
+            MemorySegment.copy(argument, 0, context, JAVA_BYTE, 0, argument.length);
+            MemorySegment opts = arena.allocate(RUN_OPTS_SIZE, 8);
+            opts.set(JAVA_LONG, 0, RUN_OPTS_SIZE);
+            // The kernel copies the context back into ctx_in: a syscall program refuses a ctx_out.
+            opts.set(ADDRESS, RUN_CTX_IN, context);
+            opts.set(JAVA_INT, RUN_CTX_SIZE_IN, argument.length);
+            int r;
+            try {
+                r = (int) Libbpf.PROG_TEST_RUN.invokeExact(fd(), opts);
+            } catch (Throwable t) {
+                throw Libc.linkageFailure(t);
+            }
+            Libbpf.check("bpf_prog_test_run_opts(" + name + ")", r);
+            MemorySegment.copy(context, JAVA_BYTE, 0, argument, 0, argument.length);
+            return opts.get(JAVA_INT, RUN_RETVAL);
         }
     }
 

@@ -45,6 +45,7 @@ final class Libbpf {
     static final MethodHandle XDP_DETACH = plain("bpf_xdp_detach", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     /** libbpf 1.1 has no bpf_program__attach_tcx; its low-level call passes any attach type through. */
     static final MethodHandle LINK_CREATE = plain("bpf_link_create", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    static final MethodHandle PROG_TEST_RUN = plain("bpf_prog_test_run_opts", JAVA_INT, JAVA_INT, ADDRESS);
     static final MethodHandle PROG_QUERY = plain("bpf_prog_query", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
     static final MethodHandle MAP_UPDATE = heap("bpf_map_update_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
     static final MethodHandle MAP_LOOKUP = heap("bpf_map_lookup_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);

@@ -404,11 +404,12 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         } else {
             program.reverse.put(reverseKey(target, key.client(), 0), rev);
         }
-        // The switch itself: one update of the flow entry. The old backend's reverse entry stays until
-        // the flow ends, so its stray packets (an RST) are recognised and dropped, not passed to the client.
-        Flow redirected = flow.withBackend(target.slot, natPort);
-        if (!program.flows.replace(tuple, redirected)) throw new IOException("flow " + key.client() + " vanished during the redirect");
-        return info(tuple, redirected, System.nanoTime());
+        // The switch itself: the flow's mapping replaced in place, leaving what the data plane wrote since the read
+        // above. The old backend's reverse entry stays until the flow ends, so its stray packets (an RST) are
+        // recognised and dropped, not passed to the client.
+        if (!program.repoint(tuple, target.slot, natPort)) throw new IOException("flow " + key.client() + " vanished during the redirect");
+        // The answer's counters are those read above: not read again, which would cost the redirect a system call.
+        return info(tuple, flow.withBackend(target.slot, natPort), System.nanoTime());
     }
 
     private static FlowTuple reverseKey(BackendState b, InetSocketAddress client, int natPort) {

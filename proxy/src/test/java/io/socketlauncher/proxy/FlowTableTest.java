@@ -48,14 +48,34 @@ class FlowTableTest {
             Flow f = new Flow(123456789L, 5, 10, 2000, 3, 20001, 1);
             program.flows.put(v6, f);
             assertThat(program.flows.get(v6)).isEqualTo(f);
-            Flow redirected = f.withBackend(4, 20002);
-            assertThat(program.flows.replace(v6, redirected)).isTrue();
-            assertThat(program.flows.get(v6)).isEqualTo(redirected);
+            assertThat(program.repoint(v6, 4, 20002)).isTrue();
+            assertThat(program.flows.get(v6)).isEqualTo(f.withBackend(4, 20002));
             assertThat(program.flows.remove(v6)).isTrue();
             assertThat(program.flows.get(v6)).isNull();
             // A flow that ended is not brought back by a redirect that read it before.
-            assertThat(program.flows.replace(v6, f)).isFalse();
+            assertThat(program.repoint(v6, 3, 20001)).isFalse();
             assertThat(program.flows.get(v6)).isNull();
+        }
+    }
+
+    /**
+     * Proxy.redirect reads a flow (for its NAT port), then re-points it. The data plane keeps writing to the entry in
+     * between: counters, last seen, and the closing mark of a FIN, which starts the flow's short grace period. Writing
+     * back an entry built from the read would undo those; the re-pointing replaces only the mapping.
+     */
+    @Test
+    void aRepointKeepsWhatTheDataPlaneWroteSinceTheEntryWasRead() throws Exception {
+        try (ProxyProgram program = ProxyProgram.load(1024)) {
+            FlowTuple key = flow(1);
+            program.flows.put(key, new Flow(1_000, 0, 10, 2_000, 3, 20001, 0));
+            Flow read = program.flows.get(key);
+            Flow meanwhile = new Flow(2_000, 1_900, 12, 2_400, 3, 20001, 1); // a FIN went through
+            program.flows.put(key, meanwhile);
+            assertThat(program.repoint(key, 4, read.natPort())).isTrue();
+            assertThat(program.flows.get(key)).isEqualTo(meanwhile.withBackend(4, 20001));
+            assertThat(program.repoint(key, 5, 40000)).isTrue();
+            assertThat(program.flows.get(key)).as("backend and NAT port replaced together")
+                    .isEqualTo(meanwhile.withBackend(5, 40000));
         }
     }
 

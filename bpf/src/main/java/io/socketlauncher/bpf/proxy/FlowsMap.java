@@ -1,7 +1,6 @@
 package io.socketlauncher.bpf.proxy;
 
 import io.socketlauncher.sys.BpfMap;
-import io.socketlauncher.sys.Errno;
 import io.socketlauncher.sys.NativeException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,20 +19,6 @@ public final class FlowsMap {
     public Flow get(FlowTuple key) throws NativeException {
         byte[] value = new byte[Flow.SIZE];
         return map.lookup(key.encode(), value) ? Flow.decode(value) : null;
-    }
-
-    /**
-     * The single update that re-points a live flow. EXIST, so that a flow that ended meanwhile is not resurrected:
-     * false then, and nothing written.
-     */
-    public boolean replace(FlowTuple key, Flow flow) throws NativeException {
-        try {
-            map.update(key.encode(), flow.encode(), BpfMap.EXIST);
-            return true;
-        } catch (NativeException e) {
-            if (e.is(Errno.ENOENT)) return false;
-            throw e;
-        }
     }
 
     public void put(FlowTuple key, Flow flow) throws NativeException {

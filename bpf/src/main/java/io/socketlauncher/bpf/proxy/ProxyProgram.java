@@ -3,6 +3,7 @@ package io.socketlauncher.bpf.proxy;
 import io.socketlauncher.sys.BpfObject;
 import io.socketlauncher.sys.BpfProgram;
 import io.socketlauncher.sys.NativeException;
+import java.nio.ByteBuffer;
 
 /**
  * proxy.bpf.o loaded: its programs ({@link #xdp()}, {@link #tc()}, {@link #xdpPass()}) and typed views
@@ -61,6 +62,26 @@ public final class ProxyProgram implements AutoCloseable {
     /** XDP_PASS, for the far end of a veth that receives redirected frames. */
     public BpfProgram xdpPass() {
         return object.program("xdp_pass");
+    }
+
+    /**
+     * Re-points a live flow: its backend and NAT port (network order in the entry; {@code natPort} as a port number)
+     * are replaced in place by one compare-and-swap in the kernel ({@code proxy_repoint}), so what the data plane
+     * writes to the entry meanwhile (counters, last seen, the closing mark) stays. Returns false, writing nothing,
+     * if there is no such flow (it ended, or was evicted).
+     */
+    public boolean repoint(FlowTuple key, int backend, int natPort) throws NativeException {
+        byte[] argument = new byte[FlowTuple.SIZE + 8];
+        ByteBuffer b = Wire.buffer(argument);
+        b.put(key.encode()).putInt(backend);
+        Wire.putPort(b, natPort);
+        int result = object.program("proxy_repoint").run(argument);
+        return switch (result) {
+            case 0 -> true;
+            case 1 -> false;
+            default -> throw new IllegalStateException("proxy_repoint of " + key + " returned " + result
+                    + (result == 2 ? ": the entry kept changing under it" : ""));
+        };
     }
 
     @Override
