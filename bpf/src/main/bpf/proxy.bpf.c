@@ -23,11 +23,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "proxy.h"
+#include "tcx.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "struct proxy_flow's mapping word is read as backend in the low 32 bits, NAT port in the next 16"
 #endif
-#include "tcx.h"
 
 #define AF_INET 2
 #define AF_INET6 10
