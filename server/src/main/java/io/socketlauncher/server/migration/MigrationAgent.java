@@ -50,8 +50,10 @@ public final class MigrationAgent implements AutoCloseable {
     private final ThreadFactory threads;
     private final Arrivals arrivals;
     private final Predicate<ServerMessages.Prepare> admission;
-    /** By id, committed ones too for the guard time (a source that missed XFERED asks about them). */
+    /** By id, until committed or ended. */
     private final Map<Long, Incoming> migrations = new ConcurrentHashMap<>();
+    /** Committed ones, for the guard time: a source that missed XFERED asks about them. */
+    private final CommittedMigrations committed;
     /** The migration of each flow that is still holding: a new one of the same flow supersedes it. */
     private final Map<FlowTuple, Incoming> holdingByFlow = new ConcurrentHashMap<>();
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
@@ -97,6 +99,7 @@ public final class MigrationAgent implements AutoCloseable {
         this.threads = threads;
         this.arrivals = arrivals;
         this.admission = admission;
+        this.committed = new CommittedMigrations(context.timeouts.guard().toNanos());
         this.acceptor = threads.newThread(this::acceptLoop);
         acceptor.setName("sl-agent-accept-" + context.id);
         acceptor.setDaemon(true);
@@ -243,9 +246,6 @@ public final class MigrationAgent implements AutoCloseable {
         TransferBlob blob = null;
         synchronized (in) {
             byte[] bytes = in.data.toByteArray();
-            // Not reset(), which keeps the grown buffer: the migration is remembered for the guard time, 90,000 of them
-            // at 3,000 a second, and their buffers (the whole state each) made every young collection copy hundreds of MB.
-            in.data = new ByteArrayOutputStream();
             if (bytes.length != total) {
                 channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "XFER says " + total + " bytes, " + bytes.length + " arrived");
                 return;
@@ -272,9 +272,10 @@ public final class MigrationAgent implements AutoCloseable {
             in.holding = false;
             holdingByFlow.remove(in.flow, in);
             if (in.guard != null) in.guard.cancel(false);
-            // Remembered for a while: a source that missed XFERED asks with XFER_ABORT and must hear "committed".
-            in.guard = context.scheduler.schedule(() -> migrations.remove(in.id, in), context.timeouts.guard().toMillis(),
-                    TimeUnit.MILLISECONDS);
+            // Only the id is remembered, for the guard time: a source that missed XFERED asks with XFER_ABORT and must
+            // hear "committed".
+            committed.add(in.id, System.nanoTime());
+            migrations.remove(in.id, in);
         }
         arrivals.arrived(fd, in.prepare.client(), context.local, blob.applicationState(), in.prepare.sourceId());
         channel.send(MessageType.XFERED, request, ServerMessages.migration(in.id));
@@ -283,19 +284,20 @@ public final class MigrationAgent implements AutoCloseable {
     private void abort(ControlChannel channel, int request, ServerMessages.Abort a) throws IOException {
         Incoming in = migrations.get(a.migration());
         if (in == null) {
-            // Unknown: never prepared here, or discarded already. Committed ones are remembered for the guard time.
-            channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), false)));
+            // Committed within the guard time, or unknown: never prepared here, or discarded already.
+            boolean done = committed.contains(a.migration(), System.nanoTime());
+            channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), done)));
             return;
         }
-        boolean committed;
+        boolean serving;
         synchronized (in) {
-            committed = in.committed;
-            if (!committed) {
+            serving = in.committed;
+            if (!serving) {
                 in.aborted = true;
                 if (a.discard()) in.discard(a.reason());
             }
         }
-        channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), committed)));
+        channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), serving)));
     }
 
     private static void sleep(long millis) {
