@@ -5,8 +5,8 @@ package io.socketlauncher.server.migration;
  * with XFER_ABORT and must hear "committed", or it would resume a socket the target already serves. At thousands of
  * migrations a second that is tens of thousands of ids, kept in two primitive arrays (in commit order) rather than
  * an object or two each: kept as objects for the guard time, they survived young collection after young collection
- * and each pause copied them all (30-43 ms pauses in the demo, each a hold the client saw long enough to send a loss
- * probe). Asking is rare (a source that timed out), so {@link #contains} scans.
+ * and each pause copied them all (young pauses of 13-18 ms at p50 in the demo, against 1.5 ms with the ids alone).
+ * Asking is rare (a source that timed out), so {@link #contains} scans.
  */
 final class CommittedMigrations {
     private final long keepNanos;
