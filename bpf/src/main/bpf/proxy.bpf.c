@@ -11,7 +11,8 @@
  *
  * Flows are keyed by the full 5-tuple in an LRU table, learned on SYN; the control plane expires them
  * (idle timeout, grace period after FIN/RST) from the timestamps kept here. A reverse table maps a
- * backend's packets to their client flow. Re-pointing a flow is one update of its flow entry.
+ * backend's packets to their client flow. Re-pointing a flow (proxy_repoint) is one compare-and-swap of
+ * its entry's mapping word.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -636,10 +637,14 @@ int xdp_pass(struct xdp_md *ctx)
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define MAPPING_FLAGS 0xffff000000000000ULL
+
 /* The control plane's re-pointing of one live flow, run from user space (BPF_PROG_RUN): the mapping word
  * is replaced in place, so whatever the data plane writes to the entry meanwhile (counters, last seen, the
- * closing mark) stays; writing back an entry read a moment before would have undone it. Returns 0 when
- * re-pointed, 1 when there is no such flow, 2 when the word kept changing under it. */
+ * closing mark) stays; writing back an entry read a moment before would have undone it. Only a change of
+ * the flags (the data plane's) is retried: an LRU entry deleted meanwhile may already serve another flow,
+ * whose mapping must not be overwritten. Returns 0 when re-pointed, 1 when there is no such flow (or it
+ * was deleted under the swap), 2 when the flags kept changing. */
 SEC("syscall")
 int proxy_repoint(struct proxy_repoint *r)
 {
@@ -651,10 +656,18 @@ int proxy_repoint(struct proxy_repoint *r)
 	__u64 want = (__u64)r->backend | (__u64)r->nat_port << 32;
 	__u64 old = *(volatile __u64 *)&f->mapping;
 	for (int i = 0; i < 16; i++) {
-		/* flags, the top 16 bits, are the data plane's: kept as they are at the swap */
-		__u64 seen = __sync_val_compare_and_swap(&f->mapping, old, want | (old & 0xffff000000000000ULL));
-		if (seen == old)
-			return 0;
+		__u64 next = want | (old & MAPPING_FLAGS);
+		__u64 seen = __sync_val_compare_and_swap(&f->mapping, old, next);
+		if (seen == old) {
+			/* Still this flow's entry? If it was deleted and reused for another flow between the lookup
+			 * and the swap, put the other flow's mapping back (unless it moved on) and report the flow gone. */
+			if (bpf_map_lookup_elem(&flows, &key) == f)
+				return 0;
+			__sync_val_compare_and_swap(&f->mapping, next, old);
+			return 1;
+		}
+		if ((seen ^ old) & ~MAPPING_FLAGS)
+			return 1;
 		old = seen;
 	}
 	return 2;

@@ -22,8 +22,12 @@ public final class ProxyProgram implements AutoCloseable {
     public final ConfigMap config;
     public final VethEgressMap vethEgress;
 
+    /** Found once here: BpfObject's lookup is not for concurrent callers, and redirects come from many threads. */
+    private final BpfProgram repoint;
+
     private ProxyProgram(BpfObject object) {
         this.object = object;
+        repoint = object.program("proxy_repoint");
         services = new ServicesMap(object.map("services"));
         backends = new BackendsMap(object.map("backends"));
         rings = new RingsMap(object.map("rings"));
@@ -68,19 +72,19 @@ public final class ProxyProgram implements AutoCloseable {
      * Re-points a live flow: its backend and NAT port (network order in the entry; {@code natPort} as a port number)
      * are replaced in place by one compare-and-swap in the kernel ({@code proxy_repoint}), so what the data plane
      * writes to the entry meanwhile (counters, last seen, the closing mark) stays. Returns false, writing nothing,
-     * if there is no such flow (it ended, or was evicted).
+     * if there is no such flow (it ended, or was evicted, also while being re-pointed).
      */
     public boolean repoint(FlowTuple key, int backend, int natPort) throws NativeException {
         byte[] argument = new byte[FlowTuple.SIZE + 8];
         ByteBuffer b = Wire.buffer(argument);
         b.put(key.encode()).putInt(backend);
         Wire.putPort(b, natPort);
-        int result = object.program("proxy_repoint").run(argument);
+        int result = repoint.run(argument);
         return switch (result) {
             case 0 -> true;
             case 1 -> false;
             default -> throw new IllegalStateException("proxy_repoint of " + key + " returned " + result
-                    + (result == 2 ? ": the entry kept changing under it" : ""));
+                    + (result == 2 ? ": the data plane kept changing the entry's flags" : ""));
         };
     }
 
