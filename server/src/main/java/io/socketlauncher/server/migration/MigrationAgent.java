@@ -245,6 +245,13 @@ public final class MigrationAgent implements AutoCloseable {
         int fd;
         TransferBlob blob = null;
         synchronized (in) {
+            // An XFER_ABORT may have come in since part() let go of the lock: it was answered "not committed", and the
+            // source resumes its socket. Restoring now would make two.
+            if (in.aborted || in.committed) {
+                channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "migration " + Long.toHexString(in.id)
+                        + (in.committed ? " is committed already" : " was aborted"));
+                return;
+            }
             byte[] bytes = in.data.toByteArray();
             if (bytes.length != total) {
                 channel.sendError(ErrorCode.INVALID_ARGUMENT, request, "XFER says " + total + " bytes, " + bytes.length + " arrived");
