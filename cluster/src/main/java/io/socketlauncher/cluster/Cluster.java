@@ -186,8 +186,8 @@ public final class Cluster implements AutoCloseable {
 
         /**
          * Serves the service over IPv6: the VIP, the backends and the servers' listening sockets take the testbed's
-         * IPv6 addresses (clients then connect to {@link Cluster#service()} over IPv6). The control protocol, the
-         * servers' migration agents and the health checks' view of them stay where they are.
+         * IPv6 addresses (clients then connect to {@link Cluster#service()} over IPv6, and the proxy's health checks
+         * probe the backends there). The control protocol and the servers' migration agents stay on IPv4.
          */
         public Builder ipv6() {
             this.ipv6 = true;
