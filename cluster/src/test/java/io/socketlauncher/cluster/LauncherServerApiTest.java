@@ -1,5 +1,6 @@
 package io.socketlauncher.cluster;
 
+import io.socketlauncher.proxy.control.Wire;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.testbed.Host;
@@ -26,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -183,14 +186,32 @@ class LauncherServerApiTest {
             assertThat(established(cluster, 1, "dport", Cluster.AGENT_PORT)).isEqualTo(3);
             assertThat(s1.openChannelsAhead()).as("nothing to open when all answer").isZero();
 
-            // A timed exchange with the peer's agent goes over a channel opened ahead, as a migration's do.
+            // A timed exchange with the peer's agent goes over a channel opened ahead, as a migration's do: the kernel's
+            // byte counts of those channels show 20 requests out and 20 answers back.
+            long[] before = agentChannelBytes(cluster, 1);
             for (int i = 0; i < 20; i++) s1.roundTrip("s2").get(10, TimeUnit.SECONDS);
+            long[] after = agentChannelBytes(cluster, 1);
+            assertThat(after[0] - before[0]).as("bytes s1 sent to s2's agent").isGreaterThanOrEqualTo(20L * EMPTY_FRAME);
+            assertThat(after[1] - before[1]).as("bytes s1 received from s2's agent").isGreaterThanOrEqualTo(20L * EMPTY_FRAME);
             assertThat(s1.peerChannels()).as("no channel opened for the round trips").containsExactly(Map.entry("s2", 3));
             assertThat(s1.roundTrip("s9")).failsWithin(Duration.ofSeconds(1))
                     .withThrowableOfType(ExecutionException.class)
                     .withCauseInstanceOf(IllegalArgumentException.class).withMessageContaining("no peer s9");
         }
         assertThat(arrivals).as("arrivals (and failures)").hasSize(1).allMatch(a -> a.contains("<-"));
+    }
+
+    /** A PING or PONG on the wire: a frame with no payload. */
+    private static final int EMPTY_FRAME = Wire.HEADER_BYTES + Wire.MAC_BYTES;
+
+    /** Bytes sent and received, summed over server {@code server}'s established channels to its peers' agents. */
+    private static long[] agentChannelBytes(Cluster cluster, int server) throws IOException {
+        String listing = cluster.testbed().server(server).exec("ss", "-Htin", "state", "established",
+                "( dport = :" + Cluster.AGENT_PORT + " )").stdout();
+        long[] bytes = new long[2];
+        Matcher m = Pattern.compile("bytes_(sent|received):(\\d+)").matcher(listing);
+        while (m.find()) bytes[m.group(1).equals("sent") ? 0 : 1] += Long.parseLong(m.group(2));
+        return bytes;
     }
 
     private static long established(Cluster cluster, int server, String side, int port) throws IOException {
