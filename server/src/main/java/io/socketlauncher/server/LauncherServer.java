@@ -34,6 +34,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -318,20 +319,18 @@ public final class LauncherServer implements AutoCloseable {
         }
         if (closed) return CompletableFuture.failedFuture(new IOException("server " + id + " is closed"));
         long called = System.nanoTime();
-        CompletableFuture<Duration> done = new CompletableFuture<>();
         try {
-            migrations.execute(() -> {
+            return CompletableFuture.supplyAsync(() -> {
                 try {
                     context.ping(peer);
-                    done.complete(Duration.ofNanos(System.nanoTime() - called));
-                } catch (IOException | RuntimeException | Error e) {
-                    done.completeExceptionally(e);
+                } catch (IOException e) {
+                    throw new CompletionException(e);
                 }
-            });
-        } catch (RuntimeException e) {
-            done.completeExceptionally(e);
+                return Duration.ofNanos(System.nanoTime() - called);
+            }, migrations);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new IOException("server " + id + " is closed", e));
         }
-        return done;
     }
 
     /**
