@@ -60,9 +60,4 @@ final class CommittedMigrations {
         times = moreTimes;
         head = 0;
     }
-
-    @Override
-    public synchronized String toString() {
-        return "CommittedMigrations[" + size + " within " + keepNanos / 1_000_000 + " ms, capacity " + ids.length + "]";
-    }
 }
