@@ -109,6 +109,14 @@ struct {
 	__type(value, struct proxy_config);
 } config SEC(".maps");
 
+/* The full-NAT source addresses services name in their configuration (a set: the value is unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROXY_MAX_SERVICES);
+	__type(key, struct proxy_source_key);
+	__type(value, __u32);
+} sources SEC(".maps");
+
 /*
  * Interfaces (ifindex) that are veths: TC hands a packet leaving through one of them straight to its
  * peer's ingress with bpf_redirect_peer, which skips a queue and a softirq pass per packet.
@@ -352,6 +360,26 @@ static __always_inline void touch(struct proxy_flow *f, const struct packet *p, 
 	}
 }
 
+/*
+ * Neither a client's packet nor a backend's reply. One kind is forwarded here: a live migration's source
+ * sends the segments that still reach it on to the flow's new backend through this host. In full NAT
+ * their source is a service's source address, this host's own, which the kernel's forwarding drops as
+ * a martian; they go on unchanged. (In NAT mode they carry the client's address, and the kernel
+ * forwards them.)
+ */
+static __always_inline enum verdict pass_or_forward(const struct packet *p, struct rewrite *rw)
+{
+	struct proxy_source_key sk = { .family = p->key.family };
+	__builtin_memcpy(sk.addr, p->key.src, 16);
+	if (!bpf_map_lookup_elem(&sources, &sk))
+		return V_PASS;
+	__builtin_memcpy(rw->src, p->key.src, 16);
+	__builtin_memcpy(rw->dst, p->key.dst, 16);
+	rw->sport = p->key.sport;
+	rw->dport = p->key.dport;
+	return V_FORWARD;
+}
+
 static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -393,7 +421,7 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 	}
 	struct proxy_reverse *rev = bpf_map_lookup_elem(&reverse, &p->key);
 	if (!rev)
-		return V_PASS;
+		return pass_or_forward(p, rw);
 	struct proxy_flow *f = bpf_map_lookup_elem(&flows, &rev->client);
 	if (!f)
 		return V_DROP;

@@ -65,6 +65,11 @@ public final class ProxyCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "MODE", description = "NAT or FULL_NAT (default: NAT).")
     Mode mode;
 
+    @Option(names = "--snat", paramLabel = "ADDR",
+            description = "FULL_NAT: the source address towards every backend (default: each backend's route's). One "
+                    + "address for all lets connections migrate between them.")
+    String snat;
+
     @Option(names = "--algorithm", paramLabel = "ALG", description = "MAGLEV, ROUND_ROBIN or LEAST_CONNECTIONS (default: MAGLEV).")
     Algorithm algorithm;
 
@@ -116,8 +121,8 @@ public final class ProxyCommand implements Callable<Integer> {
     private ProxyConfig config() throws Exception {
         ProxyConfig c;
         if (config != null) {
-            if (!interfaces.isEmpty() || vip != null || !backends.isEmpty() || mode != null || algorithm != null) {
-                throw usage("--config excludes --interface, --vip, --backend, --mode and --algorithm");
+            if (!interfaces.isEmpty() || vip != null || !backends.isEmpty() || mode != null || algorithm != null || snat != null) {
+                throw usage("--config excludes --interface, --vip, --backend, --mode, --snat and --algorithm");
             }
             c = ProxyConfig.read(config);
             if (namespace != null) {
@@ -131,7 +136,8 @@ public final class ProxyCommand implements Callable<Integer> {
             for (String b : backends) {
                 parsed.add(backend(b));
             }
-            c = ProxyConfig.of(namespace, interfaces, List.of(new ServiceConfig(vip, mode, algorithm, parsed)));
+            c = ProxyConfig.of(namespace, interfaces, List.of(new ServiceConfig(vip, mode, algorithm, parsed,
+                    snat == null ? null : ProxyConfig.ip(snat, "--snat"))));
         }
         if (hook != null) {
             c = c.withHook(hook);

@@ -72,6 +72,8 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         final InetSocketAddress vip;
         final Mode mode;
         final Service.Algorithm algorithm;
+        /** Full NAT: the source address towards every backend, or null for each backend's route's. */
+        final InetAddress snat;
         int[] ring;
         volatile Counters counters = Counters.ZERO;
         volatile double newFlowsPerSecond;
@@ -81,6 +83,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             this.vip = c.vip();
             this.mode = c.mode();
             this.algorithm = c.algorithm();
+            this.snat = c.snat();
         }
     }
 
@@ -271,6 +274,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         if (id >= Service.MAX_SERVICES) throw new IllegalArgumentException("at most " + Service.MAX_SERVICES + " services");
         ServiceState s = new ServiceState(id, c);
         program.serviceCounters.reset(id);
+        if (c.snat() != null) program.sources.add(c.snat());
         services.put(c.vip(), s);
         publish(s);
         for (BackendConfig b : c.backends()) addBackend(c.vip(), b.id(), b.address(), b.weight());
@@ -296,7 +300,8 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             }
         }
         if (slot < 0) throw new IllegalArgumentException("no free backend slot (at most " + Backend.MAX_BACKENDS + ")");
-        InetAddress snat = s.mode == Mode.FULL_NAT ? SourceAddress.towards(config.namespace(), address.getAddress()) : null;
+        InetAddress snat = s.mode != Mode.FULL_NAT ? null
+                : s.snat != null ? s.snat : SourceAddress.towards(config.namespace(), address.getAddress());
         BackendState b = new BackendState(backendId, slot, s, address, snat, weight);
         program.backendCounters.reset(slot);
         program.activeFlows.set(slot, 0);

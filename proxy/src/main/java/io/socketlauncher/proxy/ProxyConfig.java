@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.socketlauncher.bpf.proxy.Service.Algorithm;
 import io.socketlauncher.proxy.control.BackendIds;
 import io.socketlauncher.proxy.control.ControlKeys;
+import io.socketlauncher.proxy.control.Endpoints;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -42,13 +43,28 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
 
     public enum Mode { NAT, FULL_NAT }
 
-    public record ServiceConfig(InetSocketAddress vip, Mode mode, Algorithm algorithm, List<BackendConfig> backends) {
+    /**
+     * @param snat full NAT only: the proxy's source address towards every backend of the service, or null for the
+     *             address the route to each backend uses. A connection can move between backends (a live migration)
+     *             only if they all see it from the same address: its peer address is part of its TCP state.
+     */
+    public record ServiceConfig(InetSocketAddress vip, Mode mode, Algorithm algorithm, List<BackendConfig> backends, InetAddress snat) {
         public ServiceConfig {
             Objects.requireNonNull(vip, "vip");
             if (vip.getPort() == 0) throw new IllegalArgumentException("service " + vip + " needs a port");
             mode = mode == null ? Mode.NAT : mode;
             algorithm = algorithm == null ? Algorithm.MAGLEV : algorithm;
             backends = backends == null ? List.of() : List.copyOf(backends);
+            if (snat != null && mode != Mode.FULL_NAT) {
+                throw new IllegalArgumentException("service " + Endpoints.format(vip) + ": a source address (snat) is for FULL_NAT, not " + mode);
+            }
+            if (snat != null && (snat instanceof java.net.Inet6Address) != (vip.getAddress() instanceof java.net.Inet6Address)) {
+                throw new IllegalArgumentException("service " + Endpoints.format(vip) + ": source address " + snat.getHostAddress() + " is of another address family");
+            }
+        }
+
+        public ServiceConfig(InetSocketAddress vip, Mode mode, Algorithm algorithm, List<BackendConfig> backends) {
+            this(vip, mode, algorithm, backends, null);
         }
     }
 
@@ -147,7 +163,7 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
                      Long idleTimeoutMillis, Long closeGraceMillis, Integer natPortMin, Integer natPortMax,
                      Long healthIntervalMillis, String control, String controlKeyFile, String metrics) {}
 
-    record FileService(String vip, Mode mode, Algorithm algorithm, List<FileBackend> backends) {}
+    record FileService(String vip, Mode mode, Algorithm algorithm, List<FileBackend> backends, String snat) {}
 
     record FileBackend(String id, String address, Integer weight) {}
 
@@ -168,7 +184,7 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
         List<ServiceConfig> services = f.services().stream().map(s -> new ServiceConfig(address(s.vip(), "vip"), s.mode(), s.algorithm(),
                 s.backends() == null ? List.of() : s.backends().stream()
                         .map(b -> new BackendConfig(b.id(), address(b.address(), "backend address"), b.weight() == null ? 1 : b.weight()))
-                        .toList())).toList();
+                        .toList(), s.snat() == null ? null : ip(s.snat(), "snat"))).toList();
         ProxyConfig base = of(f.namespace(), f.interfaces(), services);
         byte[] key = null;
         if (f.controlKeyFile() != null) {
@@ -187,6 +203,18 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
                 f.metrics() == null ? null : address(f.metrics(), "metrics"));
     }
 
+    /** Parses a numeric IPv4 or IPv6 address without name resolution. */
+    public static InetAddress ip(String text, String what) {
+        if (text == null || text.isEmpty() || text.length() > 45 || !text.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+            throw new IllegalArgumentException(what + ": '" + text + "' is not a numeric IP address");
+        }
+        try {
+            return InetAddress.getByName(text);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(what + ": '" + text + "' is not an IP address");
+        }
+    }
+
     /** Parses "a.b.c.d:port" or "[v6]:port" without name resolution. */
     public static InetSocketAddress address(String text, String what) {
         if (text == null || text.isEmpty() || text.length() > 64) throw new IllegalArgumentException(what + ": expected host:port, got '" + text + "'");
@@ -194,7 +222,7 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
         if (colon <= 0) throw new IllegalArgumentException(what + ": expected host:port, got '" + text + "'");
         String host = text.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-        if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) throw new IllegalArgumentException(what + ": '" + host + "' is not a numeric IP address");
+        InetAddress ip = ip(host, what);
         int port;
         try {
             port = Integer.parseInt(text.substring(colon + 1));
@@ -202,10 +230,6 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
             throw new IllegalArgumentException(what + ": bad port in '" + text + "'");
         }
         if (port < 1 || port > 65535) throw new IllegalArgumentException(what + ": port out of range in '" + text + "'");
-        try {
-            return new InetSocketAddress(InetAddress.getByName(host), port);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(what + ": '" + host + "' is not an IP address");
-        }
+        return new InetSocketAddress(ip, port);
     }
 }

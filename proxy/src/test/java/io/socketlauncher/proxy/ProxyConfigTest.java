@@ -26,7 +26,7 @@ class ProxyConfigTest {
         ProxyConfig c = ProxyConfig.read(write("""
                 {"namespace": "sl1-lb", "interfaces": ["c1", "s1", "s2"], "hook": "TC", "maxFlows": 4096,
                  "idleTimeoutMillis": 60000, "natPortMin": 30000, "natPortMax": 30999,
-                 "services": [{"vip": "10.77.200.1:80", "mode": "FULL_NAT", "algorithm": "LEAST_CONNECTIONS",
+                 "services": [{"vip": "10.77.200.1:80", "mode": "FULL_NAT", "algorithm": "LEAST_CONNECTIONS", "snat": "10.77.200.2",
                    "backends": [{"id": "s1", "address": "10.77.101.2:8080", "weight": 2}, {"id": "s2", "address": "10.77.102.2:8080"}]},
                   {"vip": "[fd77:0:200::1]:80", "backends": []}]}
                 """));
@@ -35,7 +35,9 @@ class ProxyConfigTest {
         assertThat(c.services()).hasSize(2);
         assertThat(c.services().getFirst().algorithm()).isEqualTo(Algorithm.LEAST_CONNECTIONS);
         assertThat(c.services().getFirst().backends().get(1).weight()).isEqualTo(1);
+        assertThat(c.services().getFirst().snat().getHostAddress()).isEqualTo("10.77.200.2");
         assertThat(c.services().get(1).mode()).isEqualTo(ProxyConfig.Mode.NAT);
+        assertThat(c.services().get(1).snat()).isNull();
         assertThat(c.services().get(1).vip().getAddress().getHostAddress()).isEqualTo("fd77:0:200:0:0:0:0:1");
     }
 
@@ -64,6 +66,14 @@ class ProxyConfigTest {
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\","
                 + " \"backends\": [{\"id\": \"a\", \"address\": \"10.0.0.2:80\", \"weight\": 5000}]}]}")))
                 .hasMessageContaining("weight");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"snat\": \"10.0.0.9\"}]}")))
+                .hasMessageContaining("service 10.0.0.1").hasMessageContaining("for FULL_NAT, not NAT");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
+                + " \"snat\": \"fd00::9\"}]}")))
+                .hasMessageContaining("source address fd00:0:0:0:0:0:0:9 is of another address family");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
+                + " \"snat\": \"proxy.example\"}]}")))
+                .hasMessageContaining("snat: 'proxy.example' is not a numeric IP address");
         assertThatThrownBy(() -> ProxyConfig.read(write("[1, 2")))
                 .isInstanceOf(IllegalArgumentException.class);
         Path big = dir.resolve("big.json");

@@ -11,6 +11,7 @@ import io.socketlauncher.proxy.control.ControlClient;
 import io.socketlauncher.proxy.control.FlowInfo;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.testbed.Host;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
@@ -153,6 +154,38 @@ class ProxyControlTest {
                     assertThat(readExactly(ch, again.length)).isEqualTo(again);
                 }
             }
+        }
+    }
+
+    /**
+     * A segment a migrating server forwards to the flow's new backend passes the load balancer with the proxy's
+     * full-NAT source address, the load balancer's own: its kernel drops such a packet as a martian, so the data plane
+     * forwards it, for the source addresses services name and no others.
+     */
+    @ParameterizedTest
+    @CsvSource({"XDP", "TC"})
+    void aSegmentFromTheServicesSourceAddressIsForwardedToTheBackendItIsFor(Hook hook) throws Exception {
+        try (Bed bed = Bed.start(1, 2, hook, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null);
+             ServerSocketChannel l2 = listen(bed.tb.server(2), 7000)) {
+            InetSocketAddress other = new InetSocketAddress(bed.tb.serviceAddress(), 7001);
+            bed.proxy.addService(new ProxyConfig.ServiceConfig(other, Mode.FULL_NAT, Algorithm.MAGLEV, List.of(), bed.tb.proxySourceAddress()));
+            Host s1 = bed.tb.server(1), s2 = bed.tb.server(2);
+            InetAddress named = bed.tb.proxySourceAddress(), unnamed = bed.tb.client(1).gateway(); // both the load balancer's
+            for (InetAddress a : List.of(named, unnamed)) s1.exec("ip", "addr", "add", a.getHostAddress() + "/32", "dev", "lo");
+            Process atS2 = Bed.capture(s2, "tcp[tcpflags] & tcp-syn != 0 and dst port 7000");
+            for (InetAddress a : List.of(named, unnamed)) {
+                s1.namespace().call(() -> {
+                    try (SocketChannel ch = SocketChannel.open()) {
+                        ch.bind(new InetSocketAddress(a, 0));
+                        ch.configureBlocking(false);
+                        ch.connect(new InetSocketAddress(s2.address(), 7000)); // the SYN is all this needs
+                        Thread.sleep(200);
+                    }
+                    return null;
+                });
+            }
+            String seen = Bed.stopCapture(atS2);
+            assertThat(seen).as("SYNs reaching s2").contains(named.getHostAddress() + ".").doesNotContain(unnamed.getHostAddress() + ".");
         }
     }
 

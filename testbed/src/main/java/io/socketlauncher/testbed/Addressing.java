@@ -9,14 +9,17 @@ import java.net.UnknownHostException;
  * The testbed's address plan, derived from role and index alone so that a testbed found by name (after a
  * crash, or by {@code testbed status}) can be described without any saved state.
  * Each client or server has its own /24 (and /64) to the load-balancer host: client i on 10.77.i.0/24,
- * server i on 10.77.(100+i).0/24; the host is .2, the load balancer .1. The service address is 10.77.200.1.
- * IPv6 mirrors it: fd77:0:LINK::2/64 and fd77:0:LINK::1, service fd77:0:200::1.
+ * server i on 10.77.(100+i).0/24; the host is .2, the load balancer .1. The service address is 10.77.200.1,
+ * and 10.77.200.2, on the load balancer's loopback, is the proxy's full-NAT source address. IPv6 mirrors it: fd77:0:LINK::2/64 and
+ * fd77:0:LINK::1, service fd77:0:200::1, proxy source fd77:0:200::2.
  */
 final class Addressing {
     static final int MAX_CLIENTS = 99, MAX_SERVERS = 99;
     static final String HOST_INTERFACE = "eth0";
     static final Inet4Address SERVICE = v4(10, 77, 200, 1);
     static final Inet6Address SERVICE6 = v6(200, 1);
+    static final Inet4Address PROXY_SOURCE = v4(10, 77, 200, 2);
+    static final Inet6Address PROXY_SOURCE6 = v6(200, 2);
 
     private Addressing() {}
 

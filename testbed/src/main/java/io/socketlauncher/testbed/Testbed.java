@@ -111,7 +111,11 @@ public final class Testbed implements AutoCloseable {
         }
         Commands.run(List.of("ip", "-batch", "-"), links.toString());
 
-        StringBuilder lbSetup = new StringBuilder("link set lo up\n");
+        // The proxy's full-NAT source address is the load balancer's own, as in a real deployment: a packet that
+        // arrives with it as its source (a migrating server forwarding a segment) is a martian to the kernel.
+        StringBuilder lbSetup = new StringBuilder("link set lo up\n")
+                .append("addr add ").append(Addressing.PROXY_SOURCE.getHostAddress()).append("/32 dev lo\n")
+                .append("addr add ").append(Addressing.format(Addressing.PROXY_SOURCE6)).append("/128 dev lo nodad\n");
         for (Host h : endpoints()) {
             String dev = h.linkToLb();
             String lbDev = h.lbSideInterface();
@@ -199,6 +203,18 @@ public final class Testbed implements AutoCloseable {
 
     public Inet6Address serviceAddress6() {
         return Addressing.SERVICE6;
+    }
+
+    /**
+     * A full-NAT source address for the proxy that every backend reaches the same way (through its default route to
+     * the load balancer), as a service whose connections move between backends needs; on the load balancer's loopback.
+     */
+    public Inet4Address proxySourceAddress() {
+        return Addressing.PROXY_SOURCE;
+    }
+
+    public Inet6Address proxySourceAddress6() {
+        return Addressing.PROXY_SOURCE6;
     }
 
     void track(Process process) {
