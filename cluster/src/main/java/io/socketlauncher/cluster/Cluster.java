@@ -136,6 +136,7 @@ public final class Cluster implements AutoCloseable {
         private ServerCustomizer customizer = (tb, i, b) -> {};
         private Integer warmChannels;
         private boolean ipv6;
+        private boolean fullNat;
 
         private Builder() {
         }
@@ -194,6 +195,15 @@ public final class Cluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Serves the service in full NAT: the servers see every client as the proxy's source address
+         * ({@link Testbed#proxySourceAddress}, the same towards every server) and one of its ports.
+         */
+        public Builder fullNat() {
+            this.fullNat = true;
+            return this;
+        }
+
         /** Changes each server's builder after the cluster configured it, before it is built. */
         public Builder customize(ServerCustomizer customizer) {
             this.customizer = Objects.requireNonNull(customizer, "customizer");
@@ -242,7 +252,9 @@ public final class Cluster implements AutoCloseable {
                 List<String> interfaces = new ArrayList<>();
                 for (Host h : tb.hosts()) if (h != tb.lb()) interfaces.add(h.lbSideInterface());
                 Proxy proxy = Proxy.start(ProxyConfig.of(tb.lb().name(), interfaces,
-                        List.of(new ServiceConfig(service, Mode.NAT, algorithm, backends))).withHook(hook).withControl(control, key));
+                        List.of(fullNat ? new ServiceConfig(service, Mode.FULL_NAT, algorithm, backends,
+                                        ipv6 ? tb.proxySourceAddress6() : tb.proxySourceAddress())
+                                : new ServiceConfig(service, Mode.NAT, algorithm, backends))).withHook(hook).withControl(control, key));
                 opened.add(proxy);
                 if (hook == Hook.XDP) {
                     // A redirect into a veth needs an XDP program on the far end to be delivered.

@@ -381,38 +381,64 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         return program.flows.get(new FlowTuple(key.client(), key.vip()));
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The flow may also be named as a backend's socket sees it: its peer (in full NAT this proxy's source address and
+     * port) and the backend's own address, as a migrating server names it. Such a flow keeps its full-NAT source address
+     * and port at the new backend, or is refused: they are the restored socket's peer.
+     */
     @Override
     public FlowInfo redirect(FlowKey key, String backendId) throws IOException {
-        FlowTuple tuple = new FlowTuple(key.client(), key.vip());
         BackendState target;
+        boolean asServed;
         synchronized (this) {
             target = backend(backendId);
+            asServed = !services.containsKey(key.vip());
+        }
+        FlowTuple tuple;
+        if (asServed) {
+            ReverseEntry served = program.reverse.get(new FlowTuple(key.vip(), key.client()));
+            if (served == null) throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip() + " (a VIP or a backend's flow)");
+            tuple = served.client();
+        } else {
+            tuple = new FlowTuple(key.client(), key.vip());
         }
         Flow flow = program.flows.get(tuple);
-        if (flow == null) throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip());
-        if (!target.service.vip.equals(key.vip())) {
-            throw new IllegalArgumentException("backend " + backendId + " serves " + target.service.vip + ", not " + key.vip());
+        if (flow == null) throw new IllegalArgumentException("no flow " + tuple.source() + " -> " + tuple.destination());
+        if (!target.service.vip.equals(tuple.destination())) {
+            throw new IllegalArgumentException("backend " + backendId + " serves " + target.service.vip + ", not " + tuple.destination());
         }
         int natPort = 0;
         ReverseEntry rev = new ReverseEntry(tuple, target.slot);
-        if (target.service.mode == Mode.FULL_NAT) {
+        if (target.service.mode == Mode.FULL_NAT && asServed) {
+            if (!target.snat.equals(key.client().getAddress())) {
+                throw new IllegalArgumentException("backend " + backendId + " sees this proxy as " + target.snat.getHostAddress()
+                        + ", the flow's socket as " + key.client().getAddress().getHostAddress() + ": it can't move there (one snat for the service would let it)");
+            }
+            natPort = key.client().getPort();
+            FlowTuple there = reverseKey(target, tuple.source(), natPort);
+            if (!program.reverse.putIfAbsent(there, rev) && !rev.equals(program.reverse.get(there))) {
+                throw new IllegalArgumentException("port " + natPort + " towards backend " + backendId + " is another flow's: the flow can't keep its peer address there");
+            }
+        } else if (target.service.mode == Mode.FULL_NAT) {
             // Keep the proxy port if it is free towards the new backend, so the flow looks the same there; a flow
             // coming back to a backend it left finds its own entry there (kept until the flow ends) and keeps it too.
             natPort = flow.natPort();
             int span = config.natPortMax() - config.natPortMin() + 1;
             int attempts = 0;
-            while (!program.reverse.putIfAbsent(reverseKey(target, key.client(), natPort), rev)) {
-                if (attempts == 0 && rev.equals(program.reverse.get(reverseKey(target, key.client(), natPort)))) break;
+            while (!program.reverse.putIfAbsent(reverseKey(target, tuple.source(), natPort), rev)) {
+                if (attempts == 0 && rev.equals(program.reverse.get(reverseKey(target, tuple.source(), natPort)))) break;
                 if (++attempts > 64) throw new IOException("no free full-NAT port towards " + target.address);
                 natPort = config.natPortMin() + ThreadLocalRandom.current().nextInt(span);
             }
         } else {
-            program.reverse.put(reverseKey(target, key.client(), 0), rev);
+            program.reverse.put(reverseKey(target, tuple.source(), 0), rev);
         }
         // The switch itself: the flow's mapping replaced in place, leaving what the data plane wrote since the read
         // above. The old backend's reverse entry stays until the flow ends, so its stray packets (an RST) are
         // recognised and dropped, not passed to the client.
-        if (!program.repoint(tuple, target.slot, natPort)) throw new IOException("flow " + key.client() + " vanished during the redirect");
+        if (!program.repoint(tuple, target.slot, natPort)) throw new IOException("flow " + tuple.source() + " vanished during the redirect");
         // The answer's counters are those read above: not read again, which would cost the redirect a system call.
         return info(tuple, flow.withBackend(target.slot, natPort), System.nanoTime());
     }

@@ -158,6 +158,33 @@ class ProxyControlTest {
     }
 
     /**
+     * A migrating server names the flow as its socket sees it: in full NAT, the proxy's source address and port, and
+     * its own address. The flow keeps that peer at the new backend, or the redirect is refused: here each backend is
+     * reached from the load balancer's address on its own link, so the flow can't move, and stays where it was.
+     */
+    @Test
+    void aFullNatFlowNamedAsItsBackendSeesItMovesOnlyWhereItsPeerStaysTheSame() throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null);
+             ServerSocketChannel l1 = listen(bed.tb.server(1), 7000); ServerSocketChannel l2 = listen(bed.tb.server(2), 7000)) {
+            try (SocketChannel ch = connect(bed.tb.client(1), bed.vip)) {
+                ch.write(ByteBuffer.wrap(HELLO.clone()));
+                FlowKey key = new FlowKey((InetSocketAddress) ch.getLocalAddress(), bed.vip);
+                String home = backendOf(bed.proxy, ch, bed.vip);
+                String away = home.equals("s1") ? "s2" : "s1";
+                try (SocketChannel atHome = acceptHello(home.equals("s1") ? l1 : l2)) {
+                    FlowKey asServed = new FlowKey((InetSocketAddress) atHome.getRemoteAddress(), (InetSocketAddress) atHome.getLocalAddress());
+                    assertThat(bed.proxy.redirect(asServed, home).key()).as("resolved to the client's flow").isEqualTo(key);
+                    assertThatThrownBy(() -> bed.proxy.redirect(asServed, away)).isInstanceOf(IllegalArgumentException.class)
+                            .hasMessageContaining("can't move there");
+                    assertThat(backendOf(bed.proxy, ch, bed.vip)).as("the refused flow's backend").isEqualTo(home);
+                    assertThatThrownBy(() -> bed.proxy.redirect(new FlowKey(asServed.client(), new InetSocketAddress(bed.tb.server(1).address(), 7999)), away))
+                            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no flow");
+                }
+            }
+        }
+    }
+
+    /**
      * A segment a migrating server forwards to the flow's new backend passes the load balancer with the proxy's
      * full-NAT source address, the load balancer's own: its kernel drops such a packet as a martian, so the data plane
      * forwards it, for the source addresses services name and no others.

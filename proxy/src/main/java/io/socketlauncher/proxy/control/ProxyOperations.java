@@ -14,7 +14,8 @@ public interface ProxyOperations {
     List<BackendInfo> backends() throws IOException;
 
     /**
-     * Re-points one live flow atomically; returns the flow as now mapped (the REDIRECTED confirmation).
+     * Re-points one live flow atomically; returns the flow as now mapped (the REDIRECTED confirmation). The flow is
+     * named as the client sent it (client, VIP), or as a backend's socket sees it (its peer, the backend's address).
      * Unknown flow or backend: IllegalArgumentException with a precise message.
      */
     FlowInfo redirect(FlowKey flow, String backendId) throws IOException;

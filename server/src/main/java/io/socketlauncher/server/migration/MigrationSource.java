@@ -59,7 +59,8 @@ public final class MigrationSource {
             throw new TransferException(Stage.PREPARE, true, "the socket has no peer: " + e.getMessage(), e);
         }
         long migration = ThreadLocalRandom.current().nextLong();
-        FlowKey proxyFlow = new FlowKey(client, context.service);
+        // Named as this socket sees it: in full NAT its peer is the proxy's address, not the client's.
+        FlowKey proxyFlow = new FlowKey(client, local);
         FlowTuple here = new FlowTuple(client, local);
         PeerLink link = context.link(peer);
 

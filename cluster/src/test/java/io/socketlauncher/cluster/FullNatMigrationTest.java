@@ -1,0 +1,32 @@
+package io.socketlauncher.cluster;
+
+import io.socketlauncher.testbed.Testbed;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Migration behind a full-NAT proxy: the servers see every connection as coming from the proxy's source address
+ * (one for the whole service) and a port of its choosing, and name the flow that way when they ask the proxy to
+ * re-point it. The restored socket keeps that peer, so the proxy must keep the port towards the target; and the
+ * segments a source forwards to the target carry the proxy's own address, which the proxy's host forwards only
+ * because its data plane does it (its kernel would drop them as martians). The servers' app only serves
+ * connections from the proxy's source address: a stream that moved without full NAT in force would fail to start.
+ */
+class FullNatMigrationTest {
+    @Test
+    void aStreamingConnectionBehindFullNatMovesBackAndForthWithoutLossOrReset() throws Exception {
+        try (Cluster cluster = Cluster.builder().clients(1).servers(2).fullNat().build()) {
+            Testbed tb = cluster.testbed();
+            BackAndForth.run(cluster, "full-NAT migration", cluster.client(1).address(), tb.proxySourceAddress(),
+                    (c, flow) -> c.proxy().flow(flow).natPort(), 200);
+        }
+    }
+
+    @Test
+    void overIpv6Too() throws Exception {
+        try (Cluster cluster = Cluster.builder().clients(1).servers(2).fullNat().ipv6().build()) {
+            Testbed tb = cluster.testbed();
+            BackAndForth.run(cluster, "full-NAT migration over IPv6", cluster.client(1).address6(), tb.proxySourceAddress6(),
+                    (c, flow) -> c.proxy().flow(flow).natPort(), 200);
+        }
+    }
+}
