@@ -17,12 +17,16 @@ public final class BenchMigrateCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "1,000 timed migrations per mode and short rounds (a few minutes).")
     boolean quick;
 
+    @Option(names = "--full-nat", description = "The proxy serves the service in full NAT, with one source address for both servers "
+            + "(default: NAT mode).")
+    boolean fullNat;
+
     @Option(names = "--json", description = "Print the figures as one JSON object (the only output format).")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        var result = MigrateBenchmark.run(quick, line -> System.err.println("bench migrate: " + line));
+        var result = MigrateBenchmark.run(quick, fullNat, line -> System.err.println("bench migrate: " + line));
         System.out.println(JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(result));
         @SuppressWarnings("unchecked") Map<String, Object> headline = (Map<String, Object>) result.get("headline");
         return Boolean.TRUE.equals(headline.get("verified")) ? 0 : 1;

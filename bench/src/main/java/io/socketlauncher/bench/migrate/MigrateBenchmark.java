@@ -3,6 +3,7 @@ package io.socketlauncher.bench.migrate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.socketlauncher.cluster.Cluster;
+import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.TransferException;
@@ -17,6 +18,7 @@ import io.socketlauncher.testbed.TcpCounters;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -89,7 +91,8 @@ public final class MigrateBenchmark {
 
     private record Plan(int warmup, int latencyMoves, int rateConnections, long rateNanos, int bulkRounds, long bulkRoundNanos) {}
 
-    public static Map<String, Object> run(boolean quick, Consumer<String> progress) throws Exception {
+    /** {@code fullNat}: the proxy serves the service in full NAT (one source address), else in NAT mode. */
+    public static Map<String, Object> run(boolean quick, boolean fullNat, Consumer<String> progress) throws Exception {
         Plan plan = quick ? new Plan(200, 1000, 64, 3_000_000_000L, 6, 1_000_000_000L)
                 : new Plan(500, 5000, 256, 10_000_000_000L, 10, 2_000_000_000L);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -97,11 +100,13 @@ public final class MigrateBenchmark {
         out.put("headline", headline);
         out.put("benchmark", "migrate");
         out.put("quick", quick);
-        out.put("where", "Cluster: client c1 -> VIP through the TC proxy (NAT) on lb -> servers s1, s2 (LauncherServer), 2 cores shared");
+        out.put("where", "Cluster: client c1 -> VIP through the TC proxy (" + (fullNat ? "full NAT" : "NAT")
+                + ") on lb -> servers s1, s2 (LauncherServer), 2 cores shared");
+        out.put("proxy_mode", fullNat ? "FULL_NAT" : "NAT");
         out.put("load_average_at_start", loadAverage());
         boolean verified = true;
         for (Mode mode : Mode.values()) {
-            Map<String, Object> m = measure(mode, plan, progress);
+            Map<String, Object> m = measure(mode, fullNat, plan, progress);
             out.put(mode.name().toLowerCase(), m);
             verified &= Boolean.TRUE.equals(m.get("verified"));
             String suffix = mode == Mode.IN_PROCESS ? "" : "_agent";
@@ -131,9 +136,9 @@ public final class MigrateBenchmark {
         }
     }
 
-    private static Map<String, Object> measure(Mode mode, Plan plan, Consumer<String> progress) throws Exception {
+    private static Map<String, Object> measure(Mode mode, boolean fullNat, Plan plan, Consumer<String> progress) throws Exception {
         progress.accept(mode + ": starting the cluster");
-        try (Deployment deployment = new Deployment(mode); Arrivals arrivals = new Arrivals(deployment.cluster())) {
+        try (Deployment deployment = new Deployment(mode, fullNat); Arrivals arrivals = new Arrivals(deployment.cluster(), fullNat)) {
             Cluster cluster = deployment.cluster();
             Host client = cluster.client(1);
             TcpCounters before = TcpCounters.of(client);
@@ -322,8 +327,9 @@ public final class MigrateBenchmark {
         private Path directory;
         private final Cluster cluster;
 
-        Deployment(Mode mode) throws Exception {
+        Deployment(Mode mode, boolean fullNat) throws Exception {
             Cluster.Builder b = Cluster.builder().clients(1).servers(2).warmChannels(WARM_CHANNELS);
+            if (fullNat) b.fullNat();
             if (mode == Mode.AGENT) {
                 directory = Files.createTempDirectory("sl-bench-agents-");
                 b.customize((tb, i, server) -> {
@@ -367,19 +373,27 @@ public final class MigrateBenchmark {
         }
     }
 
-    /** Connections arriving at either server, by client port; every other arrival (the proxy's health checks) is closed. */
+    /**
+     * Connections arriving at either server, by the port the servers see (the client's, or in full NAT the proxy's);
+     * every other arrival (the proxy's health checks) is closed.
+     */
     static final class Arrivals implements AutoCloseable {
         private final Map<Integer, BlockingQueue<Connection>> byPort = new ConcurrentHashMap<>();
         private final List<Thread> threads = new ArrayList<>();
-        private final InetAddress client;
+        private final Cluster cluster;
+        private final boolean fullNat;
+        /** Where the servers see clients come from: the client host, or in full NAT the proxy's source address. */
+        private final InetAddress seenFrom;
         final AtomicLong verifiedBytes = new AtomicLong();
         /** Migrations that failed and left the connection where it was (a rollback, not a loss). */
         final List<String> rollbacks = new CopyOnWriteArrayList<>();
         final AtomicReference<String> failure = new AtomicReference<>();
         private volatile boolean closed;
 
-        Arrivals(Cluster cluster) {
-            this.client = cluster.client(1).address();
+        Arrivals(Cluster cluster, boolean fullNat) {
+            this.cluster = cluster;
+            this.fullNat = fullNat;
+            this.seenFrom = fullNat ? cluster.testbed().proxySourceAddress() : cluster.client(1).address();
             for (LauncherServer s : cluster.servers()) {
                 threads.add(Thread.ofPlatform().daemon().name("bench-accept-" + s.id()).start(() -> loop(s)));
             }
@@ -390,7 +404,7 @@ public final class MigrateBenchmark {
                 try {
                     Connection c = server.accept(Duration.ofMillis(100));
                     if (c == null) continue;
-                    if (!c.client().getAddress().equals(client)) {
+                    if (!c.client().getAddress().equals(seenFrom)) {
                         c.close();
                         continue;
                     }
@@ -404,6 +418,12 @@ public final class MigrateBenchmark {
 
         BlockingQueue<Connection> queue(int port) {
             return byPort.computeIfAbsent(port, p -> new LinkedBlockingQueue<>());
+        }
+
+        /** The port the servers see for the client's connection from {@code clientPort}. */
+        int seenPort(int clientPort) throws Exception {
+            if (!fullNat) return clientPort;
+            return cluster.proxy().flow(new FlowKey(new InetSocketAddress(cluster.client(1).address(), clientPort), cluster.service())).natPort();
         }
 
         Connection take(int port) throws Exception {
@@ -428,16 +448,19 @@ public final class MigrateBenchmark {
         final Cluster cluster;
         final Arrivals arrivals;
         final int clientFd, port;
+        /** The port the servers see. */
+        final int seenPort;
         Connection server;
         /** The last move as the application saw it: from transfer() called until the connection was taken at the peer. */
         long lastMoveNanos;
         long toServer, toClient;
 
-        private Pair(Cluster cluster, Arrivals arrivals, int clientFd, int port, Connection server) {
+        private Pair(Cluster cluster, Arrivals arrivals, int clientFd, int port, int seenPort, Connection server) {
             this.cluster = cluster;
             this.arrivals = arrivals;
             this.clientFd = clientFd;
             this.port = port;
+            this.seenPort = seenPort;
             this.server = server;
         }
 
@@ -450,9 +473,10 @@ public final class MigrateBenchmark {
                 return s;
             });
             int port = Libc.getsockname(fd).getPort();
-            Connection c = arrivals.take(port);
+            int seenPort = arrivals.seenPort(port);
+            Connection c = arrivals.take(seenPort);
             Libc.setsockopt(c.fd(), Libc.SOL_TCP, Libc.TCP_NODELAY, 1);
-            return new Pair(cluster, arrivals, fd, port, c);
+            return new Pair(cluster, arrivals, fd, port, seenPort, c);
         }
 
         String otherServer() {
@@ -470,7 +494,7 @@ public final class MigrateBenchmark {
         TransferReport move() throws Exception {
             try {
                 TransferReport r = serving().transfer(server, otherServer()).get(60, TimeUnit.SECONDS);
-                server = arrivals.take(port);
+                server = arrivals.take(seenPort);
                 return r;
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TransferException t) || !t.stayedOnSource()) throw e;
