@@ -109,13 +109,13 @@ struct {
 	__type(value, struct proxy_config);
 } config SEC(".maps");
 
-/* The full-NAT source addresses services name in their configuration (a set: the value is unused). */
+/* Backends of the full-NAT services that name one source address for all their backends: endpoint -> slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PROXY_MAX_SERVICES);
-	__type(key, struct proxy_source_key);
+	__uint(max_entries, PROXY_MAX_BACKENDS);
+	__type(key, struct proxy_endpoint);
 	__type(value, __u32);
-} sources SEC(".maps");
+} snat_backends SEC(".maps");
 
 /*
  * Interfaces (ifindex) that are veths: TC hands a packet leaving through one of them straight to its
@@ -363,15 +363,23 @@ static __always_inline void touch(struct proxy_flow *f, const struct packet *p, 
 /*
  * Neither a client's packet nor a backend's reply. One kind is forwarded here: a live migration's source
  * sends the segments that still reach it on to the flow's new backend through this host. In full NAT
- * their source is a service's source address, this host's own, which the kernel's forwarding drops as
- * a martian; they go on unchanged. (In NAT mode they carry the client's address, and the kernel
- * forwards them.)
+ * with one source address for the service their source is that address, this host's own, which the
+ * kernel's forwarding drops as a martian; they go on unchanged. Only from that address to a backend of
+ * that service: anything else claiming this host's address is left to the kernel, which drops it. (In
+ * NAT mode they carry the client's address, and the kernel forwards them.)
  */
 static __always_inline enum verdict pass_or_forward(const struct packet *p, struct rewrite *rw)
 {
-	struct proxy_source_key sk = { .family = p->key.family };
-	__builtin_memcpy(sk.addr, p->key.src, 16);
-	if (!bpf_map_lookup_elem(&sources, &sk))
+	struct proxy_endpoint ep = { .port = p->key.dport, .family = p->key.family };
+	__builtin_memcpy(ep.addr, p->key.dst, 16);
+	__u32 *slot = bpf_map_lookup_elem(&snat_backends, &ep);
+	if (!slot)
+		return V_PASS;
+	struct proxy_backend *be = bpf_map_lookup_elem(&backends, slot);
+	if (!be || !(be->flags & PROXY_BACKEND_IN_USE))
+		return V_PASS;
+	if ((be->snat[0] ^ p->key.src[0]) | (be->snat[1] ^ p->key.src[1]) | (be->snat[2] ^ p->key.src[2]) |
+	    (be->snat[3] ^ p->key.src[3]))
 		return V_PASS;
 	__builtin_memcpy(rw->src, p->key.src, 16);
 	__builtin_memcpy(rw->dst, p->key.dst, 16);

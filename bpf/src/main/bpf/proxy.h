@@ -22,10 +22,12 @@ struct proxy_service_key {
 
 #define PROXY_FULL_NAT 1u
 
-/* A full-NAT source address a service names (the sources set); IPv4 uses word 0. */
-struct proxy_source_key {
+/* Where a backend listens (the snat_backends map's key). */
+struct proxy_endpoint {
 	__u32 addr[4];
-	__u32 family;
+	__u16 port; /* network order */
+	__u8 family;
+	__u8 pad;
 };
 
 enum proxy_algorithm { PROXY_MAGLEV = 0, PROXY_ROUND_ROBIN = 1, PROXY_LEAST_CONN = 2 };

@@ -102,7 +102,8 @@ public final class ProxyCommand implements Callable<Integer> {
         }, "sl-proxy-shutdown"));
         out.println("proxy running: " + proxy.hooks());
         for (ServiceConfig s : proxyConfig.services()) {
-            out.println("  service " + Endpoints.format(s.vip()) + " " + s.mode() + " " + s.algorithm() + ": "
+            out.println("  service " + Endpoints.format(s.vip()) + " " + s.mode() + (s.snat() == null ? "" : " snat " + s.snat().getHostAddress())
+                    + " " + s.algorithm() + ": "
                     + s.backends().stream().map(b -> b.id() + "=" + Endpoints.format(b.address()) + "," + b.weight())
                     .toList());
         }

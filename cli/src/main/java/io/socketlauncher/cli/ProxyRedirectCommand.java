@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
         description = "Re-point one live flow to another backend (REDIRECT); prints the flow as now mapped (REDIRECTED).")
 final class ProxyRedirectCommand extends ProxyControlCommand {
     @Option(names = "--flow", required = true, paramLabel = "CLIENTIP:PORT-VIP:PORT", converter = FlowConverter.class,
-            description = "The flow as the client sees it, e.g. 10.77.1.2:40000-10.77.200.1:6379.")
+            description = "The flow as the client sees it, e.g. 10.77.1.2:40000-10.77.200.1:6379; or as its backend's socket "
+                    + "sees it: the socket's peer, then the backend's address.")
     FlowKey flow;
 
     @Option(names = "--to", required = true, paramLabel = "BACKEND", converter = BackendIdConverter.class,

@@ -274,7 +274,6 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         if (id >= Service.MAX_SERVICES) throw new IllegalArgumentException("at most " + Service.MAX_SERVICES + " services");
         ServiceState s = new ServiceState(id, c);
         program.serviceCounters.reset(id);
-        if (c.snat() != null) program.sources.add(c.snat());
         services.put(c.vip(), s);
         publish(s);
         for (BackendConfig b : c.backends()) addBackend(c.vip(), b.id(), b.address(), b.weight());
@@ -289,6 +288,9 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         if (backends.containsKey(backendId)) throw new IllegalArgumentException("backend " + backendId + " exists already");
         if ((address.getAddress() instanceof java.net.Inet6Address) != (vip.getAddress() instanceof java.net.Inet6Address)) {
             throw new IllegalArgumentException("backend " + address + " and service " + vip + " are of different address families");
+        }
+        if (s.snat != null && backends.values().stream().anyMatch(b -> b.service.snat != null && b.address.equals(address))) {
+            throw new IllegalArgumentException("backend address " + address + " serves another service with one source address already");
         }
         long inService = backends.values().stream().filter(b -> b.service == s).count();
         if (inService >= Service.MAX_CANDIDATES) throw new IllegalArgumentException("service " + vip + " has " + inService + " backends already, the most it takes");
@@ -306,6 +308,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         program.backendCounters.reset(slot);
         program.activeFlows.set(slot, 0);
         program.backends.put(slot, new Backend(address, snat, s.id, true));
+        if (s.snat != null) program.snatBackends.put(address, slot);
         bySlot[slot] = b;
         backends.put(backendId, b);
         publish(s);
@@ -319,6 +322,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             backends.remove(backendId);
             publish(b.service);
             // Its flows can go nowhere now: the data plane drops them until they are deleted below.
+            if (b.service.snat != null) program.snatBackends.remove(b.address);
             program.backends.free(b.slot);
         }
         List<FlowTuple> doomed = new ArrayList<>(), doomedReverse = new ArrayList<>();
@@ -417,9 +421,17 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                         + ", the flow's socket as " + key.client().getAddress().getHostAddress() + ": it can't move there (one snat for the service would let it)");
             }
             natPort = key.client().getPort();
+            if (flow.natPort() != natPort) {
+                // The flow ended and its client's 5-tuple began another since the reverse entry was read.
+                throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip() + " any more (its client's flow now has port " + flow.natPort() + ")");
+            }
             FlowTuple there = reverseKey(target, tuple.source(), natPort);
-            if (!program.reverse.putIfAbsent(there, rev) && !rev.equals(program.reverse.get(there))) {
-                throw new IllegalArgumentException("port " + natPort + " towards backend " + backendId + " is another flow's: the flow can't keep its peer address there");
+            if (!program.reverse.putIfAbsent(there, rev)) {
+                ReverseEntry taken = program.reverse.get(there);
+                if (!rev.equals(taken)) {
+                    throw new IllegalArgumentException("port " + natPort + " towards backend " + backendId
+                            + (taken == null ? " was taken and freed meanwhile; try again" : " is another flow's") + ": the flow can't keep its peer address there");
+                }
             }
         } else if (target.service.mode == Mode.FULL_NAT) {
             // Keep the proxy port if it is free towards the new backend, so the flow looks the same there; a flow

@@ -203,15 +203,16 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
                 f.metrics() == null ? null : address(f.metrics(), "metrics"));
     }
 
-    /** Parses a numeric IPv4 or IPv6 address without name resolution. */
+    /** Parses a numeric IPv4 or IPv6 address, never looking a name up. */
     public static InetAddress ip(String text, String what) {
-        if (text == null || text.isEmpty() || text.length() > 45 || !text.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+        // Four parts for IPv4: the shorter forms ("10" for 0.0.0.10) are legal literals but never what anyone meant.
+        if (text == null || text.isEmpty() || text.length() > 45 || (!text.contains(":") && !text.matches("\\d{1,3}(\\.\\d{1,3}){3}"))) {
             throw new IllegalArgumentException(what + ": '" + text + "' is not a numeric IP address");
         }
         try {
-            return InetAddress.getByName(text);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(what + ": '" + text + "' is not an IP address");
+            return InetAddress.ofLiteral(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + ": '" + text + "' is not a numeric IP address");
         }
     }
 

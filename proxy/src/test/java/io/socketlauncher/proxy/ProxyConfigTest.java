@@ -74,6 +74,12 @@ class ProxyConfigTest {
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
                 + " \"snat\": \"proxy.example\"}]}")))
                 .hasMessageContaining("snat: 'proxy.example' is not a numeric IP address");
+        for (String notAnAddress : new String[] {"cafe", "10", ".", "10.0.0.256", "1::2::3"}) {
+            assertThatThrownBy(() -> ProxyConfig.ip(notAnAddress, "snat")).as(notAnAddress)
+                    .hasMessage("snat: '" + notAnAddress + "' is not a numeric IP address");
+        }
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"cafe:80\"}]}")))
+                .hasMessageContaining("vip: 'cafe' is not a numeric IP address");
         assertThatThrownBy(() -> ProxyConfig.read(write("[1, 2")))
                 .isInstanceOf(IllegalArgumentException.class);
         Path big = dir.resolve("big.json");

@@ -187,33 +187,41 @@ class ProxyControlTest {
     /**
      * A segment a migrating server forwards to the flow's new backend passes the load balancer with the proxy's
      * full-NAT source address, the load balancer's own: its kernel drops such a packet as a martian, so the data plane
-     * forwards it, for the source addresses services name and no others.
+     * forwards it, from a service's one source address to that service's backends and nowhere else (a client could
+     * send it too).
      */
     @ParameterizedTest
     @CsvSource({"XDP", "TC"})
-    void aSegmentFromTheServicesSourceAddressIsForwardedToTheBackendItIsFor(Hook hook) throws Exception {
-        try (Bed bed = Bed.start(1, 2, hook, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null);
-             ServerSocketChannel l2 = listen(bed.tb.server(2), 7000)) {
-            InetSocketAddress other = new InetSocketAddress(bed.tb.serviceAddress(), 7001);
-            bed.proxy.addService(new ProxyConfig.ServiceConfig(other, Mode.FULL_NAT, Algorithm.MAGLEV, List.of(), bed.tb.proxySourceAddress()));
+    void aSegmentFromTheServicesSourceAddressIsForwardedToItsBackendsOnly(Hook hook) throws Exception {
+        try (Bed bed = Bed.start(1, 2, hook, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null)) {
             Host s1 = bed.tb.server(1), s2 = bed.tb.server(2);
             InetAddress named = bed.tb.proxySourceAddress(), unnamed = bed.tb.client(1).gateway(); // both the load balancer's
+            bed.proxy.addService(new ProxyConfig.ServiceConfig(new InetSocketAddress(bed.tb.serviceAddress(), 7001), Mode.FULL_NAT,
+                    Algorithm.MAGLEV, List.of(new ProxyConfig.BackendConfig("m2", new InetSocketAddress(s2.address(), 7001), 1)), named));
             for (InetAddress a : List.of(named, unnamed)) s1.exec("ip", "addr", "add", a.getHostAddress() + "/32", "dev", "lo");
-            Process atS2 = Bed.capture(s2, "tcp[tcpflags] & tcp-syn != 0 and dst port 7000");
-            for (InetAddress a : List.of(named, unnamed)) {
-                s1.namespace().call(() -> {
-                    try (SocketChannel ch = SocketChannel.open()) {
-                        ch.bind(new InetSocketAddress(a, 0));
-                        ch.configureBlocking(false);
-                        ch.connect(new InetSocketAddress(s2.address(), 7000)); // the SYN is all this needs
-                        Thread.sleep(200);
-                    }
-                    return null;
-                });
-            }
+            Process atS2 = Bed.capture(s2, "tcp[tcpflags] & tcp-syn != 0 and (dst port 7000 or dst port 7001)");
+            // From s1: to the service's backend from its source address; from another of the load balancer's addresses;
+            // and from its source address to a backend of the other service (whose source addresses are per backend).
+            sendSyn(s1, named, new InetSocketAddress(s2.address(), 7001));
+            sendSyn(s1, unnamed, new InetSocketAddress(s2.address(), 7001));
+            sendSyn(s1, named, new InetSocketAddress(s2.address(), 7000));
             String seen = Bed.stopCapture(atS2);
-            assertThat(seen).as("SYNs reaching s2").contains(named.getHostAddress() + ".").doesNotContain(unnamed.getHostAddress() + ".");
+            assertThat(seen).as("SYNs reaching s2").contains(named.getHostAddress() + ".")
+                    .doesNotContain(unnamed.getHostAddress() + ".").doesNotContain(".7000:");
         }
+    }
+
+    /** One SYN from {@code from} (an address of {@code host}) to {@code to}; nothing waits for an answer. */
+    private static void sendSyn(Host host, InetAddress from, InetSocketAddress to) throws Exception {
+        host.namespace().call(() -> {
+            try (SocketChannel ch = SocketChannel.open()) {
+                ch.bind(new InetSocketAddress(from, 0));
+                ch.configureBlocking(false);
+                ch.connect(to);
+                Thread.sleep(200);
+            }
+            return null;
+        });
     }
 
     private static final byte[] HELLO = "hello\n".getBytes(StandardCharsets.US_ASCII);

@@ -21,7 +21,7 @@ public final class ProxyProgram implements AutoCloseable {
     public final ActiveFlowsMap activeFlows;
     public final ConfigMap config;
     public final VethEgressMap vethEgress;
-    public final SourcesMap sources;
+    public final SnatBackendsMap snatBackends;
 
     /** Found once here: BpfObject's lookup is not for concurrent callers, and redirects come from many threads. */
     private final BpfProgram repoint;
@@ -39,7 +39,7 @@ public final class ProxyProgram implements AutoCloseable {
         activeFlows = new ActiveFlowsMap(object.map("backend_active"));
         config = new ConfigMap(object.map("config"));
         vethEgress = new VethEgressMap(object.map("veth_egress"));
-        sources = new SourcesMap(object.map("sources"));
+        snatBackends = new SnatBackendsMap(object.map("snat_backends"));
     }
 
     /** Loads the program with a flow table (and reverse table) of {@code maxFlows} entries. */

@@ -1,0 +1,40 @@
+package io.socketlauncher.bpf.proxy;
+
+import io.socketlauncher.sys.BpfMap;
+import io.socketlauncher.sys.NativeException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+
+/**
+ * The {@code snat_backends} map: the backends of full-NAT services that name one source address for all their
+ * backends, by where they listen, to their slot. A packet from that service's source address to one of them is a
+ * backend sending a segment on to another (a live migration's forwarding); the data plane forwards it, where the
+ * kernel would drop it for carrying a local source address.
+ */
+public final class SnatBackendsMap {
+    /** struct proxy_endpoint: the address as four words, port, family, a pad byte. */
+    static final int KEY_SIZE = 20;
+
+    private final BpfMap map;
+
+    SnatBackendsMap(BpfMap map) {
+        this.map = map;
+    }
+
+    public void put(InetSocketAddress backend, int slot) throws NativeException {
+        map.update(key(backend), BackendsMap.key(slot), BpfMap.ANY);
+    }
+
+    public boolean remove(InetSocketAddress backend) throws NativeException {
+        return map.delete(key(backend));
+    }
+
+    static byte[] key(InetSocketAddress backend) {
+        byte[] out = new byte[KEY_SIZE];
+        ByteBuffer b = Wire.buffer(out);
+        Wire.putAddress(b, backend.getAddress());
+        Wire.putPort(b, backend.getPort());
+        b.put((byte) Wire.family(backend.getAddress()));
+        return out;
+    }
+}
