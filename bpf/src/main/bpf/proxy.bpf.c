@@ -302,6 +302,18 @@ static __always_inline void reverse_key(struct proxy_flow_key *rk, const struct 
 	rk->pad = 0;
 }
 
+static __always_inline void reservation_key(struct proxy_flow_key *hk, const struct proxy_backend *be,
+					    const struct proxy_flow_key *client, __u16 nat_port)
+{
+	__builtin_memcpy(hk->src, client->dst, 16);
+	hk->sport = client->dport;
+	__builtin_memcpy(hk->dst, be->snat, 16);
+	hk->dport = nat_port;
+	hk->family = client->family;
+	hk->proto = client->proto;
+	hk->pad = 0;
+}
+
 /* A new flow: choose a backend, reserve its reverse entry (full NAT: a free proxy port), record it. */
 static __always_inline struct proxy_flow *learn(const struct proxy_service *svc, const struct proxy_flow_key *key, __u64 now)
 {
@@ -324,14 +336,26 @@ static __always_inline struct proxy_flow *learn(const struct proxy_service *svc,
 		__u32 span = cfg->nat_port_max - cfg->nat_port_min + 1;
 		__u32 start = flow_hash(key);
 		int reserved = 0;
-		/* NO_EXIST makes the reservation atomic: two CPUs can never hand out the same port. */
+		int shared = svc->flags & PROXY_SHARED_SNAT;
+		struct proxy_reverse held = { .client = *key, .backend = b, .flags = PROXY_REVERSE_RESERVATION };
+		struct proxy_flow_key hk = {};
+		/* NO_EXIST makes the reservation atomic: two CPUs can never hand out the same port. With one
+		 * source address for the service, the port is first reserved service-wide: a flow moved to
+		 * another backend must find its port free there too (it is its restored socket's peer). */
 		for (__u32 i = 0; i < 16; i++) {
 			nat_port = bpf_htons(cfg->nat_port_min + (start + i * 7919) % span);
+			if (shared) {
+				reservation_key(&hk, be, key, nat_port);
+				if (bpf_map_update_elem(&reverse, &hk, &held, BPF_NOEXIST))
+					continue;
+			}
 			reverse_key(&rk, be, key, 1, nat_port);
 			if (bpf_map_update_elem(&reverse, &rk, &rev, BPF_NOEXIST) == 0) {
 				reserved = 1;
 				break;
 			}
+			if (shared)
+				bpf_map_delete_elem(&reverse, &hk);
 		}
 		if (!reserved)
 			return 0;
@@ -430,6 +454,8 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 	struct proxy_reverse *rev = bpf_map_lookup_elem(&reverse, &p->key);
 	if (!rev)
 		return pass_or_forward(p, rw);
+	if (rev->flags & PROXY_REVERSE_RESERVATION)
+		return V_PASS;
 	struct proxy_flow *f = bpf_map_lookup_elem(&flows, &rev->client);
 	if (!f)
 		return V_DROP;

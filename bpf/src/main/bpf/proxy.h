@@ -21,6 +21,9 @@ struct proxy_service_key {
 };
 
 #define PROXY_FULL_NAT 1u
+/* Full NAT with one source address for every backend: proxy ports are reserved across the service,
+ * so a flow keeps its port wherever it moves. */
+#define PROXY_SHARED_SNAT 2u
 
 /* Where a backend listens (the snat_backends map's key). */
 struct proxy_endpoint {
@@ -34,7 +37,7 @@ enum proxy_algorithm { PROXY_MAGLEV = 0, PROXY_ROUND_ROBIN = 1, PROXY_LEAST_CONN
 
 struct proxy_service {
 	__u32 id; /* index into the ring and the per-service counters */
-	__u32 flags; /* PROXY_FULL_NAT */
+	__u32 flags; /* PROXY_FULL_NAT, PROXY_SHARED_SNAT */
 	__u32 algorithm;
 	__u32 candidate_count; /* 0: no backend takes new flows */
 	__u32 candidates[PROXY_MAX_CANDIDATES];
@@ -90,11 +93,15 @@ struct proxy_repoint {
 	__u16 pad;
 };
 
+/* A reverse-table entry that only reserves a shared source address's port for a flow, service-wide:
+ * keyed (VIP, VIP port) -> (source address, port), which no packet of the service carries. */
+#define PROXY_REVERSE_RESERVATION 1u
+
 /* Reverse table value: which client flow a backend's packet belongs to, and through which backend. */
 struct proxy_reverse {
 	struct proxy_flow_key client;
 	__u32 backend;
-	__u32 pad;
+	__u32 flags; /* PROXY_REVERSE_RESERVATION */
 };
 
 struct proxy_counters {

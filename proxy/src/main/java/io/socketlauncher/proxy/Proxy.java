@@ -360,7 +360,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         program.rings.write(s.id, ring, s.ring);
         s.ring = ring;
         program.services.put(new ServiceKey(s.vip),
-                new Service(s.id, s.mode == Mode.FULL_NAT, s.algorithm, takers.stream().map(b -> b.slot).toList()));
+                new Service(s.id, s.mode == Mode.FULL_NAT, s.snat != null, s.algorithm, takers.stream().map(b -> b.slot).toList()));
     }
 
     // ---- flows ----
@@ -415,12 +415,14 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         }
         int natPort = 0;
         ReverseEntry rev = new ReverseEntry(tuple, target.slot);
-        if (target.service.mode == Mode.FULL_NAT && asServed) {
-            if (!target.snat.equals(key.client().getAddress())) {
+        if (target.service.mode == Mode.FULL_NAT && (asServed || target.service.snat != null)) {
+            // Named as served, the port is the restored socket's peer and must stay. With one source address for
+            // the service it is reserved service-wide when the flow is learned, so it is free at every backend.
+            if (asServed && !target.snat.equals(key.client().getAddress())) {
                 throw new IllegalArgumentException("backend " + backendId + " sees this proxy as " + target.snat.getHostAddress()
                         + ", the flow's socket as " + key.client().getAddress().getHostAddress() + ": it can't move there (one snat for the service would let it)");
             }
-            natPort = key.client().getPort();
+            natPort = asServed ? key.client().getPort() : flow.natPort();
             if (flow.natPort() != natPort) {
                 // The flow ended and its client's 5-tuple began another since the reverse entry was read.
                 throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip() + " any more (its client's flow now has port " + flow.natPort() + ")");

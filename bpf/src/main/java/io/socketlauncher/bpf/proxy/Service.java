@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.List;
 
 /** struct proxy_service: how new flows of one VIP choose among its backends (indexes into the backend table). */
-public record Service(int id, boolean fullNat, Algorithm algorithm, List<Integer> candidates) {
+public record Service(int id, boolean fullNat, boolean sharedSnat, Algorithm algorithm, List<Integer> candidates) {
     public static final int MAX_SERVICES = 16, MAX_CANDIDATES = 32;
     static final int SIZE = 16 + 4 * MAX_CANDIDATES;
 
@@ -21,7 +21,7 @@ public record Service(int id, boolean fullNat, Algorithm algorithm, List<Integer
     public byte[] encode() {
         byte[] out = new byte[SIZE];
         ByteBuffer b = Wire.buffer(out);
-        b.putInt(id).putInt(fullNat ? 1 : 0).putInt(algorithm.ordinal()).putInt(candidates.size());
+        b.putInt(id).putInt((fullNat ? 1 : 0) | (sharedSnat ? 2 : 0)).putInt(algorithm.ordinal()).putInt(candidates.size());
         for (int c : candidates) b.putInt(c);
         return out;
     }
