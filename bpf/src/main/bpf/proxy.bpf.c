@@ -314,6 +314,31 @@ static __always_inline void reservation_key(struct proxy_flow_key *hk, const str
 	hk->pad = 0;
 }
 
+static __always_inline int same_flow(const struct proxy_flow_key *a, const struct proxy_flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / 4); i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+/*
+ * Takes a reverse-table entry for the flow: free, or already the same flow's. A flow learned again (its
+ * client reusing its port for a new connection) finds its old entries, which it would otherwise leave
+ * behind until it ends, and keeps its port; two CPUs learning one flow at once agree on one port.
+ */
+static __always_inline int take(const struct proxy_flow_key *k, const struct proxy_reverse *value)
+{
+	if (bpf_map_update_elem(&reverse, k, value, BPF_NOEXIST) == 0)
+		return 1;
+	struct proxy_reverse *old = bpf_map_lookup_elem(&reverse, k);
+	if (!old || old->flags != value->flags || !same_flow(&old->client, &value->client))
+		return 0;
+	return bpf_map_update_elem(&reverse, k, value, BPF_ANY) == 0;
+}
+
 /* A new flow: choose a backend, reserve its reverse entry (full NAT: a free proxy port), record it. */
 static __always_inline struct proxy_flow *learn(const struct proxy_service *svc, const struct proxy_flow_key *key, __u64 now)
 {
@@ -337,7 +362,6 @@ static __always_inline struct proxy_flow *learn(const struct proxy_service *svc,
 		__u32 start = flow_hash(key);
 		int reserved = 0;
 		int shared = svc->flags & PROXY_SHARED_SNAT;
-		struct proxy_reverse held = { .client = *key, .backend = b, .flags = PROXY_REVERSE_RESERVATION };
 		struct proxy_flow_key hk = {};
 		/* NO_EXIST makes the reservation atomic: two CPUs can never hand out the same port. With one
 		 * source address for the service, the port is first reserved service-wide: a flow moved to
@@ -346,11 +370,13 @@ static __always_inline struct proxy_flow *learn(const struct proxy_service *svc,
 			nat_port = bpf_htons(cfg->nat_port_min + (start + i * 7919) % span);
 			if (shared) {
 				reservation_key(&hk, be, key, nat_port);
-				if (bpf_map_update_elem(&reverse, &hk, &held, BPF_NOEXIST))
+				rev.flags = PROXY_REVERSE_RESERVATION;
+				if (!take(&hk, &rev))
 					continue;
+				rev.flags = 0;
 			}
 			reverse_key(&rk, be, key, 1, nat_port);
-			if (bpf_map_update_elem(&reverse, &rk, &rev, BPF_NOEXIST) == 0) {
+			if (take(&rk, &rev)) {
 				reserved = 1;
 				break;
 			}

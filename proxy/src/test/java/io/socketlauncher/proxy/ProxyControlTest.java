@@ -223,10 +223,7 @@ class ProxyControlTest {
     @Test
     void withOneSourceAddressAProxyPortIsReservedAcrossTheService() throws Exception {
         try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.ROUND_ROBIN, 7000, 7000, c -> c.withNatPorts(20000, 20999))) {
-            InetSocketAddress vip = new InetSocketAddress(bed.tb.serviceAddress(), 7001);
-            List<ProxyConfig.BackendConfig> backends = new ArrayList<>();
-            for (int i = 1; i <= 2; i++) backends.add(new ProxyConfig.BackendConfig("m" + i, new InetSocketAddress(bed.tb.server(i).address(), 7001), 1));
-            bed.proxy.addService(new ProxyConfig.ServiceConfig(vip, Mode.FULL_NAT, Algorithm.ROUND_ROBIN, backends, bed.tb.proxySourceAddress()));
+            InetSocketAddress vip = sharedSnatService(bed, 7001, Algorithm.ROUND_ROBIN);
             List<SocketChannel> open = new ArrayList<>();
             try (ServerSocketChannel l1 = listen(bed.tb.server(1), 7001, 256); ServerSocketChannel l2 = listen(bed.tb.server(2), 7001, 256)) {
                 for (int i = 0; i < 150; i++) open.add(connect(bed.tb.client(1), vip));
@@ -244,6 +241,47 @@ class ProxyControlTest {
                 for (SocketChannel ch : open) ch.close();
             }
         }
+    }
+
+    /**
+     * A client that resets its connection and opens another from the same port is learned again: it takes its old
+     * entries over and keeps its proxy port, where it used to leave them behind (held until the new flow ended) and
+     * take the next port.
+     */
+    @Test
+    void aFlowLearnedAgainKeepsItsProxyPort() throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null)) {
+            InetSocketAddress vip = sharedSnatService(bed, 7001, Algorithm.MAGLEV);
+            Host client = bed.tb.client(1);
+            try (ServerSocketChannel l1 = listen(bed.tb.server(1), 7001, 16); ServerSocketChannel l2 = listen(bed.tb.server(2), 7001, 16)) {
+                InetSocketAddress from = new InetSocketAddress(client.address(), 45678);
+                FlowKey key = new FlowKey(from, vip);
+                int first = -1;
+                for (int i = 0; i < 3; i++) {
+                    try (SocketChannel ch = client.namespace().call(() -> {
+                        SocketChannel c = SocketChannel.open();
+                        c.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                        c.bind(from);
+                        c.connect(vip);
+                        return c;
+                    })) {
+                        int port = bed.proxy.flow(key).natPort();
+                        if (first < 0) first = port;
+                        assertThat(port).as("the proxy port of connection " + (i + 1) + " from " + from).isEqualTo(first);
+                        ch.setOption(StandardSocketOptions.SO_LINGER, 0); // a reset: the port is free again at once
+                    }
+                }
+            }
+        }
+    }
+
+    /** Adds a full-NAT service on {@code port} with one source address, backends m1 and m2 on s1 and s2. */
+    private static InetSocketAddress sharedSnatService(Bed bed, int port, Algorithm algorithm) throws Exception {
+        InetSocketAddress vip = new InetSocketAddress(bed.tb.serviceAddress(), port);
+        List<ProxyConfig.BackendConfig> backends = new ArrayList<>();
+        for (int i = 1; i <= 2; i++) backends.add(new ProxyConfig.BackendConfig("m" + i, new InetSocketAddress(bed.tb.server(i).address(), port), 1));
+        bed.proxy.addService(new ProxyConfig.ServiceConfig(vip, Mode.FULL_NAT, algorithm, backends, bed.tb.proxySourceAddress()));
+        return vip;
     }
 
     /** One SYN from {@code from} (an address of {@code host}) to {@code to}; nothing waits for an answer. */

@@ -48,7 +48,8 @@ public final class ProxyProgram implements AutoCloseable {
         BpfObject object = BpfObject.openResource(BpfObject.class, "/bpf/proxy.bpf.o");
         try {
             object.map("flows").setMaxEntries(maxFlows);
-            object.map("reverse").setMaxEntries(maxFlows);
+            // Per flow an entry at each backend it was sent to, and with one full-NAT source address a reservation.
+            object.map("reverse").setMaxEntries(2 * maxFlows);
             object.load();
             return new ProxyProgram(object);
         } catch (NativeException | RuntimeException e) {
