@@ -61,6 +61,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--stream-every-ms", defaultValue = "50", paramLabel = "MS", description = "A stream migrates this often (default ${DEFAULT-VALUE} ms).")
     int streamEveryMillis;
 
+    @Option(names = "--full-nat", description = "The proxy serves the VIP in full NAT, one source address for both servers (default: NAT mode).")
+    boolean fullNat;
+
     @Option(names = "--stage", description = "Run the stage demo of TCP state transfer alone (options below).")
     boolean stage;
 
@@ -85,7 +88,8 @@ public final class DemoCommand implements Callable<Integer> {
         if (stage) return stage();
         shortLogLines();
         MigrationDemo.Settings settings = new MigrationDemo.Settings(Duration.ofSeconds(seconds), clients, pipeline, every,
-                logisticThreshold == null ? null : new LogisticThreshold(logisticThreshold, steepness), streams, (long) (streamRate * 1_000_000), Duration.ofMillis(streamEveryMillis));
+                logisticThreshold == null ? null : new LogisticThreshold(logisticThreshold, steepness), streams, (long) (streamRate * 1_000_000), Duration.ofMillis(streamEveryMillis),
+                fullNat);
         MigrationDemo.Report report = new MigrationDemo(settings, System.err).run();
         report.printTable(System.out);
         return report.passed() ? 0 : 1;

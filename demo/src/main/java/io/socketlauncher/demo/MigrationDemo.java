@@ -5,6 +5,7 @@ import io.socketlauncher.demo.resp.Keyspace;
 import io.socketlauncher.demo.resp.MigrationStats;
 import io.socketlauncher.demo.resp.MovePolicy;
 import io.socketlauncher.demo.resp.RespServer;
+import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.policy.LeastLoaded;
 import io.socketlauncher.server.policy.LogisticThreshold;
@@ -13,6 +14,7 @@ import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.TcpCounters;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,9 +44,11 @@ public final class MigrationDemo {
      * @param streams numbered-stream connections on c2
      * @param streamBytesPerSecond each stream's pace, each way
      * @param streamMoveEvery how often a stream connection moves
+     * @param fullNat the proxy serves the VIP in full NAT with one source address (else in NAT mode)
      */
     public record Settings(Duration duration, int benchmarkConnections, int pipeline, int moveEveryRequests,
-                           LogisticThreshold logistic, int streams, long streamBytesPerSecond, Duration streamMoveEvery) {
+                           LogisticThreshold logistic, int streams, long streamBytesPerSecond, Duration streamMoveEvery,
+                           boolean fullNat) {
         public Settings {
             if (duration.isNegative() || duration.isZero()) throw new IllegalArgumentException("duration must be positive");
             if (benchmarkConnections < 1) throw new IllegalArgumentException("redis-benchmark needs at least one connection");
@@ -54,7 +58,7 @@ public final class MigrationDemo {
         }
 
         public static Settings defaults() {
-            return new Settings(Duration.ofSeconds(30), 50, 16, 10, null, 4, 1_000_000, Duration.ofMillis(50));
+            return new Settings(Duration.ofSeconds(30), 50, 16, 10, null, 4, 1_000_000, Duration.ofMillis(50), false);
         }
     }
 
@@ -121,10 +125,13 @@ public final class MigrationDemo {
     }
 
     public Report run() throws Exception {
-        progress.println("starting the cluster: c1, c2, the eBPF proxy on lb (VIP in NAT mode), s1 and s2 ...");
+        progress.println("starting the cluster: c1, c2, the eBPF proxy on lb (VIP in " + (settings.fullNat() ? "full NAT" : "NAT mode")
+                + "), s1 and s2 ...");
         // Every connection may be moving at the same moment: the servers open that many channels before the first.
         int concurrent = settings.benchmarkConnections() + settings.streams();
-        try (Cluster cluster = Cluster.builder().clients(2).servers(2).warmChannels(concurrent).build()) {
+        Cluster.Builder builder = Cluster.builder().clients(2).servers(2).warmChannels(concurrent);
+        if (settings.fullNat()) builder.fullNat();
+        try (Cluster cluster = builder.build()) {
             return run(cluster);
         }
     }
@@ -136,6 +143,8 @@ public final class MigrationDemo {
         List<RespServer> servers = new ArrayList<>();
         List<ProxyLoads> loads = new ArrayList<>();
         List<StreamClient> streams = new ArrayList<>();
+        // Where the servers see each stream come from: its own address, or in full NAT the proxy's and a proxy port.
+        Map<StreamClient, InetSocketAddress> seenAs = new LinkedHashMap<>();
         Host c1 = cluster.client(1), c2 = cluster.client(2);
         List<String> failures = new ArrayList<>();
         try {
@@ -157,7 +166,10 @@ public final class MigrationDemo {
                     settings.streamMoveEvery().toMillis());
             TcpCounters c1Before = TcpCounters.of(c1), c2Before = TcpCounters.of(c2);
             for (int i = 0; i < settings.streams(); i++) {
-                streams.add(new StreamClient(c2, cluster.service(), settings.streamBytesPerSecond()));
+                StreamClient s = new StreamClient(c2, cluster.service(), settings.streamBytesPerSecond());
+                streams.add(s);
+                seenAs.put(s, !settings.fullNat() ? s.local() : new InetSocketAddress(cluster.testbed().proxySourceAddress(),
+                        cluster.proxy().flow(new FlowKey(s.local(), cluster.service())).natPort()));
             }
             progress.printf("%d numbered streams from c2 (%,d bytes/s each way each); redis-benchmark from c1: -c %d -t %s%s%n",
                     settings.streams(), settings.streamBytesPerSecond(), settings.benchmarkConnections(), RedisBenchmark.TESTS,
@@ -205,7 +217,7 @@ public final class MigrationDemo {
                 s.finish(30_000);
                 bytesChecked += s.received();
                 if (s.failure() != null) failures.add(s.failure());
-                MigrationStats.StreamEnd end = stats.streamEnd(s.local());
+                MigrationStats.StreamEnd end = stats.streamEnd(seenAs.get(s));
                 if (end == null) failures.add("stream " + s.local().getPort() + ": the server never saw its end");
                 else if (end.received() != s.sent() || end.sent() != s.received()) {
                     failures.add(String.format("stream %d: client sent %d and received %d, server received %d and sent %d",
