@@ -1,5 +1,6 @@
 package io.socketlauncher.cluster;
 
+import io.socketlauncher.bpf.proxy.Flow;
 import io.socketlauncher.bpf.proxy.Service.Algorithm;
 import io.socketlauncher.proxy.Proxy;
 import io.socketlauncher.proxy.ProxyConfig;
@@ -7,11 +8,13 @@ import io.socketlauncher.proxy.ProxyConfig.BackendConfig;
 import io.socketlauncher.proxy.ProxyConfig.Hook;
 import io.socketlauncher.proxy.ProxyConfig.Mode;
 import io.socketlauncher.proxy.ProxyConfig.ServiceConfig;
+import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.Peer;
 import io.socketlauncher.server.migration.MigrationTimeouts;
 import io.socketlauncher.testbed.Host;
 import io.socketlauncher.testbed.Testbed;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -37,15 +40,18 @@ public final class Cluster implements AutoCloseable {
     private final InetSocketAddress control;
     private final List<LauncherServer> servers;
     private final byte[] key;
+    /** Full NAT: the proxy's source address, where the servers see every client come from; null in NAT mode. */
+    private final InetAddress proxySource;
 
     private Cluster(Testbed testbed, Proxy proxy, InetSocketAddress service, InetSocketAddress control,
-                    List<LauncherServer> servers, byte[] key) {
+                    List<LauncherServer> servers, byte[] key, InetAddress proxySource) {
         this.testbed = testbed;
         this.proxy = proxy;
         this.service = service;
         this.control = control;
         this.servers = List.copyOf(servers);
         this.key = key;
+        this.proxySource = proxySource;
     }
 
     public static Builder builder() {
@@ -91,6 +97,22 @@ public final class Cluster implements AutoCloseable {
     /** Client host {@code i}, 1-based. */
     public Host client(int i) {
         return testbed.client(i);
+    }
+
+    /** Where the servers see connections from {@code client} come from: the client, or in full NAT the proxy. */
+    public InetAddress seenFrom(InetAddress client) {
+        return proxySource != null ? proxySource : client;
+    }
+
+    /**
+     * A connection from {@code client} to the service as the servers see it: the client's address and port, or in full
+     * NAT the proxy's source address and the port the proxy chose for it.
+     */
+    public InetSocketAddress seenAs(InetSocketAddress client) throws IOException {
+        if (proxySource == null) return client;
+        Flow flow = proxy.flow(new FlowKey(client, service));
+        if (flow == null) throw new IllegalStateException("the proxy has no flow " + client + " -> " + service);
+        return new InetSocketAddress(proxySource, flow.natPort());
     }
 
     /** The address of server {@code i}'s migration agent. */
@@ -227,6 +249,7 @@ public final class Cluster implements AutoCloseable {
                 InetSocketAddress control = new InetSocketAddress(tb.server(1).gateway(), CONTROL_PORT);
                 List<BackendConfig> backends = new ArrayList<>();
                 List<LauncherServer> started = new ArrayList<>();
+                InetAddress proxySource = !fullNat ? null : ipv6 ? tb.proxySourceAddress6() : tb.proxySourceAddress();
                 for (int i = 1; i <= servers; i++) {
                     backends.add(new BackendConfig("s" + i, new InetSocketAddress(serving(tb.server(i)), SERVICE_PORT), 1));
                 }
@@ -252,8 +275,7 @@ public final class Cluster implements AutoCloseable {
                 List<String> interfaces = new ArrayList<>();
                 for (Host h : tb.hosts()) if (h != tb.lb()) interfaces.add(h.lbSideInterface());
                 Proxy proxy = Proxy.start(ProxyConfig.of(tb.lb().name(), interfaces,
-                        List.of(fullNat ? new ServiceConfig(service, Mode.FULL_NAT, algorithm, backends,
-                                        ipv6 ? tb.proxySourceAddress6() : tb.proxySourceAddress())
+                        List.of(fullNat ? new ServiceConfig(service, Mode.FULL_NAT, algorithm, backends, proxySource)
                                 : new ServiceConfig(service, Mode.NAT, algorithm, backends))).withHook(hook).withControl(control, key));
                 opened.add(proxy);
                 if (hook == Hook.XDP) {
@@ -263,7 +285,7 @@ public final class Cluster implements AutoCloseable {
                 proxy.checkHealthNow();
                 // Everyone is up only now: the servers' own first attempts found later peers and the proxy missing.
                 for (LauncherServer s : started) s.openChannelsAhead();
-                return new Cluster(tb, proxy, service, control, started, key);
+                return new Cluster(tb, proxy, service, control, started, key, proxySource);
             } catch (Exception e) {
                 for (int i = opened.size() - 1; i >= 0; i--) {
                     try {

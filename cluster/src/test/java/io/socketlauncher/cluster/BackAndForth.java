@@ -19,30 +19,22 @@ import java.util.function.BooleanSupplier;
  * client; after each move the proxy sends the flow to the target.
  */
 final class BackAndForth {
-    /** How the servers see the client's connection, which they tell apart by the port they see. */
-    interface SeenPort {
-        int of(Cluster cluster, FlowKey flow) throws Exception;
-    }
-
     private BackAndForth() {}
 
-    /**
-     * {@code client}: the client host's address the connection leaves from; {@code seenFrom}: the address the servers
-     * see it come from (the client's, or in full NAT the proxy's).
-     */
-    static void run(Cluster cluster, String label, InetAddress client, InetAddress seenFrom, SeenPort seenPort, int migrations)
-            throws Exception {
+    /** {@code client}: client host c1's address the connection leaves from (IPv4 or IPv6, as the service). */
+    static void run(Cluster cluster, String label, InetAddress client, int migrations) throws Exception {
         Host host = cluster.client(1);
         Map<Integer, StreamSession> sessions = new ConcurrentHashMap<>();
-        try (StreamingApp app1 = new StreamingApp(cluster.server(1), seenFrom, sessions);
-             StreamingApp app2 = new StreamingApp(cluster.server(2), seenFrom, sessions)) {
+        try (StreamingApp app1 = new StreamingApp(cluster.server(1), cluster.seenFrom(client), sessions);
+             StreamingApp app2 = new StreamingApp(cluster.server(2), cluster.seenFrom(client), sessions)) {
             TcpCounters before = TcpCounters.of(host);
             StreamingClient stream = new StreamingClient(host, cluster.service());
             FlowKey flow = new FlowKey(new InetSocketAddress(client, stream.port), cluster.service());
             StreamSession session = new StreamSession(stream.port);
+            // The servers tell connections apart by the port they see: the client's, or in full NAT the proxy's.
+            sessions.put(cluster.seenAs(flow.client()).getPort(), session);
             try (stream) {
                 stream.start();
-                sessions.put(seenPort.of(cluster, flow), session);
                 await("the stream to start", () -> session.progress > 0 && stream.received > 0);
                 for (int i = 1; i <= migrations && session.failure.get() == null && stream.failure.get() == null; i++) {
                     String from = session.servedBy;

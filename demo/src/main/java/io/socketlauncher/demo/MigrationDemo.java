@@ -5,7 +5,6 @@ import io.socketlauncher.demo.resp.Keyspace;
 import io.socketlauncher.demo.resp.MigrationStats;
 import io.socketlauncher.demo.resp.MovePolicy;
 import io.socketlauncher.demo.resp.RespServer;
-import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.policy.LeastLoaded;
 import io.socketlauncher.server.policy.LogisticThreshold;
@@ -168,8 +167,7 @@ public final class MigrationDemo {
             for (int i = 0; i < settings.streams(); i++) {
                 StreamClient s = new StreamClient(c2, cluster.service(), settings.streamBytesPerSecond());
                 streams.add(s);
-                seenAs.put(s, !settings.fullNat() ? s.local() : new InetSocketAddress(cluster.testbed().proxySourceAddress(),
-                        cluster.proxy().flow(new FlowKey(s.local(), cluster.service())).natPort()));
+                seenAs.put(s, cluster.seenAs(s.local()));
             }
             progress.printf("%d numbered streams from c2 (%,d bytes/s each way each); redis-benchmark from c1: -c %d -t %s%s%n",
                     settings.streams(), settings.streamBytesPerSecond(), settings.benchmarkConnections(), RedisBenchmark.TESTS,

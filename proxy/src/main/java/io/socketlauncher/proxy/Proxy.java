@@ -29,6 +29,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -290,7 +291,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             throw new IllegalArgumentException("backend " + address + " and service " + vip + " are of different address families");
         }
         if (s.snat != null && backends.values().stream().anyMatch(b -> b.service.snat != null && b.address.equals(address))) {
-            throw new IllegalArgumentException("backend address " + address + " serves another service with one source address already");
+            throw new IllegalArgumentException("backend address " + address + " is another backend's already, in a service with one source address");
         }
         long inService = backends.values().stream().filter(b -> b.service == s).count();
         if (inService >= Service.MAX_CANDIDATES) throw new IllegalArgumentException("service " + vip + " has " + inService + " backends already, the most it takes");
@@ -403,7 +404,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         FlowTuple tuple;
         if (asServed) {
             ReverseEntry served = program.reverse.get(new FlowTuple(key.vip(), key.client()));
-            if (served == null) throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip() + " (a VIP or a backend's flow)");
+            if (served == null || served.reservation()) throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip() + " (a VIP or a backend's flow)");
             tuple = served.client();
         } else {
             tuple = new FlowTuple(key.client(), key.vip());
@@ -486,6 +487,24 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
     private long lastMaintain = System.nanoTime();
 
     /**
+     * Puts back the reverse entries of those {@code clients} whose flow exists again. A client that reused its port
+     * after its flow was read as gone is learned anew, and the data plane's learning takes the same entries over
+     * (the same backend, the same full-NAT port) that were deleted after the read: left deleted, the flow's replies
+     * would find none.
+     */
+    private void restoreLearnedAgain(Collection<FlowTuple> clients) throws NativeException {
+        for (FlowTuple k : clients) {
+            Flow again = program.flows.get(k);
+            BackendState b = again == null || again.backend() >= bySlot.length ? null : bySlot[again.backend()];
+            if (b == null) continue;
+            program.reverse.put(reverseKey(b, k.source(), again.natPort()), new ReverseEntry(k, b.slot));
+            if (b.service.snat != null) {
+                program.reverse.put(new FlowTuple(k.destination(), new InetSocketAddress(b.snat, again.natPort())), new ReverseEntry(k, b.slot, true));
+            }
+        }
+    }
+
+    /**
      * Expires idle and closed flows, removes orphaned reverse entries, recounts flows and counters. Both
      * tables are read and pruned by batch syscalls (a few per 4096 entries), not one or two per entry.
      */
@@ -503,15 +522,18 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                     if (f.backend() < active.length) active[f.backend()]++;
                 }
             });
-            expiry.removeStillExpired(program.flows, expired).forEach((k, f) -> {
+            Map<FlowTuple, Flow> removed = expiry.removeStillExpired(program.flows, expired);
+            removed.forEach((k, f) -> {
                 BackendState b = f.backend() < bySlot.length ? bySlot[f.backend()] : null;
                 if (b != null) expiredReverse.add(reverseKey(b, k.source(), f.natPort()));
             });
             program.reverse.removeAll(expiredReverse);
+            restoreLearnedAgain(removed.keySet());
             // A reverse entry whose flow is not in the snapshot: an orphan, or a flow learned since (the data
             // plane writes the reverse entry first), so only those few are looked up once more.
             List<FlowTuple> candidates = new ArrayList<>();
             List<FlowTuple> orphans = new ArrayList<>();
+            Set<FlowTuple> orphaned = new HashSet<>();
             program.reverse.forEach(Integer.MAX_VALUE, (k, r) -> {
                 if (!live.contains(r.client())) {
                     candidates.add(k);
@@ -519,9 +541,13 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                 }
             });
             for (int i = 0; i < candidates.size(); i += 2) {
-                if (program.flows.get(candidates.get(i + 1)) == null) orphans.add(candidates.get(i));
+                if (program.flows.get(candidates.get(i + 1)) == null) {
+                    orphans.add(candidates.get(i));
+                    orphaned.add(candidates.get(i + 1));
+                }
             }
             program.reverse.removeAll(orphans);
+            restoreLearnedAgain(orphaned);
             double seconds = Math.max(1e-3, (now - lastMaintain) / 1e9);
             lastMaintain = now;
             for (BackendState b : backendStates()) {

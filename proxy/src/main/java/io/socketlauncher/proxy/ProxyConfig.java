@@ -58,6 +58,10 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
             if (snat != null && mode != Mode.FULL_NAT) {
                 throw new IllegalArgumentException("service " + Endpoints.format(vip) + ": a source address (snat) is for FULL_NAT, not " + mode);
             }
+            if (snat != null && (snat.isAnyLocalAddress() || snat.isLoopbackAddress() || snat.isMulticastAddress())) {
+                throw new IllegalArgumentException("service " + Endpoints.format(vip) + ": source address " + snat.getHostAddress()
+                        + " is a wildcard, loopback or multicast address");
+            }
             if (snat != null && (snat instanceof java.net.Inet6Address) != (vip.getAddress() instanceof java.net.Inet6Address)) {
                 throw new IllegalArgumentException("service " + Endpoints.format(vip) + ": source address " + snat.getHostAddress() + " is of another address family");
             }

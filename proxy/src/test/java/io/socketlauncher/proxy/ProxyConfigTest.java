@@ -74,6 +74,10 @@ class ProxyConfigTest {
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
                 + " \"snat\": \"proxy.example\"}]}")))
                 .hasMessageContaining("snat: 'proxy.example' is not a numeric IP address");
+        for (String unfit : new String[] {"0.0.0.0", "127.0.0.1", "224.0.0.1"}) {
+            assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
+                    + " \"snat\": \"" + unfit + "\"}]}"))).as(unfit).hasMessageContaining("is a wildcard, loopback or multicast address");
+        }
         for (String notAnAddress : new String[] {"cafe", "10", ".", "10.0.0.256", "1::2::3"}) {
             assertThatThrownBy(() -> ProxyConfig.ip(notAnAddress, "snat")).as(notAnAddress)
                     .hasMessage("snat: '" + notAnAddress + "' is not a numeric IP address");

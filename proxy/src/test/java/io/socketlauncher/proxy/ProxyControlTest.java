@@ -203,7 +203,9 @@ class ProxyControlTest {
             bed.proxy.addService(new ProxyConfig.ServiceConfig(new InetSocketAddress(bed.tb.serviceAddress(), 7001), Mode.FULL_NAT,
                     Algorithm.MAGLEV, List.of(new ProxyConfig.BackendConfig("m2", new InetSocketAddress(s2.address(), 7001), 1)), named));
             for (InetAddress a : List.of(named, unnamed)) s1.exec("ip", "addr", "add", a.getHostAddress() + "/32", "dev", "lo");
-            Process atS2 = Bed.capture(s2, "tcp[tcpflags] & tcp-syn != 0 and (dst port 7000 or dst port 7001)");
+            // Only what s1 sends from the two addresses: the proxy's health checks reach s2 too.
+            Process atS2 = Bed.capture(s2, "tcp[tcpflags] & tcp-syn != 0 and (src host " + named.getHostAddress() + " or src host "
+                    + unnamed.getHostAddress() + ")");
             // From s1: to the service's backend from its source address; from another of the load balancer's addresses;
             // and from its source address to a backend of the other service (whose source addresses are per backend).
             sendSyn(s1, named, new InetSocketAddress(s2.address(), 7001));
@@ -237,6 +239,8 @@ class ProxyControlTest {
                     assertThat(before).as("the proxy port of " + key.client() + " at " + backend).isNull();
                 }
                 assertThat(servedBy).as("backends serving the flows").containsExactlyInAnyOrder("m1", "m2");
+                assertThatThrownBy(() -> bed.proxy.addBackend(vip, "m3", new InetSocketAddress(bed.tb.server(2).address(), 7001), 1))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is another backend's already");
             } finally {
                 for (SocketChannel ch : open) ch.close();
             }

@@ -3,7 +3,6 @@ package io.socketlauncher.bench.migrate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.socketlauncher.cluster.Cluster;
-import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.Connection;
 import io.socketlauncher.server.LauncherServer;
 import io.socketlauncher.server.TransferException;
@@ -138,7 +137,7 @@ public final class MigrateBenchmark {
 
     private static Map<String, Object> measure(Mode mode, boolean fullNat, Plan plan, Consumer<String> progress) throws Exception {
         progress.accept(mode + ": starting the cluster");
-        try (Deployment deployment = new Deployment(mode, fullNat); Arrivals arrivals = new Arrivals(deployment.cluster(), fullNat)) {
+        try (Deployment deployment = new Deployment(mode, fullNat); Arrivals arrivals = new Arrivals(deployment.cluster())) {
             Cluster cluster = deployment.cluster();
             Host client = cluster.client(1);
             TcpCounters before = TcpCounters.of(client);
@@ -381,7 +380,6 @@ public final class MigrateBenchmark {
         private final Map<Integer, BlockingQueue<Connection>> byPort = new ConcurrentHashMap<>();
         private final List<Thread> threads = new ArrayList<>();
         private final Cluster cluster;
-        private final boolean fullNat;
         /** Where the servers see clients come from: the client host, or in full NAT the proxy's source address. */
         private final InetAddress seenFrom;
         final AtomicLong verifiedBytes = new AtomicLong();
@@ -390,10 +388,9 @@ public final class MigrateBenchmark {
         final AtomicReference<String> failure = new AtomicReference<>();
         private volatile boolean closed;
 
-        Arrivals(Cluster cluster, boolean fullNat) {
+        Arrivals(Cluster cluster) {
             this.cluster = cluster;
-            this.fullNat = fullNat;
-            this.seenFrom = fullNat ? cluster.testbed().proxySourceAddress() : cluster.client(1).address();
+            this.seenFrom = cluster.seenFrom(cluster.client(1).address());
             for (LauncherServer s : cluster.servers()) {
                 threads.add(Thread.ofPlatform().daemon().name("bench-accept-" + s.id()).start(() -> loop(s)));
             }
@@ -422,13 +419,12 @@ public final class MigrateBenchmark {
 
         /** The port the servers see for the client's connection from {@code clientPort}. */
         int seenPort(int clientPort) throws Exception {
-            if (!fullNat) return clientPort;
-            return cluster.proxy().flow(new FlowKey(new InetSocketAddress(cluster.client(1).address(), clientPort), cluster.service())).natPort();
+            return cluster.seenAs(new InetSocketAddress(cluster.client(1).address(), clientPort)).getPort();
         }
 
         Connection take(int port) throws Exception {
             Connection c = queue(port).poll(30, TimeUnit.SECONDS);
-            if (c == null) throw new IllegalStateException("connection of client port " + port + " did not arrive within 30 s");
+            if (c == null) throw new IllegalStateException("connection seen with port " + port + " did not arrive within 30 s");
             return c;
         }
 

@@ -42,13 +42,15 @@ public final class ProxyProgram implements AutoCloseable {
         snatBackends = new SnatBackendsMap(object.map("snat_backends"));
     }
 
-    /** Loads the program with a flow table (and reverse table) of {@code maxFlows} entries. */
+    /** Loads the program with a flow table of {@code maxFlows} entries and a reverse table of twice that. */
     public static ProxyProgram load(int maxFlows) throws NativeException {
         if (maxFlows < 16 || maxFlows > 16_777_216) throw new IllegalArgumentException("flow table size out of range: " + maxFlows);
         BpfObject object = BpfObject.openResource(BpfObject.class, "/bpf/proxy.bpf.o");
         try {
             object.map("flows").setMaxEntries(maxFlows);
-            // Per flow an entry at each backend it was sent to, and with one full-NAT source address a reservation.
+            // Per flow an entry at each backend it was sent to (kept until it ends), and with one full-NAT source
+            // address a reservation: room for two per flow. A flow moved more holds more; a full table evicts the
+            // least recently used, reservations first (no packet reads them).
             object.map("reverse").setMaxEntries(2 * maxFlows);
             object.load();
             return new ProxyProgram(object);
