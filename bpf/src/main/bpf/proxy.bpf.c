@@ -117,6 +117,14 @@ struct {
 	__type(value, __u32);
 } snat_backends SEC(".maps");
 
+/* The interfaces (ifindex, service id) that lead to those services' backends: where their forwarding comes from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROXY_MAX_BACKENDS);
+	__type(key, struct proxy_link);
+	__type(value, __u32);
+} snat_links SEC(".maps");
+
 /*
  * Interfaces (ifindex) that are veths: TC hands a packet leaving through one of them straight to its
  * peer's ingress with bpf_redirect_peer, which skips a queue and a softirq pass per packet.
@@ -135,6 +143,7 @@ struct packet {
 	__u32 l3_off;
 	__u32 l4_off;
 	__u32 len; /* bytes from the IP header on */
+	__u32 ifindex; /* where it arrived */
 	__u8 syn, ack, fin, rst;
 };
 
@@ -415,8 +424,9 @@ static __always_inline void touch(struct proxy_flow *f, const struct packet *p, 
  * sends the segments that still reach it on to the flow's new backend through this host. In full NAT
  * with one source address for the service their source is that address, this host's own, which the
  * kernel's forwarding drops as a martian; they go on unchanged. Only from that address to a backend of
- * that service: anything else claiming this host's address is left to the kernel, which drops it. (In
- * NAT mode they carry the client's address, and the kernel forwards them.)
+ * that service, arriving by an interface that leads to one of its backends: anything else claiming this
+ * host's address (a client's, say) is left to the kernel, which drops it. (In NAT mode they carry the
+ * client's address, and the kernel forwards them.)
  */
 static __always_inline enum verdict pass_or_forward(const struct packet *p, struct rewrite *rw)
 {
@@ -430,6 +440,9 @@ static __always_inline enum verdict pass_or_forward(const struct packet *p, stru
 		return V_PASS;
 	if ((be->snat[0] ^ p->key.src[0]) | (be->snat[1] ^ p->key.src[1]) | (be->snat[2] ^ p->key.src[2]) |
 	    (be->snat[3] ^ p->key.src[3]))
+		return V_PASS;
+	struct proxy_link link = { .ifindex = p->ifindex, .service = be->service };
+	if (!bpf_map_lookup_elem(&snat_links, &link))
 		return V_PASS;
 	__builtin_memcpy(rw->src, p->key.src, 16);
 	__builtin_memcpy(rw->dst, p->key.dst, 16);
@@ -544,6 +557,7 @@ int proxy_xdp(struct xdp_md *ctx)
 	/* Not TCP over IP, or a fragment: the kernel's forwarding handles it (a VIP has no route there). */
 	if (parse(data, data_end, &p))
 		return XDP_PASS;
+	p.ifindex = ctx->ingress_ifindex;
 	struct rewrite rw = {};
 	enum verdict v = decide(&p, &rw);
 	if (v == V_DROP)
@@ -660,6 +674,7 @@ int proxy_tc(struct __sk_buff *skb)
 	}
 	if (parsed)
 		return PASS_ON;
+	p.ifindex = skb->ingress_ifindex;
 	struct rewrite rw = {};
 	enum verdict v = decide(&p, &rw);
 	if (v == V_DROP)

@@ -25,6 +25,12 @@ struct proxy_service_key {
  * so a flow keeps its port wherever it moves. */
 #define PROXY_SHARED_SNAT 2u
 
+/* An interface that leads to a backend of a service (the snat_links set). */
+struct proxy_link {
+	__u32 ifindex;
+	__u32 service;
+};
+
 /* Where a backend listens (the snat_backends map's key). */
 struct proxy_endpoint {
 	__u32 addr[4];

@@ -94,6 +94,8 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         final ServiceState service;
         final InetSocketAddress address;
         final InetAddress snat;
+        /** With one source address for the service: the interface (ifindex) that leads to it; else 0. */
+        final int link;
         volatile int weight;
         volatile boolean healthy = true;
         int failedChecks;
@@ -101,12 +103,13 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         volatile Counters counters = Counters.ZERO;
         volatile double newFlowsPerSecond;
 
-        BackendState(String id, int slot, ServiceState service, InetSocketAddress address, InetAddress snat, int weight) {
+        BackendState(String id, int slot, ServiceState service, InetSocketAddress address, InetAddress snat, int link, int weight) {
             this.id = id;
             this.slot = slot;
             this.service = service;
             this.address = address;
             this.snat = snat;
+            this.link = link;
             this.weight = weight;
         }
 
@@ -264,6 +267,16 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         return config.namespace() == null ? task.call() : NetworkNamespace.named(config.namespace()).call(task);
     }
 
+    private int interfaceIndex(String name) throws IOException {
+        try {
+            return inNamespace(() -> Libc.ifNameToIndex(name));
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException("no index for interface " + name + ": " + e.getMessage(), e);
+        }
+    }
+
     // ---- services and backends ----
 
     /** Adds a virtual address (IPv4 or IPv6) with its backends, at start or at run time. */
@@ -303,13 +316,21 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             }
         }
         if (slot < 0) throw new IllegalArgumentException("no free backend slot (at most " + Backend.MAX_BACKENDS + ")");
-        InetAddress snat = s.mode != Mode.FULL_NAT ? null
-                : s.snat != null ? s.snat : SourceAddress.towards(config.namespace(), address.getAddress());
-        BackendState b = new BackendState(backendId, slot, s, address, snat, weight);
+        InetAddress snat = null;
+        int link = 0;
+        if (s.mode == Mode.FULL_NAT) {
+            Route route = Route.towards(config.namespace(), address.getAddress());
+            snat = s.snat != null ? s.snat : route.source();
+            if (s.snat != null) link = interfaceIndex(route.device());
+        }
+        BackendState b = new BackendState(backendId, slot, s, address, snat, link, weight);
         program.backendCounters.reset(slot);
         program.activeFlows.set(slot, 0);
         program.backends.put(slot, new Backend(address, snat, s.id, true));
-        if (s.snat != null) program.snatBackends.put(address, slot);
+        if (s.snat != null) {
+            program.snatLinks.add(link, s.id);
+            program.snatBackends.put(address, slot);
+        }
         bySlot[slot] = b;
         backends.put(backendId, b);
         publish(s);
@@ -323,7 +344,10 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             backends.remove(backendId);
             publish(b.service);
             // Its flows can go nowhere now: the data plane drops them until they are deleted below.
-            if (b.service.snat != null) program.snatBackends.remove(b.address);
+            if (b.service.snat != null) {
+                program.snatBackends.remove(b.address);
+                if (backends.values().stream().noneMatch(o -> o.service == b.service && o.link == b.link)) program.snatLinks.remove(b.link, b.service.id);
+            }
             program.backends.free(b.slot);
         }
         List<FlowTuple> doomed = new ArrayList<>(), doomedReverse = new ArrayList<>();

@@ -191,29 +191,33 @@ class ProxyControlTest {
     /**
      * A segment a migrating server forwards to the flow's new backend passes the load balancer with the proxy's
      * full-NAT source address, the load balancer's own: its kernel drops such a packet as a martian, so the data plane
-     * forwards it, from a service's one source address to that service's backends and nowhere else (a client could
-     * send it too).
+     * forwards it, from a service's one source address to that service's backends, arriving from a link to one of
+     * them, and nothing else (a client could send it too).
      */
     @ParameterizedTest
     @CsvSource({"XDP", "TC"})
     void aSegmentFromTheServicesSourceAddressIsForwardedToItsBackendsOnly(Hook hook) throws Exception {
         try (Bed bed = Bed.start(1, 2, hook, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null)) {
-            Host s1 = bed.tb.server(1), s2 = bed.tb.server(2);
+            Host s1 = bed.tb.server(1), s2 = bed.tb.server(2), c1 = bed.tb.client(1);
             InetAddress named = bed.tb.proxySourceAddress(), unnamed = bed.tb.client(1).gateway(); // both the load balancer's
-            bed.proxy.addService(new ProxyConfig.ServiceConfig(new InetSocketAddress(bed.tb.serviceAddress(), 7001), Mode.FULL_NAT,
-                    Algorithm.MAGLEV, List.of(new ProxyConfig.BackendConfig("m2", new InetSocketAddress(s2.address(), 7001), 1)), named));
+            sharedSnatService(bed, 7001, Algorithm.MAGLEV);
             for (InetAddress a : List.of(named, unnamed)) s1.exec("ip", "addr", "add", a.getHostAddress() + "/32", "dev", "lo");
-            // Only what s1 sends from the two addresses: the proxy's health checks reach s2 too.
+            c1.exec("ip", "addr", "add", named.getHostAddress() + "/32", "dev", "lo");
+            // The gateway's MAC first: asked for it from the load balancer's own address, the load balancer would not answer.
+            for (Host h : List.of(s1, c1)) h.exec("ping", "-c", "1", "-W", "2", "-I", h.address().getHostAddress(), h.gateway().getHostAddress());
+            // Only what comes from the two addresses: the proxy's health checks reach s2 too.
             Process atS2 = Bed.capture(s2, "tcp[tcpflags] & tcp-syn != 0 and (src host " + named.getHostAddress() + " or src host "
                     + unnamed.getHostAddress() + ")");
-            // From s1: to the service's backend from its source address; from another of the load balancer's addresses;
-            // and from its source address to a backend of the other service (whose source addresses are per backend).
-            sendSyn(s1, named, new InetSocketAddress(s2.address(), 7001));
-            sendSyn(s1, unnamed, new InetSocketAddress(s2.address(), 7001));
-            sendSyn(s1, named, new InetSocketAddress(s2.address(), 7000));
+            // From s1: to the service's backend from its source address (port 41001); from another of the load balancer's
+            // addresses; from its source address to a backend of the other service (whose source addresses are per
+            // backend). From the client c1: to the service's backend from its source address (port 41002).
+            sendSyn(s1, new InetSocketAddress(named, 41001), new InetSocketAddress(s2.address(), 7001));
+            sendSyn(s1, new InetSocketAddress(unnamed, 0), new InetSocketAddress(s2.address(), 7001));
+            sendSyn(s1, new InetSocketAddress(named, 0), new InetSocketAddress(s2.address(), 7000));
+            sendSyn(c1, new InetSocketAddress(named, 41002), new InetSocketAddress(s2.address(), 7001));
             String seen = Bed.stopCapture(atS2);
-            assertThat(seen).as("SYNs reaching s2").contains(named.getHostAddress() + ".")
-                    .doesNotContain(unnamed.getHostAddress() + ".").doesNotContain(".7000:");
+            assertThat(seen).as("SYNs reaching s2").contains(named.getHostAddress() + ".41001 > ")
+                    .doesNotContain(unnamed.getHostAddress() + ".").doesNotContain(".7000:").doesNotContain(".41002 > ");
         }
     }
 
@@ -288,11 +292,11 @@ class ProxyControlTest {
         return vip;
     }
 
-    /** One SYN from {@code from} (an address of {@code host}) to {@code to}; nothing waits for an answer. */
-    private static void sendSyn(Host host, InetAddress from, InetSocketAddress to) throws Exception {
+    /** One SYN from {@code from} (an address of {@code host}; port 0: any) to {@code to}; nothing waits for an answer. */
+    private static void sendSyn(Host host, InetSocketAddress from, InetSocketAddress to) throws Exception {
         host.namespace().call(() -> {
             try (SocketChannel ch = SocketChannel.open()) {
-                ch.bind(new InetSocketAddress(from, 0));
+                ch.bind(from);
                 ch.configureBlocking(false);
                 ch.connect(to);
                 Thread.sleep(200);

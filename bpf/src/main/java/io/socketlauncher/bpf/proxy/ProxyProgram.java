@@ -22,6 +22,7 @@ public final class ProxyProgram implements AutoCloseable {
     public final ConfigMap config;
     public final VethEgressMap vethEgress;
     public final SnatBackendsMap snatBackends;
+    public final SnatLinksMap snatLinks;
 
     /** Found once here: BpfObject's lookup is not for concurrent callers, and redirects come from many threads. */
     private final BpfProgram repoint;
@@ -40,6 +41,7 @@ public final class ProxyProgram implements AutoCloseable {
         config = new ConfigMap(object.map("config"));
         vethEgress = new VethEgressMap(object.map("veth_egress"));
         snatBackends = new SnatBackendsMap(object.map("snat_backends"));
+        snatLinks = new SnatLinksMap(object.map("snat_links"));
     }
 
     /** Loads the program with a flow table of {@code maxFlows} entries and a reverse table of twice that. */

@@ -10,13 +10,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The source address the kernel would use towards a destination: the full-NAT address for a backend. */
-final class SourceAddress {
+/**
+ * The kernel's route towards a destination: the interface it leaves by and the source address it would use (a
+ * backend's full-NAT address, unless its service names one).
+ */
+record Route(String device, InetAddress source) {
     private static final Pattern SRC = Pattern.compile("\\bsrc ([0-9a-fA-F.:]+)");
+    private static final Pattern DEV = Pattern.compile("\\bdev ([A-Za-z0-9_.@-]{1,15})\\b");
 
-    private SourceAddress() {}
-
-    static InetAddress towards(String namespace, InetAddress destination) throws IOException {
+    static Route towards(String namespace, InetAddress destination) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("ip"));
         if (namespace != null) cmd.addAll(List.of("-n", namespace));
         cmd.addAll(List.of(destination instanceof Inet6Address ? "-6" : "-4", "-o", "route", "get", destination.getHostAddress()));
@@ -34,10 +36,10 @@ final class SourceAddress {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-        Matcher m = SRC.matcher(out);
-        if (p.exitValue() != 0 || !m.find()) {
+        Matcher src = SRC.matcher(out), dev = DEV.matcher(out);
+        if (p.exitValue() != 0 || !src.find() || !dev.find()) {
             throw new IOException("no route (or no source address) towards backend " + destination.getHostAddress() + ": " + out.strip());
         }
-        return InetAddress.getByName(m.group(1));
+        return new Route(dev.group(1), InetAddress.ofLiteral(src.group(1)));
     }
 }
