@@ -129,6 +129,27 @@ class ProxyControlTest {
         }
     }
 
+    /** A client's connection through a full-NAT VIP, at its backend ("home"); the other backend is "away". */
+    private record AtHome(Bed bed, SocketChannel client, FlowKey key, String home, String away, SocketChannel server) {}
+
+    private interface AtHomeTest {
+        void run(AtHome c) throws Exception;
+    }
+
+    /** Runs {@code test} on a connection that said hello through a full-NAT VIP with a source address per backend. */
+    private static void atHome(AtHomeTest test) throws Exception {
+        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null);
+             ServerSocketChannel l1 = listen(bed.tb.server(1), 7000); ServerSocketChannel l2 = listen(bed.tb.server(2), 7000);
+             SocketChannel ch = connect(bed.tb.client(1), bed.vip)) {
+            ch.write(ByteBuffer.wrap(HELLO.clone()));
+            FlowKey key = new FlowKey((InetSocketAddress) ch.getLocalAddress(), bed.vip);
+            String home = backendOf(bed.proxy, ch, bed.vip);
+            try (SocketChannel atHome = acceptHello(home.equals("s1") ? l1 : l2)) {
+                test.run(new AtHome(bed, ch, key, home, home.equals("s1") ? "s2" : "s1", atHome));
+            }
+        }
+    }
+
     /**
      * In full NAT a backend knows the flow by the proxy's address and port. A flow sent away and back keeps its port
      * towards the backend it left (its entry there stays until the flow ends), so the connection it had there goes on:
@@ -136,29 +157,20 @@ class ProxyControlTest {
      */
     @Test
     void aFullNatFlowSentAwayAndBackKeepsItsPortAndItsConnection() throws Exception {
-        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null);
-             ServerSocketChannel l1 = listen(bed.tb.server(1), 7000); ServerSocketChannel l2 = listen(bed.tb.server(2), 7000)) {
-            try (SocketChannel ch = connect(bed.tb.client(1), bed.vip)) {
-                ch.write(ByteBuffer.wrap(HELLO.clone()));
-                FlowKey key = new FlowKey((InetSocketAddress) ch.getLocalAddress(), bed.vip);
-                String home = backendOf(bed.proxy, ch, bed.vip);
-                String away = home.equals("s1") ? "s2" : "s1";
-                try (SocketChannel atHome = acceptHello(home.equals("s1") ? l1 : l2)) {
-                    int port = bed.proxy.flow(key).natPort();
-                    assertThat(((InetSocketAddress) atHome.getRemoteAddress()).getPort()).as("the backend sees the proxy's port").isEqualTo(port);
+        atHome(c -> {
+            int port = c.bed().proxy.flow(c.key()).natPort();
+            assertThat(((InetSocketAddress) c.server().getRemoteAddress()).getPort()).as("the backend sees the proxy's port").isEqualTo(port);
 
-                    assertThat(bed.proxy.redirect(key, away).backendId()).isEqualTo(away);
-                    assertThat(bed.proxy.redirect(key, home).backendId()).isEqualTo(home);
-                    assertThat(bed.proxy.flow(key).natPort()).as("the port towards the backend it came back to").isEqualTo(port);
+            assertThat(c.bed().proxy.redirect(c.key(), c.away()).backendId()).isEqualTo(c.away());
+            assertThat(c.bed().proxy.redirect(c.key(), c.home()).backendId()).isEqualTo(c.home());
+            assertThat(c.bed().proxy.flow(c.key()).natPort()).as("the port towards the backend it came back to").isEqualTo(port);
 
-                    byte[] again = "hello again\n".getBytes(StandardCharsets.US_ASCII);
-                    ch.write(ByteBuffer.wrap(again));
-                    assertThat(readExactly(atHome, again.length)).as("the connection at home goes on").isEqualTo(again);
-                    atHome.write(ByteBuffer.wrap(again));
-                    assertThat(readExactly(ch, again.length)).isEqualTo(again);
-                }
-            }
-        }
+            byte[] again = "hello again\n".getBytes(StandardCharsets.US_ASCII);
+            c.client().write(ByteBuffer.wrap(again));
+            assertThat(readExactly(c.server(), again.length)).as("the connection at home goes on").isEqualTo(again);
+            c.server().write(ByteBuffer.wrap(again));
+            assertThat(readExactly(c.client(), again.length)).isEqualTo(again);
+        });
     }
 
     /**
@@ -168,24 +180,16 @@ class ProxyControlTest {
      */
     @Test
     void aFullNatFlowNamedAsItsBackendSeesItMovesOnlyWhereItsPeerStaysTheSame() throws Exception {
-        try (Bed bed = Bed.start(1, 2, Hook.TC, Mode.FULL_NAT, Algorithm.MAGLEV, 7000, 7000, null);
-             ServerSocketChannel l1 = listen(bed.tb.server(1), 7000); ServerSocketChannel l2 = listen(bed.tb.server(2), 7000)) {
-            try (SocketChannel ch = connect(bed.tb.client(1), bed.vip)) {
-                ch.write(ByteBuffer.wrap(HELLO.clone()));
-                FlowKey key = new FlowKey((InetSocketAddress) ch.getLocalAddress(), bed.vip);
-                String home = backendOf(bed.proxy, ch, bed.vip);
-                String away = home.equals("s1") ? "s2" : "s1";
-                try (SocketChannel atHome = acceptHello(home.equals("s1") ? l1 : l2)) {
-                    FlowKey asServed = new FlowKey((InetSocketAddress) atHome.getRemoteAddress(), (InetSocketAddress) atHome.getLocalAddress());
-                    assertThat(bed.proxy.redirect(asServed, home).key()).as("resolved to the client's flow").isEqualTo(key);
-                    assertThatThrownBy(() -> bed.proxy.redirect(asServed, away)).isInstanceOf(IllegalArgumentException.class)
-                            .hasMessageContaining("can't move there");
-                    assertThat(backendOf(bed.proxy, ch, bed.vip)).as("the refused flow's backend").isEqualTo(home);
-                    assertThatThrownBy(() -> bed.proxy.redirect(new FlowKey(asServed.client(), new InetSocketAddress(bed.tb.server(1).address(), 7999)), away))
-                            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no flow");
-                }
-            }
-        }
+        atHome(c -> {
+            Proxy proxy = c.bed().proxy;
+            FlowKey asServed = new FlowKey((InetSocketAddress) c.server().getRemoteAddress(), (InetSocketAddress) c.server().getLocalAddress());
+            assertThat(proxy.redirect(asServed, c.home()).key()).as("resolved to the client's flow").isEqualTo(c.key());
+            assertThatThrownBy(() -> proxy.redirect(asServed, c.away())).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("can't move there");
+            assertThat(backendOf(proxy, c.client(), c.bed().vip)).as("the refused flow's backend").isEqualTo(c.home());
+            assertThatThrownBy(() -> proxy.redirect(new FlowKey(asServed.client(), new InetSocketAddress(c.bed().tb.server(1).address(), 7999)), c.away()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no flow");
+        });
     }
 
     /**
