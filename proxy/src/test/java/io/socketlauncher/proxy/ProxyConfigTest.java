@@ -21,6 +21,11 @@ class ProxyConfigTest {
         return f;
     }
 
+    /** A file with one full-NAT service whose source address is {@code snat}. */
+    private Path fullNatWithSnat(String snat) throws Exception {
+        return write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\", \"snat\": \"" + snat + "\"}]}");
+    }
+
     @Test
     void aCompleteFileParses() throws Exception {
         ProxyConfig c = ProxyConfig.read(write("""
@@ -68,15 +73,13 @@ class ProxyConfigTest {
                 .hasMessageContaining("weight");
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"snat\": \"10.0.0.9\"}]}")))
                 .hasMessageContaining("service 10.0.0.1").hasMessageContaining("for FULL_NAT, not NAT");
-        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
-                + " \"snat\": \"fd00::9\"}]}")))
+        assertThatThrownBy(() -> ProxyConfig.read(fullNatWithSnat("fd00::9")))
                 .hasMessageContaining("source address fd00:0:0:0:0:0:0:9 is of another address family");
-        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
-                + " \"snat\": \"proxy.example\"}]}")))
+        assertThatThrownBy(() -> ProxyConfig.read(fullNatWithSnat("proxy.example")))
                 .hasMessageContaining("snat: 'proxy.example' is not a numeric IP address");
         for (String unfit : new String[] {"0.0.0.0", "127.0.0.1", "224.0.0.1"}) {
-            assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"mode\": \"FULL_NAT\","
-                    + " \"snat\": \"" + unfit + "\"}]}"))).as(unfit).hasMessageContaining("is a wildcard, loopback or multicast address");
+            assertThatThrownBy(() -> ProxyConfig.read(fullNatWithSnat(unfit))).as(unfit)
+                    .hasMessageContaining("is a wildcard, loopback or multicast address");
         }
         for (String notAnAddress : new String[] {"cafe", "10", ".", "10.0.0.256", "1::2::3"}) {
             assertThatThrownBy(() -> ProxyConfig.ip(notAnAddress, "snat")).as(notAnAddress)
