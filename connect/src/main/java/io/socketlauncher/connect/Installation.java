@@ -4,6 +4,7 @@ import io.socketlauncher.bpf.connect.ConnectProgram;
 import io.socketlauncher.bpf.connect.ServicesMap;
 import io.socketlauncher.sys.BpfLink;
 import io.socketlauncher.sys.BpfObject;
+import io.socketlauncher.sys.Bpffs;
 import io.socketlauncher.sys.Libc;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -3,6 +3,7 @@ package io.socketlauncher.bpf.hold;
 import io.socketlauncher.sys.BpfLink;
 import io.socketlauncher.sys.BpfObject;
 import io.socketlauncher.sys.BpfProgram;
+import io.socketlauncher.sys.Bpffs;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NativeException;
 import java.io.IOException;
@@ -21,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * them). Construct and close it on a thread inside the interface's network namespace: the interface index is
  * looked up, the link attached and its pin named in the caller's namespace.
  *
- * <p>The link is pinned in bpffs (at /sys/fs/bpf; if it can't be, a warning says so) while this object is open,
+ * <p>The link is pinned in bpffs (at /sys/fs/bpf, mounted if it is not; if it can't be, a warning says so) while this object is open,
  * so that a server killed while it holds flows keeps them silent: their segments still go to its (dead) TUN and
  * are lost, the client retransmits them to wherever the source points the flow back, instead of the kernel
  * answering them with a reset for want of a socket. The
@@ -66,6 +67,7 @@ public final class HoldProgram implements AutoCloseable {
             object.load();
             link = object.program("sl_hold_ingress").attachTcx(ifindex, BpfProgram.TCX_INGRESS, BpfProgram.TcxPosition.FIRST);
             try {
+                Bpffs.ensureMounted(PINS);
                 Files.createDirectories(PINS);
                 link.pin(pin.toString());
                 pinned = true;

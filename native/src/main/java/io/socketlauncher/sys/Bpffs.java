@@ -1,18 +1,26 @@
-package io.socketlauncher.connect;
+package io.socketlauncher.sys;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Pins need bpffs at /sys/fs/bpf; minimal systems (and this one) boot without it mounted. */
-final class Bpffs {
+/**
+ * Pins need bpffs at /sys/fs/bpf; minimal systems (this testbed's machines among them) boot without it mounted.
+ * It is mounted in this process's mount namespace, where every thread sees it, whichever network namespace the
+ * thread is in.
+ */
+public final class Bpffs {
     private static final Path MOUNT_POINT = Path.of("/sys/fs/bpf");
 
     private Bpffs() {
     }
 
-    static void ensureMounted(Path pinDir) throws IOException {
+    /**
+     * Mounts bpffs at /sys/fs/bpf unless it is there. Synchronized: two mounts at once would stack two instances,
+     * and pins made in the lower one would be out of sight.
+     */
+    public static synchronized void ensureMounted(Path pinDir) throws IOException {
         if (!pinDir.toAbsolutePath().startsWith(MOUNT_POINT)) {
             throw new IllegalArgumentException("pin directory " + pinDir + " is not under " + MOUNT_POINT);
         }
