@@ -1,5 +1,6 @@
 package io.socketlauncher.bench.migrate;
 
+import io.socketlauncher.bench.Machine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.socketlauncher.cluster.Cluster;
@@ -100,9 +101,10 @@ public final class MigrateBenchmark {
         out.put("benchmark", "migrate");
         out.put("quick", quick);
         out.put("where", "Cluster: client c1 -> VIP through the TC proxy (" + (fullNat ? "full NAT" : "NAT")
-                + ") on lb -> servers s1, s2 (LauncherServer), 2 cores shared");
+                + ") on lb -> servers s1, s2 (LauncherServer), all on one machine");
+        out.put("machine", Machine.facts());
         out.put("proxy_mode", fullNat ? "FULL_NAT" : "NAT");
-        out.put("load_average_at_start", loadAverage());
+        out.put("load_average_at_start", Machine.loadAverage());
         boolean verified = true;
         for (Mode mode : Mode.values()) {
             Map<String, Object> m = measure(mode, fullNat, plan, progress);
@@ -122,17 +124,9 @@ public final class MigrateBenchmark {
             headline.put("client_resets" + suffix, m.get("client_resets"));
         }
         headline.put("verified", verified);
-        out.put("load_average_at_end", loadAverage());
+        out.put("load_average_at_end", Machine.loadAverage());
         out.put("goals", Map.of("p50_us", 100, "p99_us", 1000, "migrations_per_s", 10_000, "bulk_ratio", 0.95));
         return out;
-    }
-
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).strip();
-        } catch (Exception e) {
-            return "unknown";
-        }
     }
 
     private static Map<String, Object> measure(Mode mode, boolean fullNat, Plan plan, Consumer<String> progress) throws Exception {

@@ -1,5 +1,6 @@
 package io.socketlauncher.bench.proxy;
 
+import io.socketlauncher.bench.Machine;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -68,21 +69,11 @@ public final class ProxyBenchmark {
     private final List<Throughput> throughputs = new ArrayList<>();
     private final List<Failure> failures = new ArrayList<>();
 
-    private final String loadAtStart = loadAverage();
+    private final String loadAtStart = Machine.loadAverage();
 
     private ProxyBenchmark(boolean quick, Testbed tb) {
         this.quick = quick;
         this.tb = tb;
-    }
-
-    /** /proc/loadavg's 1, 5 and 15 minute figures: how busy the shared machine was. */
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "unknown";
-        }
     }
 
     /** Runs the whole matrix and returns the JSON document. */
@@ -381,7 +372,8 @@ public final class ProxyBenchmark {
         root.put("quick", quick);
         root.put("rounds", rounds());
         root.put("load_average_at_start", loadAtStart);
-        root.put("load_average_at_end", loadAverage());
+        root.put("load_average_at_end", Machine.loadAverage());
+        root.putPOJO("machine", Machine.facts());
         root.put("note", "benchmark processes at nice -10; figures: medians over the rounds; headline ratios: medians over the rounds of each round's ratio; "
                 + "iperf3 omits its first second (slow start); latency is redis-benchmark's PING round trip; router: ECMP over the servers, "
                 + "direct: each client process addresses one server; ratios are oriented so that "
