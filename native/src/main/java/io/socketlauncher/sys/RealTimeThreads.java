@@ -24,13 +24,14 @@ import java.util.regex.Pattern;
  * kernel's real-time throttling gave the starved compiler its 5% and it installed the new code, about a second
  * later. Threads those spawn later (more compiler or collector threads) inherit the policy.
  *
- * <p>System property {@value #PROPERTY}: the priority (1-99, default 10), 0 to keep every thread ordinary.
+ * <p>System property {@value #PROPERTY}: the priority (1-98, default 10; the JVM's threads take one more), 0 to
+ * keep every thread ordinary; anything else is said once and keeps them ordinary too.
  * Without the privilege (CAP_SYS_NICE or an RLIMIT_RTPRIO) threads stay ordinary; that is said once per process.
  */
 public final class RealTimeThreads {
     private static final String PROPERTY = "socketlauncher.rtprio";
     private static final System.Logger LOG = System.getLogger(RealTimeThreads.class.getName());
-    private static final int PRIORITY = Integer.getInteger(PROPERTY, 10);
+    private static final int PRIORITY = priority(System.getProperty(PROPERTY));
     private static final AtomicBoolean WARNED = new AtomicBoolean();
     private static final AtomicBoolean JVM_THREADS_RAISED = new AtomicBoolean();
     private static final int ESRCH = 3;
@@ -39,6 +40,14 @@ public final class RealTimeThreads {
     private static volatile boolean refused;
 
     private RealTimeThreads() {}
+
+    static int priority(String property) {
+        if (property == null) return 10;
+        String digits = property.strip();
+        if (digits.matches("[0-9]{1,2}") && Integer.parseInt(digits) <= 98) return Integer.parseInt(digits);
+        LOG.log(System.Logger.Level.WARNING, PROPERTY + "=" + property + " is not a priority from 0 to 98: threads stay ordinary");
+        return 0;
+    }
 
     /**
      * Raises the calling platform thread; returns whether it is real-time now. A virtual thread stays as it is: the

@@ -17,6 +17,16 @@ class RealTimeThreadsTest {
     private static final int SCHED_FIFO = 1;
 
     @Test
+    void thePriorityPropertyIsAPriorityOrKeepsThreadsOrdinary() {
+        assertThat(RealTimeThreads.priority(null)).as("unset").isEqualTo(10);
+        assertThat(RealTimeThreads.priority("0")).isZero();
+        assertThat(RealTimeThreads.priority(" 98 ")).isEqualTo(98);
+        for (String garbage : new String[] {"abc", "99", "150", "-3", "+5", "\u0668", "", "1e1"}) {
+            assertThat(RealTimeThreads.priority(garbage)).as(garbage).isZero();
+        }
+    }
+
+    @Test
     void theFirstRealTimeThreadRaisesTheJvmsOwnThreadsOneStepAboveItself() throws Exception {
         AtomicReference<int[]> own = new AtomicReference<>();
         Thread t = Thread.ofPlatform().start(() -> {

@@ -207,34 +207,21 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
                 f.metrics() == null ? null : address(f.metrics(), "metrics"));
     }
 
-    /** Parses a numeric IPv4 or IPv6 address, never looking a name up. */
+    /** A numeric IPv4 or IPv6 address, never looked up: {@link Endpoints#ipLiteral}, its error naming {@code what}. */
     public static InetAddress ip(String text, String what) {
-        // Four parts for IPv4: the shorter forms ("10" for 0.0.0.10) are legal literals but never what anyone meant.
-        if (text == null || text.isEmpty() || text.length() > 45 || (!text.contains(":") && !text.matches("\\d{1,3}(\\.\\d{1,3}){3}"))) {
-            throw new IllegalArgumentException(what + ": '" + text + "' is not a numeric IP address");
-        }
         try {
-            return InetAddress.ofLiteral(text);
+            return Endpoints.ipLiteral(text);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(what + ": '" + text + "' is not a numeric IP address");
+            throw new IllegalArgumentException(what + ": " + e.getMessage());
         }
     }
 
-    /** Parses "a.b.c.d:port" or "[v6]:port" without name resolution. */
+    /** "a.b.c.d:port" or "[v6]:port", as the CLI reads them ({@link Endpoints#parse}), the error naming {@code what}. */
     public static InetSocketAddress address(String text, String what) {
-        if (text == null || text.isEmpty() || text.length() > 64) throw new IllegalArgumentException(what + ": expected host:port, got '" + text + "'");
-        int colon = text.lastIndexOf(':');
-        if (colon <= 0) throw new IllegalArgumentException(what + ": expected host:port, got '" + text + "'");
-        String host = text.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-        InetAddress ip = ip(host, what);
-        int port;
         try {
-            port = Integer.parseInt(text.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(what + ": bad port in '" + text + "'");
+            return Endpoints.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + ": " + e.getMessage());
         }
-        if (port < 1 || port > 65535) throw new IllegalArgumentException(what + ": port out of range in '" + text + "'");
-        return new InetSocketAddress(ip, port);
     }
 }

@@ -60,9 +60,14 @@ class ProxyConfigTest {
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [], \"colour\": 1}")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("colour");
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:99999\"}]}")))
-                .hasMessageContaining("port out of range");
+                .hasMessageContaining("vip: port 99999 in '10.0.0.1:99999' is outside 1-65535");
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"example.com:80\"}]}")))
-                .hasMessageContaining("not a numeric IP address");
+                .hasMessageContaining("vip: 'example.com' in 'example.com:80' is not an IP address literal");
+        // The CLI's reading of an address, no looser: brackets only around IPv6, which needs them, and ASCII port digits.
+        for (String loose : new String[] {"fd00::1:80", "[10.0.0.1]:80", "10.0.0.1:+80", "10.0.0.1:\u0668\u0660", "10.1:80"}) {
+            assertThatThrownBy(() -> ProxyConfig.address(loose, "vip")).as(loose).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("vip: ");
+        }
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1; rm -rf\"], \"services\": []}")))
                 .hasMessageContaining("bad interface name");
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\","
@@ -86,7 +91,7 @@ class ProxyConfigTest {
                     .hasMessage("snat: '" + notAnAddress + "' is not a numeric IP address");
         }
         assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"cafe:80\"}]}")))
-                .hasMessageContaining("vip: 'cafe' is not a numeric IP address");
+                .hasMessageContaining("vip: 'cafe' in 'cafe:80' is not an IP address literal");
         assertThatThrownBy(() -> ProxyConfig.read(write("[1, 2")))
                 .isInstanceOf(IllegalArgumentException.class);
         Path big = dir.resolve("big.json");

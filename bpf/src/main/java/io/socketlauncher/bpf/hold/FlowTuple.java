@@ -36,6 +36,10 @@ public record FlowTuple(InetSocketAddress remote, InetSocketAddress local) {
 
     public static FlowTuple decode(byte[] raw) {
         if (raw.length != SIZE) throw new IllegalArgumentException("hold_flow_key is " + SIZE + " bytes, not " + raw.length);
+        if (raw[37] != IPPROTO_TCP || raw[38] != 0 || raw[39] != 0) {
+            throw new IllegalArgumentException(String.format("hold_flow_key of protocol %d, padding 0x%02x%02x: TCP and zero expected",
+                    raw[37] & 0xff, raw[38] & 0xff, raw[39] & 0xff));
+        }
         int family = raw[36] & 0xff;
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.nativeOrder());
         InetAddress src = getAddress(b, family);

@@ -309,6 +309,11 @@ public final class ControlChannel implements Closeable {
             throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, requestId,
                     "payload length " + length + " exceeds the limit of " + Wire.MAX_PAYLOAD + " bytes");
         }
+        if (!authenticated && length > Wire.MAX_HANDSHAKE_PAYLOAD) {
+            throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, requestId, "payload length " + length + " of "
+                    + MessageType.describe(type) + " exceeds the limit of " + Wire.MAX_HANDSHAKE_PAYLOAD
+                    + " bytes before authentication");
+        }
         byte[] payload = new byte[(int) length];
         fill(payload, 0, "payload", requestId, deadline);
         byte[] mac = new byte[Wire.MAC_BYTES];

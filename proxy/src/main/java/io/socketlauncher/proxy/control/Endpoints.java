@@ -26,7 +26,7 @@ public final class Endpoints {
         String port;
         if (text.startsWith("[")) {
             int close = text.indexOf(']');
-            if (close < 0 || close + 1 >= text.length() || text.charAt(close + 1) != ':') {
+            if (close < 0 || close + 1 >= text.length() || text.charAt(close + 1) != ':' || text.indexOf(':') > close) {
                 throw new IllegalArgumentException("address '" + text + "' is not of the form [IPv6]:PORT");
             }
             host = text.substring(1, close);
@@ -42,11 +42,26 @@ public final class Endpoints {
         }
         InetAddress ip;
         try {
-            ip = InetAddress.ofLiteral(host);
+            ip = ipLiteral(host);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + host + "' in '" + text + "' is not an IP address literal");
         }
         return new InetSocketAddress(ip, port(port, text));
+    }
+
+    /**
+     * A numeric IPv4 address of four parts or an IPv6 address, never looked up. The shorter IPv4 forms ("10" for
+     * 0.0.0.10) are legal literals but never what anyone meant.
+     */
+    public static InetAddress ipLiteral(String text) {
+        if (text == null || text.isEmpty() || text.length() > 45 || (!text.contains(":") && !text.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}"))) {
+            throw new IllegalArgumentException("'" + text + "' is not a numeric IP address");
+        }
+        try {
+            return InetAddress.ofLiteral(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a numeric IP address");
+        }
     }
 
     /** A flow as {@code CLIENTIP:PORT-VIP:PORT}. */

@@ -19,6 +19,11 @@ public final class Wire {
     public static final int MAX_KEY_BYTES = 1024;
     public static final int MAX_BACKEND_ID_BYTES = 64;
     public static final int MAX_ERROR_MESSAGE_BYTES = 1024;
+    /**
+     * Before authentication a frame is AUTH_INIT or AUTH_CHALLENGE (a nonce) or the ERROR that refuses the handshake
+     * (code u16, message length u16, message): nothing larger is read from a peer not yet known.
+     */
+    public static final int MAX_HANDSHAKE_PAYLOAD = 4 + MAX_ERROR_MESSAGE_BYTES;
     /** Chosen so that a reply of this many flows at their largest encoding still fits MAX_PAYLOAD. */
     public static final int MAX_FLOWS_PER_REPLY = 500;
     /** Same bound for backends. */

@@ -360,6 +360,23 @@ class ControlServerTest {
     }
 
     @Test
+    void beforeAuthenticationOnlyAHandshakeSizedPayloadIsAccepted() throws IOException {
+        // A peer that has not authenticated gets no buffer larger than a handshake frame's, nor a wait for one.
+        for (long length : new long[] {Wire.MAX_HANDSHAKE_PAYLOAD + 1L, Wire.MAX_PAYLOAD}) {
+            try (RawPeer peer = new RawPeer(server.address())) {
+                byte[] header = Arrays.copyOf(ControlChannel.encode(MessageType.AUTH_INIT.code(), 0, 0, new byte[0], null),
+                        Wire.HEADER_BYTES);
+                ByteBuffer.wrap(header).putInt(20, (int) length);
+                peer.send(header);
+                peer.expectErrorAndClose(ErrorCode.FRAME_TOO_LARGE, "payload length " + length
+                        + " of AUTH_INIT exceeds the limit of 1028 bytes before authentication");
+            }
+        }
+        assertThat(operations.calls).isEmpty();
+        assertStillServes();
+    }
+
+    @Test
     void badMagicIsRefused() throws IOException {
         try (RawPeer peer = new RawPeer(server.address())) {
             peer.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes());

@@ -36,6 +36,8 @@ class EndpointsTest {
         assertThatThrownBy(() -> Endpoints.parse("10.0.0.1:0")).hasMessage("port 0 in '10.0.0.1:0' is outside 1-65535");
         assertThatThrownBy(() -> Endpoints.parse("10.0.0.1:99999")).hasMessageContaining("outside 1-65535");
         assertThatThrownBy(() -> Endpoints.parse("10.0.0.1:+80")).hasMessageContaining("is not a number");
+        assertThatThrownBy(() -> Endpoints.parse("[10.0.0.1]:80")).hasMessageContaining("not of the form [IPv6]:PORT");
+        assertThatThrownBy(() -> Endpoints.parse("10.1:80")).hasMessage("'10.1' in '10.1:80' is not an IP address literal");
         assertThatThrownBy(() -> Endpoints.parse("1".repeat(500))).hasMessageContaining("too long");
         assertThatThrownBy(() -> Endpoints.parseFlow("10.0.0.1:1")).hasMessageContaining("CLIENTIP:PORT-VIP:PORT");
         assertThatThrownBy(() -> Endpoints.parseFlow("10.0.0.1:1-10.0.0.2:2-10.0.0.3:3"))

@@ -46,6 +46,7 @@ public final class AgentProtocol {
     /** Large enough for a socket with full queues at generous buffer sizes; a bigger length is garbage. */
     public static final int MAX_BODY = 64 << 20;
     static final int MAX_ERROR_MESSAGE = 1024;
+    private static final int READ_CHUNK = 256 * 1024;
     /** The longest drain a DEPART may ask for, as long as a server may be configured to wait. */
     static final long MAX_DRAIN_NANOS = MigrationTimeouts.MAX_DRAIN.toNanos();
 
@@ -199,7 +200,9 @@ public final class AgentProtocol {
         int[] fd = {-1};
         try {
             byte[] header = new byte[HEADER_LENGTH];
-            if (!readFully(socket, header, fd, true)) return null;
+            int headerGot = fill(socket, header, 0, fd);
+            if (headerGot == 0) return null;
+            if (headerGot < HEADER_LENGTH) throw new AgentProtocolException("end of stream after " + headerGot + " of a frame header's " + HEADER_LENGTH + " bytes");
             ByteBuffer h = ByteBuffer.wrap(header);
             int magic = h.getInt(), version = h.get() & 0xff, code = h.get() & 0xff, flags = h.getShort() & 0xffff;
             long length = h.getInt() & 0xffffffffL;
@@ -211,8 +214,14 @@ public final class AgentProtocol {
             if (type.carriesSocket ? fd[0] < 0 : fd[0] >= 0) {
                 throw new AgentProtocolException(type + (type.carriesSocket ? " came without its socket" : " came with a socket it must not carry"));
             }
-            byte[] body = new byte[(int) length];
-            if (!readFully(socket, body, fd, false)) throw new AgentProtocolException("end of stream inside a " + type + " body");
+            // Grown as the bytes arrive: a header alone claims no more memory than one read's worth.
+            byte[] body = new byte[(int) Math.min(length, READ_CHUNK)];
+            int got = fill(socket, body, 0, fd);
+            while (got == body.length && got < length) {
+                body = Arrays.copyOf(body, (int) Math.min(length, 2L * got));
+                got = fill(socket, body, got, fd);
+            }
+            if (got < length) throw new AgentProtocolException("end of stream inside a " + type + " body, after " + got + " of " + length + " bytes");
             Frame frame = new Frame(type, body, fd[0]);
             fd[0] = -1;
             return frame;
@@ -221,11 +230,12 @@ public final class AgentProtocol {
         }
     }
 
-    private static boolean readFully(int socket, byte[] into, int[] fd, boolean endAllowed) throws IOException {
+    /** Fills {@code into} from {@code from}; returns how far it got: short of {@code into.length} at the end of the stream. */
+    private static int fill(int socket, byte[] into, int from, int[] fd) throws IOException {
         int[] received = {-1};
-        int done = 0;
+        int done = from;
         while (done < into.length) {
-            int n = UnixSockets.receive(socket, into, done, Math.min(into.length - done, 256 * 1024), received);
+            int n = UnixSockets.receive(socket, into, done, Math.min(into.length - done, READ_CHUNK), received);
             if (received[0] >= 0) {
                 if (fd[0] >= 0) {
                     Libc.closeQuietly(received[0]);
@@ -233,17 +243,15 @@ public final class AgentProtocol {
                 }
                 fd[0] = received[0];
             }
-            if (n == 0) {
-                if (done == 0 && endAllowed) return false;
-                throw new AgentProtocolException("end of stream after " + done + " of " + into.length + " bytes");
-            }
+            if (n == 0) return done;
             done += n;
         }
-        return true;
+        return done;
     }
 
     static AgentErrorException error(byte[] body) throws AgentProtocolException {
         if (body.length < 4) throw new AgentProtocolException("ERROR frame of " + body.length + " bytes: too short");
+        if (body.length > 4 + MAX_ERROR_MESSAGE) throw new AgentProtocolException("ERROR frame of " + body.length + " bytes: too long");
         ByteBuffer b = ByteBuffer.wrap(body);
         int errno = b.getInt();
         return new AgentErrorException(errno, new String(body, 4, body.length - 4, StandardCharsets.UTF_8));

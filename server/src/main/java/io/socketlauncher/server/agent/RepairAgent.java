@@ -181,12 +181,14 @@ public final class RepairAgent implements AutoCloseable {
         try {
             switch (request.type()) {
                 case DUMP -> {
+                    requireEmpty(request);
                     // Our copy of the socket is closed right away; the socket stays in repair mode, so the
                     // application's close is the silent one.
                     TcpState state = TcpRepair.capture(fd);
                     AgentProtocol.send(connection, Type.DUMPED, TcpStateCodec.encode(state), -1);
                 }
                 case RESUME -> {
+                    requireEmpty(request);
                     TcpRepair.resume(fd);
                     AgentProtocol.send(connection, Type.RESUMED, new byte[0], -1);
                 }
@@ -218,7 +220,7 @@ public final class RepairAgent implements AutoCloseable {
 
     private void restoreAndRelease(int connection, byte[] body) throws IOException {
         if (refusedWithoutPlane(connection, Type.RESTORE_RELEASE)) return;
-        FlowTuple flow = flowOf(Type.RESTORE_RELEASE, body, FlowTuple.SIZE + 1);
+        FlowTuple flow = flowOf(Type.RESTORE_RELEASE, body, "a TCP state");
         TcpState state = TcpStateCodec.decode(body, FlowTuple.SIZE, body.length - FlowTuple.SIZE);
         FlowTuple restoring = new FlowTuple(state.remote(), state.local());
         if (!restoring.equals(flow)) {
@@ -273,15 +275,26 @@ public final class RepairAgent implements AutoCloseable {
         }
     }
 
+    private static void requireEmpty(Frame request) throws AgentProtocolException {
+        if (request.body().length != 0) {
+            throw new AgentProtocolException(request.type() + " carries only its socket, not a body of " + request.body().length + " bytes");
+        }
+    }
+
     private boolean refusedWithoutPlane(int connection, Type request) throws NativeException {
         if (plane != null) return false;
         AgentProtocol.sendError(connection, 0, "this agent runs no hold plane: " + request + " refused");
         return true;
     }
 
-    private static FlowTuple flowOf(Type request, byte[] body, int atLeast) throws AgentProtocolException {
-        if (body.length < atLeast) {
-            throw new AgentProtocolException(request + " body of " + body.length + " bytes, at least " + atLeast + " expected");
+    /**
+     * The flow a request's body begins with. {@code then}: what follows it (its decoder checks that to the last
+     * byte), or null if the flow is the whole body.
+     */
+    private static FlowTuple flowOf(Type request, byte[] body, String then) throws AgentProtocolException {
+        if (then != null ? body.length <= FlowTuple.SIZE : body.length != FlowTuple.SIZE) {
+            throw new AgentProtocolException(request + " body of " + body.length + " bytes: a flow of " + FlowTuple.SIZE
+                    + " bytes" + (then != null ? " and " + then : "") + " expected");
         }
         return FlowTuple.decode(Arrays.copyOf(body, FlowTuple.SIZE));
     }
@@ -289,7 +302,7 @@ public final class RepairAgent implements AutoCloseable {
     private void flow(int connection, Frame request) throws IOException {
         if (refusedWithoutPlane(connection, request.type())) return;
         byte[] body = request.body();
-        FlowTuple flow = flowOf(request.type(), body, request.type() == Type.FORWARD ? FlowTuple.SIZE + 1 : FlowTuple.SIZE);
+        FlowTuple flow = flowOf(request.type(), body, request.type() == Type.FORWARD ? "a target" : null);
         long result = switch (request.type()) {
             case HOLD -> plane.hold(flow);
             case COUNT -> plane.count(flow) ? 1 : 0;

@@ -56,6 +56,11 @@ public final class MigrationAgent implements AutoCloseable {
     private final CommittedMigrations committed;
     /** The migration of each flow that is still holding: a new one of the same flow supersedes it. */
     private final Map<FlowTuple, Incoming> holdingByFlow = new ConcurrentHashMap<>();
+    /**
+     * Each holds a thread here. A source has at most its migration threads' worth of channels busy here and pools
+     * 64 idle ones; past this many, whoever connects, authenticated or not, is refused.
+     */
+    static final int MAX_CONNECTIONS = 4096;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
@@ -130,6 +135,10 @@ public final class MigrationAgent implements AutoCloseable {
                 sleep(100);
                 continue;
             }
+            if (connections.size() >= MAX_CONNECTIONS) {
+                refuseBusy(socket);
+                continue;
+            }
             connections.add(socket);
             Thread t = threads.newThread(() -> {
                 try {
@@ -141,6 +150,17 @@ public final class MigrationAgent implements AutoCloseable {
             t.setName("sl-agent-" + socket.getRemoteSocketAddress());
             t.setDaemon(true);
             t.start();
+        }
+    }
+
+    /** The source hears why in its handshake and keeps its connection. */
+    private void refuseBusy(Socket socket) {
+        try (socket) {
+            ControlChannel.server(socket, context.timeouts.prepare(), context.timeouts.prepare()).sendError(
+                    ErrorCode.TOO_MANY_CONNECTIONS, 0, "server " + context.id + "'s migration agent already serves "
+                            + MAX_CONNECTIONS + " connections");
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "refusing an agent connection failed: " + e);
         }
     }
 

@@ -2,8 +2,10 @@ package io.socketlauncher.server.migration;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.proxy.control.ControlException;
+import io.socketlauncher.proxy.control.ErrorCode;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.proxy.control.MessageType;
+import io.socketlauncher.proxy.control.ProtocolException;
 import io.socketlauncher.proxy.control.ServerMessages;
 import io.socketlauncher.repair.TcpState;
 import io.socketlauncher.server.Peer;
@@ -82,6 +84,10 @@ public final class MigrationSource {
                     if (!count.counting()) count = startCounting(fd, here);
                     holding = ServerMessages.decodeHolding(session.reply(request, MessageType.XFER_PREPARE, MessageType.HOLDING,
                             context.timeouts.prepare()));
+                    if (holding.migration() != migration) {
+                        throw new ProtocolException(ErrorCode.MALFORMED, "HOLDING for migration " + Long.toHexString(holding.migration())
+                                + ", expected " + Long.toHexString(migration));
+                    }
                     break;
                 } catch (EOFException | SocketException | PeerLink.StaleChannelException e) {
                     if (!session.pooled) throw e;
