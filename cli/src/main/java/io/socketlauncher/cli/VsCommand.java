@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -269,6 +270,8 @@ public final class VsCommand implements Runnable {
                 byte[] raw = in.readNBytes(Config.MAX_TEXT + 1);
                 if (raw.length > Config.MAX_TEXT) throw new IllegalArgumentException("configuration larger than " + Config.MAX_TEXT + " bytes");
                 text = new String(raw, StandardCharsets.UTF_8);
+            } catch (NoSuchFileException e) {
+                throw new IllegalArgumentException("configuration file " + file + ": no such file");
             }
             Config.parse(text); // reject bad input before attaching anything
             try (ConnectBalancer b = place.openOrInstall()) {

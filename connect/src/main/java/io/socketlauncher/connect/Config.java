@@ -5,7 +5,9 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The text form of a configuration, like ipvsadm-save: one {@code -A} line per service and one {@code -a}
@@ -72,13 +74,17 @@ public final class Config {
         Scheduler scheduler = null;
         Integer weight = null;
         String netns = "";
+        Set<String> seen = new HashSet<>();
         for (int i = 1; i < tokens.length; i += 2) {
             String option = tokens[i];
             if (i + 1 >= tokens.length) throw new IllegalArgumentException("option '" + shorten(option) + "' lacks its value");
             String value = tokens[i + 1];
+            // A second value would silently replace the first.
+            if (!seen.add(option.equals("-u") ? "-t" : option)) {
+                throw new IllegalArgumentException(option.equals("-t") || option.equals("-u") ? "more than one -t/-u" : "option " + option + " given twice");
+            }
             switch (option) {
                 case "-t", "-u" -> {
-                    if (protocol != null) throw new IllegalArgumentException("more than one -t/-u");
                     protocol = option.equals("-t") ? Protocol.TCP : Protocol.UDP;
                     vip = parseEndpoint(value);
                 }

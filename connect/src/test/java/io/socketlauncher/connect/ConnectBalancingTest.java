@@ -359,6 +359,10 @@ class ConnectBalancingTest {
                 .hasMessage("line 3: unknown scheduler 'fastest' (known: rr, wrr, random, lc, sh)");
         assertThatThrownBy(() -> vs.restore("-X -t 10.0.0.1:80\n")).hasMessageContaining("line 1: expected -A or -a");
         assertThatThrownBy(() -> vs.restore("-A -t 10.0.0.1:80 -s\n")).hasMessageContaining("lacks its value");
+        assertThatThrownBy(() -> vs.restore("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -r 10.0.0.3:80\n"))
+                .hasMessage("line 2: option -r given twice");
+        assertThatThrownBy(() -> vs.restore("-A -t 10.0.0.1:80 -s rr -s wrr\n")).hasMessage("line 1: option -s given twice");
+        assertThatThrownBy(() -> vs.restore("-A -t 10.0.0.1:80 -u 10.0.0.1:80\n")).hasMessage("line 1: more than one -t/-u");
         assertThatThrownBy(() -> vs.restore("-A -t 10.0.0.1:80 -r 10.0.0.2:80\n")).hasMessageContaining("-r belongs to -a lines");
         assertThatThrownBy(() -> vs.restore("-A -t 10.0.0.1:80 --netns ../etc\n")).hasMessageContaining("bad network namespace name");
         assertThatThrownBy(() -> vs.restore("-A " + "x".repeat(600) + "\n")).hasMessageContaining("longer than 512");

@@ -1,7 +1,12 @@
 package io.socketlauncher.proxy;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.socketlauncher.bpf.proxy.Service.Algorithm;
 import io.socketlauncher.proxy.control.BackendIds;
@@ -12,6 +17,7 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -118,8 +124,12 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
         }
     }
 
+    /** Longer than anyone means; the data plane's clock and the timers need nanoseconds to fit a long. */
+    static final Duration MAX_DURATION = Duration.ofDays(1);
+
     private static void requirePositive(Duration d, String name) {
         if (d == null || d.isNegative() || d.isZero()) throw new IllegalArgumentException(name + " must be positive");
+        if (d.compareTo(MAX_DURATION) > 0) throw new IllegalArgumentException(name + " of " + d.toMillis() + " ms is longer than a day");
     }
 
     /** Defaults: AUTO hook, 131072 flows, 5 min idle, 10 s after FIN/RST, NAT ports 20000-29999, health every 1 s. */
@@ -173,13 +183,33 @@ public record ProxyConfig(String namespace, List<String> interfaces, Hook hook, 
 
     /** Reads a JSON config file: at most 1 MB, unknown fields rejected, every value validated. */
     public static ProxyConfig read(Path file) throws IOException {
-        if (Files.size(file) > MAX_FILE_BYTES) throw new IllegalArgumentException(file + " is larger than " + MAX_FILE_BYTES + " bytes");
+        byte[] text;
+        // Read up to the limit, not sized first: a pipe or /dev/stdin has no size.
+        try (InputStream in = Files.newInputStream(file)) {
+            text = in.readNBytes((int) MAX_FILE_BYTES + 1);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("config file " + file + ": no such file");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("config file " + file + " can't be read: " + e.getMessage());
+        }
+        if (text.length > MAX_FILE_BYTES) throw new IllegalArgumentException(file + " is larger than " + MAX_FILE_BYTES + " bytes");
+        // Strict: no number in another type's place ("2.9" as a weight, "131072" as a string), no key twice, no null
+        // in a list.
         JsonMapper mapper = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES).build();
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES).disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS).enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .defaultSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL)).build();
         mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).maxStringLength(4096).build());
         FileShape f;
-        try (InputStream in = Files.newInputStream(file)) {
-            f = mapper.readValue(in, FileShape.class);
+        try {
+            f = mapper.readValue(text, FileShape.class);
+        } catch (JsonMappingException e) {
+            StringBuilder at = new StringBuilder();
+            for (JsonMappingException.Reference r : e.getPath()) {
+                if (r.getFieldName() != null) at.append(at.isEmpty() ? "" : ".").append(r.getFieldName());
+                else at.append('[').append(r.getIndex()).append(']');
+            }
+            throw new IllegalArgumentException(file + ": " + e.getOriginalMessage() + (at.isEmpty() ? "" : " (at " + at + ")"));
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IllegalArgumentException(file + ": " + e.getOriginalMessage());
         }

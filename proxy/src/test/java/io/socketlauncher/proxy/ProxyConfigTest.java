@@ -94,6 +94,23 @@ class ProxyConfigTest {
                 .hasMessageContaining("vip: 'cafe' in 'cafe:80' is not an IP address literal");
         assertThatThrownBy(() -> ProxyConfig.read(write("[1, 2")))
                 .isInstanceOf(IllegalArgumentException.class);
+        String vipWithBackend = "{\"interfaces\": [\"c1\"], \"services\": [{\"vip\": \"10.0.0.1:80\", \"backends\": [{\"id\": \"a\","
+                + " \"address\": \"10.0.0.2:80\", \"weight\": %s}]}]%s}";
+        assertThatThrownBy(() -> ProxyConfig.read(write(vipWithBackend.formatted("2.9", ""))))
+                .hasMessageEndingWith("(at services[0].backends[0].weight)");
+        assertThatThrownBy(() -> ProxyConfig.read(write(vipWithBackend.formatted("\"2\"", "")))).hasMessageContaining("weight");
+        assertThatThrownBy(() -> ProxyConfig.read(write(vipWithBackend.formatted("2", ", \"maxFlows\": \"131072\""))))
+                .hasMessageContaining("maxFlows");
+        assertThatThrownBy(() -> ProxyConfig.read(write(vipWithBackend.formatted("2", ", \"maxFlows\": 2048, \"maxFlows\": 4096"))))
+                .hasMessageContaining("Duplicate field 'maxFlows'");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\", null], \"services\": []}")))
+                .hasMessageContaining("interfaces");
+        assertThatThrownBy(() -> ProxyConfig.read(write("{\"interfaces\": [\"c1\"], \"services\": [null]}")))
+                .hasMessageContaining("services");
+        assertThatThrownBy(() -> ProxyConfig.read(write(vipWithBackend.formatted("2", ", \"idleTimeoutMillis\": 10000000000000"))))
+                .hasMessage("idleTimeout of 10000000000000 ms is longer than a day");
+        assertThatThrownBy(() -> ProxyConfig.read(dir.resolve("missing.json")))
+                .hasMessage("config file " + dir.resolve("missing.json") + ": no such file");
         Path big = dir.resolve("big.json");
         Files.write(big, new byte[(1 << 20) + 1]);
         assertThatThrownBy(() -> ProxyConfig.read(big)).hasMessageContaining("larger than");

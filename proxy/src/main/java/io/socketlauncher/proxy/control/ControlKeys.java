@@ -17,7 +17,8 @@ import java.util.function.Consumer;
 /**
  * Where the shared control key comes from: a key file or an environment variable, never a command-line argument
  * (other users can read a process's arguments). A key file holds either hex (the whole file, surrounding
- * whitespace ignored) or raw bytes taken as they are; the environment variable holds hex.
+ * whitespace ignored) or raw bytes taken as they are (but not hex digits and spaces that fail to be hex: that is a
+ * typo, refused); the environment variable holds hex.
  */
 public final class ControlKeys {
     /** The environment variable the CLI and the proxy read the key from when no key file is given. */
@@ -67,8 +68,13 @@ public final class ControlKeys {
     /** Hex if the content (whitespace around ignored) is an even number of hex digits, else raw bytes. */
     static byte[] parse(byte[] content, String source) throws IOException {
         String text = new String(content, StandardCharsets.ISO_8859_1).strip();
-        byte[] key = isHex(text) ? HexFormat.of().parseHex(text) : content;
-        return checked(key, source);
+        if (isHex(text)) return checked(HexFormat.of().parseHex(text), source);
+        // Raw random bytes are never all hex digits and spaces: this is hex with a typo, which as raw bytes would
+        // only show later as "the keys differ".
+        if (!text.isEmpty() && text.chars().allMatch(c -> isHexDigit(c) || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            throw new IOException(source + " looks like hex but is not an even number of hex digits in one piece");
+        }
+        return checked(content, source);
     }
 
     /** Writes a fresh random key in hex to a new file readable by its owner only. */
@@ -103,12 +109,17 @@ public final class ControlKeys {
         return key;
     }
 
+    /** ASCII only: Character.digit would take fullwidth digits, which HexFormat then refuses. */
+    private static boolean isHexDigit(int c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+
     private static boolean isHex(String text) {
         if (text.isEmpty() || text.length() % 2 != 0) {
             return false;
         }
         for (int i = 0; i < text.length(); i++) {
-            if (Character.digit(text.charAt(i), 16) < 0) {
+            if (!isHexDigit(text.charAt(i))) {
                 return false;
             }
         }

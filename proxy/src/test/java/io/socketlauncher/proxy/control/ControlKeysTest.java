@@ -45,6 +45,16 @@ class ControlKeysTest {
     }
 
     @Test
+    void hexWithATypoIsRefusedNotTakenAsRawBytes() throws IOException {
+        for (String almost : new String[] {"00112233445566778899aabbccddeef\n", "0011223344556677 8899aabbccddeeff\n"}) {
+            Path file = write("almost", almost.getBytes(), "rw-------");
+            assertThatThrownBy(() -> ControlKeys.fromFile(file, warnings::add)).as(almost)
+                    .hasMessage("control key file " + file + " looks like hex but is not an even number of hex digits in one piece");
+            Files.delete(file);
+        }
+    }
+
+    @Test
     void readableByOthersLoadsWithAWarning() throws IOException {
         Path file = write("open", "00112233445566778899aabbccddeeff".getBytes(), "rw-r--r--");
         assertThat(ControlKeys.fromFile(file, warnings::add)).hasSize(16);
@@ -70,6 +80,9 @@ class ControlKeysTest {
         assertThat(ControlKeys.fromEnvironment(Map.of(ControlKeys.ENVIRONMENT_VARIABLE,
                 "00112233445566778899AABBCCDDEEFF"))).hasSize(16);
         assertThatThrownBy(() -> ControlKeys.fromEnvironment(Map.of(ControlKeys.ENVIRONMENT_VARIABLE, "secret")))
+                .hasMessage("SL_CONTROL_KEY must hold the key as an even number of hex digits");
+        // Fullwidth digits are digits to Character.digit, not to HexFormat.
+        assertThatThrownBy(() -> ControlKeys.fromEnvironment(Map.of(ControlKeys.ENVIRONMENT_VARIABLE, "\uff10\uff11".repeat(16))))
                 .hasMessage("SL_CONTROL_KEY must hold the key as an even number of hex digits");
     }
 
