@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class HoldProgram implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(HoldProgram.class.getName());
-    /** On bpffs as this process's mount namespace sees it: not under {@code ip netns exec}, which remounts /sys. */
+    /** On bpffs as this process's mount namespace sees it: {@link Bpffs} mounts none under {@code ip netns exec}. */
     private static final Path PINS = Path.of("/sys/fs/bpf/socketlauncher-hold");
     private static final AtomicLong SEQUENCE = new AtomicLong();
 

@@ -17,8 +17,8 @@ import java.util.function.Consumer;
 /**
  * Where the shared control key comes from: a key file or an environment variable, never a command-line argument
  * (other users can read a process's arguments). A key file holds either hex (the whole file, surrounding
- * whitespace ignored) or raw bytes taken as they are (but not hex digits and spaces that fail to be hex: that is a
- * typo, refused); the environment variable holds hex.
+ * whitespace anywhere ignored; an odd number of digits refused) or raw bytes taken as they are; the environment
+ * variable holds hex.
  */
 public final class ControlKeys {
     /** The environment variable the CLI and the proxy read the key from when no key file is given. */
@@ -65,14 +65,16 @@ public final class ControlKeys {
         return checked(HexFormat.of().parseHex(trimmed), ENVIRONMENT_VARIABLE);
     }
 
-    /** Hex if the content (whitespace around ignored) is an even number of hex digits, else raw bytes. */
+    /**
+     * Hex if the content is hex digits and whitespace (anywhere: {@code xxd -p} breaks its lines), else raw bytes.
+     * An odd number of hex digits is a typo, refused: as raw bytes it would only show later, as "the keys differ".
+     */
     static byte[] parse(byte[] content, String source) throws IOException {
-        String text = new String(content, StandardCharsets.ISO_8859_1).strip();
-        if (isHex(text)) return checked(HexFormat.of().parseHex(text), source);
-        // Raw random bytes are never all hex digits and spaces: this is hex with a typo, which as raw bytes would
-        // only show later as "the keys differ".
-        if (!text.isEmpty() && text.chars().allMatch(c -> isHexDigit(c) || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-            throw new IOException(source + " looks like hex but is not an even number of hex digits in one piece");
+        String text = new String(content, StandardCharsets.ISO_8859_1);
+        if (!text.isBlank() && text.chars().allMatch(c -> isHexDigit(c) || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            String digits = text.replaceAll("[ \t\n\r]", "");
+            if (digits.length() % 2 != 0) throw new IOException(source + " holds an odd number (" + digits.length() + ") of hex digits");
+            return checked(HexFormat.of().parseHex(digits), source);
         }
         return checked(content, source);
     }

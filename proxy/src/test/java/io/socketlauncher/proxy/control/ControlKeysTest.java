@@ -45,13 +45,14 @@ class ControlKeysTest {
     }
 
     @Test
-    void hexWithATypoIsRefusedNotTakenAsRawBytes() throws IOException {
-        for (String almost : new String[] {"00112233445566778899aabbccddeef\n", "0011223344556677 8899aabbccddeeff\n"}) {
-            Path file = write("almost", almost.getBytes(), "rw-------");
-            assertThatThrownBy(() -> ControlKeys.fromFile(file, warnings::add)).as(almost)
-                    .hasMessage("control key file " + file + " looks like hex but is not an even number of hex digits in one piece");
-            Files.delete(file);
-        }
+    void hexBrokenIntoLinesIsHexAndAnOddDigitCountIsRefused() throws IOException {
+        // As xxd -p writes 32 bytes: 60 digits, a newline, 4 more.
+        String xxd = "00112233445566778899aabbccddeeff00112233445566778899aabbccdd\neeff\n";
+        assertThat(ControlKeys.fromFile(write("xxd", xxd.getBytes(), "rw-------"), warnings::add))
+                .isEqualTo(HexFormat.of().parseHex(xxd.replace("\n", "")));
+        Path odd = write("odd", "00112233445566778899aabbccddeef\n".getBytes(), "rw-------");
+        assertThatThrownBy(() -> ControlKeys.fromFile(odd, warnings::add))
+                .hasMessage("control key file " + odd + " holds an odd number (31) of hex digits");
     }
 
     @Test
