@@ -48,6 +48,8 @@ public final class RepairAgent implements AutoCloseable {
     private final HoldPlane plane;
     private final int listener;
     private final ThreadFactory threads;
+    /** Each holds a (real-time) thread here; a client opens one per request in flight beyond its pooled ones. */
+    static final int MAX_CONNECTIONS = 4096;
     private final Set<Integer> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean running = true;
@@ -127,6 +129,14 @@ public final class RepairAgent implements AutoCloseable {
             try {
                 if ((Libc.poll(listener, Libc.POLLIN, 200) & Libc.POLLIN) == 0) continue;
                 int connection = Libc.accept(listener, Libc.SOCK_CLOEXEC);
+                if (connections.size() >= MAX_CONNECTIONS) {
+                    try {
+                        AgentProtocol.sendError(connection, 0, "the repair agent already serves " + MAX_CONNECTIONS + " connections");
+                    } finally {
+                        Libc.closeQuietly(connection);
+                    }
+                    continue;
+                }
                 connections.add(connection);
                 threads.newThread(() -> serve(connection)).start();
             } catch (NativeException e) {
