@@ -34,7 +34,7 @@ public final class Machine {
         String driver = read(CPUIDLE_DRIVER);
         if (!driver.isEmpty()) m.put("cpuidle_driver", driver);
         String pollNs = read(HALT_POLL_NS);
-        if (!pollNs.isEmpty()) m.put("guest_halt_poll_ns", Long.parseLong(pollNs));
+        if (pollNs.matches("[0-9]{1,19}")) m.put("guest_halt_poll_ns", Long.parseLong(pollNs));
         return m;
     }
 
