@@ -65,7 +65,7 @@ public final class MigrationDemo {
     public record Report(long migrations, double seconds, long rollbacks, long lost, long serverConnectionErrors, long requests,
                          long benchmarkRequests, Map<String, double[]> benchmarkRps, List<String> benchmarkErrors,
                          int benchmarkRounds, long bytesChecked, long clientResets, long clientRetransmissions,
-                         long p50Micros, long p99Micros, long maxMicros, long warmP99Micros, long warmMaxMicros,
+                         long clientLossProbes, long clientTimeouts, long clientFastRetransmits, long p50Micros, long p99Micros, long maxMicros, long warmP99Micros, long warmMaxMicros,
                          List<String> failures, List<String> rollbackReasons, String loadAverage) {
         public boolean passed() {
             return failures.isEmpty() && benchmarkErrors.isEmpty() && clientResets == 0 && lost == 0 && migrations > 0;
@@ -91,6 +91,9 @@ public final class MigrationDemo {
             row(out, "stream bytes checked (both ways)", String.format("%,d", bytesChecked));
             row(out, "client resets", Long.toString(clientResets));
             row(out, "client retransmissions", Long.toString(clientRetransmissions));
+            // A loss probe resends the last segment after a quiet spell (a long hold); a timeout or a fast retransmit
+            // follows a loss or reordering.
+            row(out, "  probes / timeouts / fast retransmits", clientLossProbes + " / " + clientTimeouts + " / " + clientFastRetransmits);
             row(out, "load average (1 / 5 / 15 min)", loadAverage);
             out.println("+------------------------------------------+--------------------------------+");
             for (String e : benchmarkErrors.subList(0, Math.min(5, benchmarkErrors.size()))) out.println("redis-benchmark: " + e);
@@ -226,11 +229,14 @@ public final class MigrationDemo {
             long resets = c1After.since(c1Before, "EstabResets") + c2After.since(c2Before, "EstabResets")
                     + c1After.since(c1Before, "AttemptFails") + c2After.since(c2Before, "AttemptFails");
             long retransmissions = c1After.since(c1Before, "RetransSegs") + c2After.since(c2Before, "RetransSegs");
+            long probes = c1After.since(c1Before, "TCPLossProbes") + c2After.since(c2Before, "TCPLossProbes");
+            long timeouts = c1After.since(c1Before, "TCPTimeouts") + c2After.since(c2Before, "TCPTimeouts");
+            long fast = c1After.since(c1Before, "TCPFastRetrans") + c2After.since(c2Before, "TCPFastRetrans");
             failures.addAll(stats.failures());
             if (stats.protocolErrors() > 0) failures.add(stats.protocolErrors() + " protocol errors at the servers");
             Histogram latency = stats.latencyMicros(), warm = stats.warmLatencyMicros();
             return new Report(stats.migrations(), seconds, stats.rollbacks(), stats.lost(), stats.connectionErrors(), stats.requests(), benchmarkRequests,
-                    lastRps, benchmarkErrors, round[0], bytesChecked, resets, retransmissions,
+                    lastRps, benchmarkErrors, round[0], bytesChecked, resets, retransmissions, probes, timeouts, fast,
                     latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), latency.getMaxValue(),
                     warm.getValueAtPercentile(99), warm.getMaxValue(), failures, stats.rollbackReasons(),
                     loadAverage());
