@@ -50,6 +50,8 @@ public final class RepairAgent implements AutoCloseable {
     private final ThreadFactory threads;
     /** Each holds a (real-time) thread here; a client opens one per request in flight beyond its pooled ones. */
     static final int MAX_CONNECTIONS = 4096;
+    /** {@link #MAX_CONNECTIONS}; lower only in a test, which can't open thousands. */
+    private volatile int maxConnections = MAX_CONNECTIONS;
     private final Set<Integer> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean running = true;
@@ -122,6 +124,10 @@ public final class RepairAgent implements AutoCloseable {
         return path;
     }
 
+    void maxConnections(int max) {
+        this.maxConnections = max;
+    }
+
     private void acceptLoop() {
         // Clients open a connection per concurrent request beyond their pooled ones, in the middle of a migration.
         RealTimeThreads.enter();
@@ -129,9 +135,9 @@ public final class RepairAgent implements AutoCloseable {
             try {
                 if ((Libc.poll(listener, Libc.POLLIN, 200) & Libc.POLLIN) == 0) continue;
                 int connection = Libc.accept(listener, Libc.SOCK_CLOEXEC);
-                if (connections.size() >= MAX_CONNECTIONS) {
+                if (connections.size() >= maxConnections) {
                     try {
-                        AgentProtocol.sendError(connection, 0, "the repair agent already serves " + MAX_CONNECTIONS + " connections");
+                        AgentProtocol.sendError(connection, 0, "already serves " + maxConnections + " connections, its limit");
                     } finally {
                         Libc.closeQuietly(connection);
                     }

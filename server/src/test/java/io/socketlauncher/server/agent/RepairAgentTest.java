@@ -106,6 +106,33 @@ class RepairAgentTest {
     }
 
     @Test
+    void connectionsPastTheLimitAreRefusedWithTheReason() throws Exception {
+        Path socket = dir.resolve("agent.sock");
+        try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory());
+             RepairAgentClient first = RepairAgentClient.connect(socket);
+             RepairAgentClient second = RepairAgentClient.connect(socket)) {
+            agent.maxConnections(2);
+            // The accept loop takes connections in order: by the third, the first two are counted.
+            int third = UnixSockets.socket();
+            try {
+                UnixSockets.connect(third, socket.toString());
+                // Served instead (no limit), it would wait for a request: no reply would come.
+                assertThat(Libc.poll(third, Libc.POLLIN, 10_000) & Libc.POLLIN).as("a refusal within 10 s").isNotZero();
+                AgentProtocol.Frame reply = AgentProtocol.receive(third);
+                assertThat(reply.type()).isEqualTo(AgentProtocol.Type.ERROR);
+                assertThat(AgentProtocol.error(reply.body()).getMessage()).isEqualTo("repair agent: already serves 2 connections, its limit");
+                assertThat(AgentProtocol.receive(third)).as("closed after the refusal").isNull();
+            } finally {
+                Libc.closeQuietly(third);
+            }
+            // The two within the limit are served.
+            try (LoopbackPair pair = LoopbackPair.open()) {
+                assertThat(TcpStateCodec.decode(second.dump(pair.client())).remote()).isNotNull();
+            }
+        }
+    }
+
+    @Test
     void garbageAndMisusedFramesGetAPreciseError() throws Exception {
         Path socket = dir.resolve("agent.sock");
         try (RepairAgent agent = RepairAgent.start(socket, PosixFilePermissions.fromString("rw-------"), Thread.ofPlatform().daemon().factory())) {
