@@ -10,18 +10,17 @@ import io.socketlauncher.server.policy.LeastLoaded;
 import io.socketlauncher.server.policy.LogisticThreshold;
 import io.socketlauncher.server.policy.ProxyLoads;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.Machine;
 import io.socketlauncher.testbed.TcpCounters;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.ToLongFunction;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -226,12 +225,12 @@ public final class MigrationDemo {
                 }
             }
             TcpCounters c1After = TcpCounters.of(c1), c2After = TcpCounters.of(c2);
-            long resets = c1After.since(c1Before, "EstabResets") + c2After.since(c2Before, "EstabResets")
-                    + c1After.since(c1Before, "AttemptFails") + c2After.since(c2Before, "AttemptFails");
-            long retransmissions = c1After.since(c1Before, "RetransSegs") + c2After.since(c2Before, "RetransSegs");
-            long probes = c1After.since(c1Before, "TCPLossProbes") + c2After.since(c2Before, "TCPLossProbes");
-            long timeouts = c1After.since(c1Before, "TCPTimeouts") + c2After.since(c2Before, "TCPTimeouts");
-            long fast = c1After.since(c1Before, "TCPFastRetrans") + c2After.since(c2Before, "TCPFastRetrans");
+            ToLongFunction<String> clients = counter -> c1After.since(c1Before, counter) + c2After.since(c2Before, counter);
+            long resets = clients.applyAsLong("EstabResets") + clients.applyAsLong("AttemptFails");
+            long retransmissions = clients.applyAsLong("RetransSegs");
+            long probes = clients.applyAsLong("TCPLossProbes");
+            long timeouts = clients.applyAsLong("TCPTimeouts");
+            long fast = clients.applyAsLong("TCPFastRetrans");
             failures.addAll(stats.failures());
             if (stats.protocolErrors() > 0) failures.add(stats.protocolErrors() + " protocol errors at the servers");
             Histogram latency = stats.latencyMicros(), warm = stats.warmLatencyMicros();
@@ -239,7 +238,7 @@ public final class MigrationDemo {
                     lastRps, benchmarkErrors, round[0], bytesChecked, resets, retransmissions, probes, timeouts, fast,
                     latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), latency.getMaxValue(),
                     warm.getValueAtPercentile(99), warm.getMaxValue(), failures, stats.rollbackReasons(),
-                    loadAverage());
+                    Machine.loadAverage().replace(" ", " / "));
         } finally {
             for (StreamClient s : streams) s.close();
             for (RespServer s : servers) s.close();
@@ -270,12 +269,4 @@ public final class MigrationDemo {
         }
     }
 
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split("\\s+");
-            return f[0] + " / " + f[1] + " / " + f[2];
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
 }

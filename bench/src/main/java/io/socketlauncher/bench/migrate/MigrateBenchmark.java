@@ -1,6 +1,5 @@
 package io.socketlauncher.bench.migrate;
 
-import io.socketlauncher.bench.Machine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.socketlauncher.cluster.Cluster;
@@ -13,6 +12,7 @@ import io.socketlauncher.server.hold.HoldPlane;
 import io.socketlauncher.sys.Libc;
 import io.socketlauncher.sys.NetworkNamespace;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.Machine;
 import io.socketlauncher.testbed.NumberedStream;
 import io.socketlauncher.testbed.TcpCounters;
 import java.lang.management.CompilationMXBean;

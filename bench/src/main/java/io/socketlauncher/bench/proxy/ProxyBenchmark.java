@@ -1,6 +1,5 @@
 package io.socketlauncher.bench.proxy;
 
-import io.socketlauncher.bench.Machine;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,6 +11,7 @@ import io.socketlauncher.proxy.ProxyConfig.Hook;
 import io.socketlauncher.proxy.ProxyConfig.Mode;
 import io.socketlauncher.proxy.ProxyConfig.ServiceConfig;
 import io.socketlauncher.testbed.Host;
+import io.socketlauncher.testbed.Machine;
 import io.socketlauncher.testbed.Testbed;
 import java.io.IOException;
 import java.net.InetSocketAddress;

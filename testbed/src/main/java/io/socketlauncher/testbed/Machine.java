@@ -1,4 +1,4 @@
-package io.socketlauncher.bench;
+package io.socketlauncher.testbed;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What a benchmark's figures depend on besides the code: how busy the shared machine was, and how quickly an idle
+ * What the figures of a benchmark or the demo depend on besides the code: how busy the shared machine was, and how quickly an idle
  * CPU wakes up. On a virtual machine a halted vCPU is woken by the host, which takes tens of microseconds, once per
  * message a sleeping thread waits for; the guest's haltpoll cpuidle driver polls for {@code guest_halt_poll_ns}
  * first (docs/migration.md, "Tuning").
