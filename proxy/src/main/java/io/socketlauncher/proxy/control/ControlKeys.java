@@ -18,7 +18,7 @@ import java.util.function.Consumer;
  * Where the shared control key comes from: a key file or an environment variable, never a command-line argument
  * (other users can read a process's arguments). A key file holds either hex (the whole file, surrounding
  * whitespace anywhere ignored; an odd number of digits refused) or raw bytes taken as they are; the environment
- * variable holds hex.
+ * variable holds hex, read the same way.
  */
 public final class ControlKeys {
     /** The environment variable the CLI and the proxy read the key from when no key file is given. */
@@ -58,11 +58,11 @@ public final class ControlKeys {
         if (value == null) {
             return null;
         }
-        String trimmed = value.strip();
-        if (!isHex(trimmed)) {
+        String digits = hexDigits(value);
+        if (digits == null || digits.length() % 2 != 0) {
             throw new IOException(ENVIRONMENT_VARIABLE + " must hold the key as an even number of hex digits");
         }
-        return checked(HexFormat.of().parseHex(trimmed), ENVIRONMENT_VARIABLE);
+        return checked(HexFormat.of().parseHex(digits), ENVIRONMENT_VARIABLE);
     }
 
     /**
@@ -70,13 +70,10 @@ public final class ControlKeys {
      * An odd number of hex digits is a typo, refused: as raw bytes it would only show later, as "the keys differ".
      */
     static byte[] parse(byte[] content, String source) throws IOException {
-        String text = new String(content, StandardCharsets.ISO_8859_1);
-        if (!text.isBlank() && text.chars().allMatch(c -> isHexDigit(c) || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-            String digits = text.replaceAll("[ \t\n\r]", "");
-            if (digits.length() % 2 != 0) throw new IOException(source + " holds an odd number (" + digits.length() + ") of hex digits");
-            return checked(HexFormat.of().parseHex(digits), source);
-        }
-        return checked(content, source);
+        String digits = hexDigits(new String(content, StandardCharsets.ISO_8859_1));
+        if (digits == null) return checked(content, source);
+        if (digits.length() % 2 != 0) throw new IOException(source + " holds an odd number (" + digits.length() + ") of hex digits");
+        return checked(HexFormat.of().parseHex(digits), source);
     }
 
     /** Writes a fresh random key in hex to a new file readable by its owner only. */
@@ -111,20 +108,12 @@ public final class ControlKeys {
         return key;
     }
 
-    /** ASCII only: Character.digit would take fullwidth digits, which HexFormat then refuses. */
-    private static boolean isHexDigit(int c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    }
-
-    private static boolean isHex(String text) {
-        if (text.isEmpty() || text.length() % 2 != 0) {
-            return false;
-        }
-        for (int i = 0; i < text.length(); i++) {
-            if (!isHexDigit(text.charAt(i))) {
-                return false;
-            }
-        }
-        return true;
+    /**
+     * The hex digits of {@code text} with its whitespace left out, or null if it holds none or anything else. ASCII
+     * digits only: Character.digit would take fullwidth ones, which HexFormat then refuses.
+     */
+    private static String hexDigits(String text) {
+        String digits = text.replaceAll("[ \t\n\r]", "");
+        return !digits.isEmpty() && digits.matches("[0-9a-fA-F]+") ? digits : null;
     }
 }
