@@ -113,7 +113,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PROXY_MAX_BACKENDS);
-	__type(key, struct proxy_endpoint);
+	__type(key, struct proxy_service_key);
 	__type(value, __u32);
 } snat_backends SEC(".maps");
 
@@ -372,6 +372,7 @@ static __always_inline struct proxy_flow *learn(const struct proxy_service *svc,
 		int reserved = 0;
 		int shared = svc->flags & PROXY_SHARED_SNAT;
 		struct proxy_flow_key hk = {};
+		struct proxy_reverse hold = { .client = *key, .backend = b, .flags = PROXY_REVERSE_RESERVATION };
 		/* NO_EXIST makes the reservation atomic: two CPUs can never hand out the same port. With one
 		 * source address for the service, the port is first reserved service-wide: a flow moved to
 		 * another backend must find its port free there too (it is its restored socket's peer). */
@@ -379,10 +380,8 @@ static __always_inline struct proxy_flow *learn(const struct proxy_service *svc,
 			nat_port = bpf_htons(cfg->nat_port_min + (start + i * 7919) % span);
 			if (shared) {
 				reservation_key(&hk, be, key, nat_port);
-				rev.flags = PROXY_REVERSE_RESERVATION;
-				if (!take(&hk, &rev))
+				if (!take(&hk, &hold))
 					continue;
-				rev.flags = 0;
 			}
 			reverse_key(&rk, be, key, 1, nat_port);
 			if (take(&rk, &rev)) {
@@ -428,11 +427,10 @@ static __always_inline void touch(struct proxy_flow *f, const struct packet *p, 
  * host's address (a client's, say) is left to the kernel, which drops it. (In NAT mode they carry the
  * client's address, and the kernel forwards them.)
  */
-static __always_inline enum verdict pass_or_forward(const struct packet *p, struct rewrite *rw)
+static __always_inline enum verdict pass_or_forward(const struct packet *p, const struct proxy_service_key *destination,
+						    struct rewrite *rw)
 {
-	struct proxy_endpoint ep = { .port = p->key.dport, .family = p->key.family };
-	__builtin_memcpy(ep.addr, p->key.dst, 16);
-	__u32 *slot = bpf_map_lookup_elem(&snat_backends, &ep);
+	__u32 *slot = bpf_map_lookup_elem(&snat_backends, destination);
 	if (!slot)
 		return V_PASS;
 	struct proxy_backend *be = bpf_map_lookup_elem(&backends, slot);
@@ -492,7 +490,7 @@ static __always_inline enum verdict decide(struct packet *p, struct rewrite *rw)
 	}
 	struct proxy_reverse *rev = bpf_map_lookup_elem(&reverse, &p->key);
 	if (!rev)
-		return pass_or_forward(p, rw);
+		return pass_or_forward(p, &sk, rw);
 	if (rev->flags & PROXY_REVERSE_RESERVATION)
 		return V_PASS;
 	struct proxy_flow *f = bpf_map_lookup_elem(&flows, &rev->client);

@@ -12,7 +12,8 @@
 #define PROXY_MAX_CANDIDATES 32
 #define PROXY_DEFAULT_FLOWS 131072
 
-/* Addresses are four 32-bit words so IPv6 fits; IPv4 uses word 0 and leaves the rest zero. */
+/* Addresses are four 32-bit words so IPv6 fits; IPv4 uses word 0 and leaves the rest zero. A TCP endpoint: a
+ * service's virtual address (services), or where a backend listens (snat_backends). */
 struct proxy_service_key {
 	__u32 addr[4];
 	__u16 port; /* network order */
@@ -31,13 +32,6 @@ struct proxy_link {
 	__u32 service;
 };
 
-/* Where a backend listens (the snat_backends map's key). */
-struct proxy_endpoint {
-	__u32 addr[4];
-	__u16 port; /* network order */
-	__u8 family;
-	__u8 pad;
-};
 
 enum proxy_algorithm { PROXY_MAGLEV = 0, PROXY_ROUND_ROBIN = 1, PROXY_LEAST_CONN = 2 };
 

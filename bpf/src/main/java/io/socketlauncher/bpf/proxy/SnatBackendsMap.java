@@ -3,7 +3,6 @@ package io.socketlauncher.bpf.proxy;
 import io.socketlauncher.sys.BpfMap;
 import io.socketlauncher.sys.NativeException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 
 /**
  * The {@code snat_backends} map: the backends of full-NAT services that name one source address for all their
@@ -12,9 +11,6 @@ import java.nio.ByteBuffer;
  * kernel would drop it for carrying a local source address.
  */
 public final class SnatBackendsMap {
-    /** struct proxy_endpoint: the address as four words, port, family, a pad byte. */
-    static final int KEY_SIZE = 20;
-
     private final BpfMap map;
 
     SnatBackendsMap(BpfMap map) {
@@ -29,12 +25,7 @@ public final class SnatBackendsMap {
         return map.delete(key(backend));
     }
 
-    static byte[] key(InetSocketAddress backend) {
-        byte[] out = new byte[KEY_SIZE];
-        ByteBuffer b = Wire.buffer(out);
-        Wire.putAddress(b, backend.getAddress());
-        Wire.putPort(b, backend.getPort());
-        b.put((byte) Wire.family(backend.getAddress()));
-        return out;
+    private static byte[] key(InetSocketAddress backend) {
+        return new ServiceKey(backend).encode();
     }
 }
