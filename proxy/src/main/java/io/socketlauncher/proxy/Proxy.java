@@ -355,8 +355,11 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             if (f.backend() == b.slot) doomed.add(k);
         });
         // A closing flow's 5-tuple learned anew at another backend since the walk is not this backend's to delete.
-        program.flows.removeIf(doomed, f -> f.backend() == b.slot).forEach((k, f) -> doomedReverse.add(reverseKey(b, k.source(), f.natPort())));
+        Map<FlowTuple, Flow> gone = program.flows.removeIf(doomed, f -> f.backend() == b.slot);
+        gone.forEach((k, f) -> addReverseKeys(doomedReverse, b, k.source(), f.natPort()));
         program.reverse.removeAll(doomedReverse);
+        // A client that reused its port since may have taken the same reservation: as after expiry.
+        restoreLearnedAgain(gone.keySet());
         synchronized (this) {
             bySlot[b.slot] = null;
         }
@@ -487,6 +490,17 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         return new FlowTuple(b.address, to);
     }
 
+    /** A shared-snat flow's service-wide port reservation (the data plane's reservation_key). */
+    private static FlowTuple reservationKey(BackendState b, int natPort) {
+        return new FlowTuple(b.service.vip, new InetSocketAddress(b.snat, natPort));
+    }
+
+    /** The reverse entries a flow learned at {@code b} has: its own and, with one snat for the service, its reservation. */
+    private static void addReverseKeys(List<FlowTuple> into, BackendState b, InetSocketAddress client, int natPort) {
+        into.add(reverseKey(b, client, natPort));
+        if (b.service.snat != null) into.add(reservationKey(b, natPort));
+    }
+
     @Override
     public List<BackendInfo> backends() {
         List<BackendInfo> out = new ArrayList<>();
@@ -522,9 +536,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             BackendState b = again == null || again.backend() >= bySlot.length ? null : bySlot[again.backend()];
             if (b == null) continue;
             program.reverse.put(reverseKey(b, k.source(), again.natPort()), new ReverseEntry(k, b.slot));
-            if (b.service.snat != null) {
-                program.reverse.put(new FlowTuple(k.destination(), new InetSocketAddress(b.snat, again.natPort())), new ReverseEntry(k, b.slot, true));
-            }
+            if (b.service.snat != null) program.reverse.put(reservationKey(b, again.natPort()), new ReverseEntry(k, b.slot, true));
         }
     }
 
@@ -549,7 +561,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             Map<FlowTuple, Flow> removed = expiry.removeStillExpired(program.flows, expired);
             removed.forEach((k, f) -> {
                 BackendState b = f.backend() < bySlot.length ? bySlot[f.backend()] : null;
-                if (b != null) expiredReverse.add(reverseKey(b, k.source(), f.natPort()));
+                if (b != null) addReverseKeys(expiredReverse, b, k.source(), f.natPort());
             });
             program.reverse.removeAll(expiredReverse);
             restoreLearnedAgain(removed.keySet());
