@@ -128,6 +128,8 @@ public final class Config {
         }
         InetAddress address;
         try {
+            // ofLiteral also takes "10" for 0.0.0.10 and "10.1" for 10.0.0.1: legal, and never what anyone meant.
+            if (!host.contains(":") && !host.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) throw new IllegalArgumentException();
             address = InetAddress.ofLiteral(host);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("bad address '" + text + "': '" + host + "' is not an IP address literal");

@@ -374,6 +374,8 @@ class ConnectBalancingTest {
         assertThatThrownBy(() -> Config.parseEndpoint("10.0.0.1:0")).hasMessageContaining("port must be 1..65535");
         assertThatThrownBy(() -> Config.parseEndpoint("10.0.0.1:65536")).hasMessageContaining("port must be 1..65535");
         assertThatThrownBy(() -> Config.parseEndpoint("10.0.0.256:80")).hasMessageContaining("not an IP address literal");
+        assertThatThrownBy(() -> Config.parseEndpoint("10:80")).hasMessageContaining("not an IP address literal");
+        assertThatThrownBy(() -> Config.parseEndpoint("10.1:80")).hasMessageContaining("not an IP address literal");
         assertThatThrownBy(() -> Config.parseEndpoint("fd00::1:80")).hasMessageContaining("expected IPV4:PORT");
         assertThatThrownBy(() -> Config.parseEndpoint("[10.0.0.1]:80")).hasMessageContaining("go in brackets");
         assertThatThrownBy(() -> Config.parseEndpoint("0.0.0.0:80")).hasMessageContaining("not a unicast address");
