@@ -6,7 +6,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -26,6 +28,11 @@ import java.util.concurrent.TimeoutException;
 public final class DiscoveryClient implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DiscoveryClient.class.getName());
     static final int UNANSWERED_PINGS = 3;
+    /**
+     * The most servers one proxy may announce. Not a limit anyone should meet (the control server admits 1,024 by
+     * default): it keeps a broken proxy from growing a server's peer table without end.
+     */
+    static final int MAX_PEERS = 1 << 16;
 
     /** What the server learns; called on the client's thread, one call at a time. */
     public interface Listener {
@@ -140,8 +147,11 @@ public final class DiscoveryClient implements AutoCloseable {
                 }
                 DiscoveryMessages.PeerListPart part = DiscoveryMessages.decodePeerList(f.payload());
                 servers.addAll(part.servers());
+                if (servers.size() > MAX_PEERS) throw tooManyPeers();
                 more = part.more();
             }
+            Set<String> peers = new HashSet<>();
+            for (ServerInfo server : servers) peers.add(server.id());
             listener.peers(List.copyOf(servers));
             lastFailure = null;
             joined.complete(null);
@@ -161,8 +171,16 @@ public final class DiscoveryClient implements AutoCloseable {
                 unanswered = 0;
                 switch (f.messageType()) {
                     case PONG -> Messages.requireEmpty("PONG", f.payload());
-                    case PEER_JOIN -> listener.joined(DiscoveryMessages.decodePeerJoin(f.payload()));
-                    case PEER_LEAVE -> listener.left(DiscoveryMessages.decodePeerLeave(f.payload()));
+                    case PEER_JOIN -> {
+                        ServerInfo server = DiscoveryMessages.decodePeerJoin(f.payload());
+                        if (peers.add(server.id()) && peers.size() > MAX_PEERS) throw tooManyPeers();
+                        listener.joined(server);
+                    }
+                    case PEER_LEAVE -> {
+                        String id = DiscoveryMessages.decodePeerLeave(f.payload());
+                        peers.remove(id);
+                        listener.left(id);
+                    }
                     case ERROR -> {
                         Messages.Error error = Messages.decodeError(f.payload());
                         throw new ControlException("the proxy ended discovery: " + error.message(), error.code());
@@ -180,6 +198,11 @@ public final class DiscoveryClient implements AutoCloseable {
                 throw e;
             }
         }
+    }
+
+    private ProtocolException tooManyPeers() {
+        return new ProtocolException(ErrorCode.MALFORMED, "the proxy announced more than " + MAX_PEERS
+                + " servers; giving up this connection to it");
     }
 
     /** Leaves: the proxy sees the connection close and tells the other servers. */

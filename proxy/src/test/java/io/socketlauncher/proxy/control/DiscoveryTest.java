@@ -227,6 +227,43 @@ class DiscoveryTest {
     }
 
     @Test
+    void aProxyAnnouncingMoreServersThanTheCapIsGivenUp() throws Exception {
+        try (ServerSocket fake = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+            View view = new View();
+            DiscoveryClient c = DiscoveryClient.start((InetSocketAddress) fake.getLocalSocketAddress(), KEY, info("s1", 7401), view,
+                    Thread.ofPlatform().factory(), TIMEOUT, Duration.ofSeconds(30), Duration.ofMillis(200));
+            clients.add(c);
+            fake.setSoTimeout((int) TIMEOUT.toMillis());
+            try (Socket first = fake.accept()) {
+                ControlChannel proxy = ControlChannel.server(first, TIMEOUT, TIMEOUT);
+                proxy.acceptHandshake(KEY);
+                Frame hello = proxy.receive();
+                List<ServerInfo> atTheCap = new ArrayList<>();
+                for (int i = 0; i < DiscoveryClient.MAX_PEERS; i++) atTheCap.add(info("p" + i, 7402));
+                for (byte[] part : DiscoveryMessages.peerListFrames(atTheCap)) {
+                    proxy.send(MessageType.PEER_LIST, hello.requestId(), part);
+                }
+                c.awaitJoined(TIMEOUT);
+                assertThat(view.next()).startsWith("list [");
+                proxy.send(MessageType.PEER_LEAVE, 0, DiscoveryMessages.peerLeave("p0"));
+                proxy.send(MessageType.PEER_JOIN, 0, DiscoveryMessages.peerJoin(info("p0", 7402)));
+                proxy.send(MessageType.PEER_JOIN, 0, DiscoveryMessages.peerJoin(info("p1", 7402)));
+                assertThat(view.next()).isEqualTo("leave p0");
+                assertThat(view.next()).as("back at the cap, and one known again: both taken").isEqualTo("join p0");
+                assertThat(view.next()).isEqualTo("join p1");
+                proxy.send(MessageType.PEER_JOIN, 0, DiscoveryMessages.peerJoin(info("one-too-many", 7402)));
+                assertThatThrownBy(proxy::receive).as("the client gives the connection up").isInstanceOf(java.io.EOFException.class);
+            }
+            assertThat(view.snapshot()).hasSize(DiscoveryClient.MAX_PEERS).doesNotContainKey("one-too-many");
+            try (Socket second = fake.accept()) {
+                ControlChannel proxy = ControlChannel.server(second, TIMEOUT, TIMEOUT);
+                proxy.acceptHandshake(KEY);
+                assertThat(proxy.receive().messageType()).as("and joins again").isEqualTo(MessageType.HELLO);
+            }
+        }
+    }
+
+    @Test
     void anOversizedIdIsMalformedAndCloses() throws Exception {
         try (RawPeer p = new RawPeer(server.address()).handshake(KEY)) {
             byte[] id = "x".repeat(65).getBytes();
