@@ -455,13 +455,9 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
                 // The flow ended and its client's 5-tuple began another since the reverse entry was read.
                 throw new IllegalArgumentException("no flow " + key.client() + " -> " + key.vip() + " any more (its client's flow now has port " + flow.natPort() + ")");
             }
-            FlowTuple there = reverseKey(target, tuple.source(), natPort);
-            if (!program.reverse.putIfAbsent(there, rev)) {
-                ReverseEntry taken = program.reverse.get(there);
-                if (!rev.equals(taken)) {
-                    throw new IllegalArgumentException("port " + natPort + " towards backend " + backendId
-                            + (taken == null ? " was taken and freed meanwhile; try again" : " is another flow's") + ": the flow can't keep its peer address there");
-                }
+            if (!claimReverse(reverseKey(target, tuple.source(), natPort), rev)) {
+                throw new IllegalArgumentException("port " + natPort + " towards backend " + backendId
+                        + " is another flow's (or was, an instant ago: try again): the flow can't keep its peer address there");
             }
         } else if (target.service.mode == Mode.FULL_NAT) {
             // Keep the proxy port if it is free towards the new backend, so the flow looks the same there; a flow
@@ -469,8 +465,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
             natPort = flow.natPort();
             int span = config.natPortMax() - config.natPortMin() + 1;
             int attempts = 0;
-            while (!program.reverse.putIfAbsent(reverseKey(target, tuple.source(), natPort), rev)) {
-                if (attempts == 0 && rev.equals(program.reverse.get(reverseKey(target, tuple.source(), natPort)))) break;
+            while (!claimReverse(reverseKey(target, tuple.source(), natPort), rev)) {
                 if (++attempts > 64) throw new IOException("no free full-NAT port towards " + target.address);
                 natPort = config.natPortMin() + ThreadLocalRandom.current().nextInt(span);
             }
@@ -483,6 +478,14 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
         if (!program.repoint(tuple, target.slot, natPort)) throw new IOException("flow " + tuple.source() + " vanished during the redirect");
         // The answer's counters are those read above: not read again, which would cost the redirect a system call.
         return info(tuple, flow.withBackend(target.slot, natPort), System.nanoTime());
+    }
+
+    /**
+     * Takes a reverse entry for {@code rev}: free, or the flow's own already (it comes back to a backend it left, whose
+     * entry stays until the flow ends). An entry freed between the two looks is reported taken; the caller moves on.
+     */
+    private boolean claimReverse(FlowTuple key, ReverseEntry rev) throws NativeException {
+        return program.reverse.putIfAbsent(key, rev) || rev.equals(program.reverse.get(key));
     }
 
     private static FlowTuple reverseKey(BackendState b, InetSocketAddress client, int natPort) {
