@@ -187,17 +187,48 @@ class DiscoveryTest {
         }
     }
 
+    /** A proxy played by the test on a loopback port, one accepted connection at a time, for server s1's client. */
+    private final class ScriptedProxy implements AutoCloseable {
+        private final ServerSocket listener = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
+
+        ScriptedProxy() throws IOException {
+            listener.setSoTimeout((int) TIMEOUT.toMillis());
+        }
+
+        DiscoveryClient join(View view, Duration heartbeat) {
+            DiscoveryClient c = DiscoveryClient.start((InetSocketAddress) listener.getLocalSocketAddress(), KEY, info("s1", 7401),
+                    view, Thread.ofPlatform().factory(), TIMEOUT, heartbeat, Duration.ofMillis(200));
+            clients.add(c);
+            return c;
+        }
+
+        /** The client's next connection, past the handshake. */
+        Connection accept() throws IOException {
+            Socket socket = listener.accept();
+            ControlChannel channel = ControlChannel.server(socket, TIMEOUT, TIMEOUT);
+            channel.acceptHandshake(KEY);
+            return new Connection(socket, channel);
+        }
+
+        @Override
+        public void close() throws IOException {
+            listener.close();
+        }
+    }
+
+    private record Connection(Socket socket, ControlChannel channel) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
     @Test
     void aSilentProxyIsPingedAndGivenUpWhenItStopsAnswering() throws Exception {
-        try (ServerSocket fake = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
-            View view = new View();
-            DiscoveryClient c = DiscoveryClient.start((InetSocketAddress) fake.getLocalSocketAddress(), KEY, info("s1", 7401), view,
-                    Thread.ofPlatform().factory(), TIMEOUT, Duration.ofSeconds(1), Duration.ofMillis(200));
-            clients.add(c);
-            fake.setSoTimeout((int) TIMEOUT.toMillis());
-            try (Socket first = fake.accept()) {
-                ControlChannel proxy = ControlChannel.server(first, TIMEOUT, TIMEOUT);
-                proxy.acceptHandshake(KEY);
+        try (ScriptedProxy fake = new ScriptedProxy()) {
+            DiscoveryClient c = fake.join(new View(), Duration.ofSeconds(1));
+            try (Connection first = fake.accept()) {
+                ControlChannel proxy = first.channel();
                 Frame hello = proxy.receive();
                 assertThat(hello.messageType()).isEqualTo(MessageType.HELLO);
                 assertThat(DiscoveryMessages.decodeHello(hello.payload())).isEqualTo(info("s1", 7401));
@@ -218,25 +249,19 @@ class DiscoveryTest {
                 }
             }
             // ... and joins again on a new one.
-            try (Socket second = fake.accept()) {
-                ControlChannel proxy = ControlChannel.server(second, TIMEOUT, TIMEOUT);
-                proxy.acceptHandshake(KEY);
-                assertThat(proxy.receive().messageType()).isEqualTo(MessageType.HELLO);
+            try (Connection second = fake.accept()) {
+                assertThat(second.channel().receive().messageType()).isEqualTo(MessageType.HELLO);
             }
         }
     }
 
     @Test
     void aProxyAnnouncingMoreServersThanTheCapIsGivenUp() throws Exception {
-        try (ServerSocket fake = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+        try (ScriptedProxy fake = new ScriptedProxy()) {
             View view = new View();
-            DiscoveryClient c = DiscoveryClient.start((InetSocketAddress) fake.getLocalSocketAddress(), KEY, info("s1", 7401), view,
-                    Thread.ofPlatform().factory(), TIMEOUT, Duration.ofSeconds(30), Duration.ofMillis(200));
-            clients.add(c);
-            fake.setSoTimeout((int) TIMEOUT.toMillis());
-            try (Socket first = fake.accept()) {
-                ControlChannel proxy = ControlChannel.server(first, TIMEOUT, TIMEOUT);
-                proxy.acceptHandshake(KEY);
+            DiscoveryClient c = fake.join(view, Duration.ofSeconds(30));
+            try (Connection first = fake.accept()) {
+                ControlChannel proxy = first.channel();
                 Frame hello = proxy.receive();
                 List<ServerInfo> atTheCap = new ArrayList<>();
                 for (int i = 0; i < DiscoveryClient.MAX_PEERS; i++) atTheCap.add(info("p" + i, 7402));
@@ -255,10 +280,8 @@ class DiscoveryTest {
                 assertThatThrownBy(proxy::receive).as("the client gives the connection up").isInstanceOf(java.io.EOFException.class);
             }
             assertThat(view.snapshot()).hasSize(DiscoveryClient.MAX_PEERS).doesNotContainKey("one-too-many");
-            try (Socket second = fake.accept()) {
-                ControlChannel proxy = ControlChannel.server(second, TIMEOUT, TIMEOUT);
-                proxy.acceptHandshake(KEY);
-                assertThat(proxy.receive().messageType()).as("and joins again").isEqualTo(MessageType.HELLO);
+            try (Connection second = fake.accept()) {
+                assertThat(second.channel().receive().messageType()).as("and joins again").isEqualTo(MessageType.HELLO);
             }
         }
     }
