@@ -61,6 +61,8 @@ public final class MigrationAgent implements AutoCloseable {
      * 64 idle ones; past this many, whoever connects, authenticated or not, is refused.
      */
     static final int MAX_CONNECTIONS = 4096;
+    /** {@link #MAX_CONNECTIONS}; lower only in a test, which can't open thousands. */
+    private volatile int maxConnections = MAX_CONNECTIONS;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
@@ -121,6 +123,10 @@ public final class MigrationAgent implements AutoCloseable {
         return agent;
     }
 
+    void maxConnections(int max) {
+        this.maxConnections = max;
+    }
+
     private void acceptLoop() {
         // A source opens a channel per migration it has in flight beyond the pooled ones, and waits for this accept: an
         // ordinary thread here waited behind the real-time migrations of both servers, 0.1-0.6 s at a burst's start.
@@ -135,7 +141,7 @@ public final class MigrationAgent implements AutoCloseable {
                 sleep(100);
                 continue;
             }
-            if (connections.size() >= MAX_CONNECTIONS) {
+            if (connections.size() >= maxConnections) {
                 refuseBusy(socket);
                 continue;
             }
@@ -158,7 +164,7 @@ public final class MigrationAgent implements AutoCloseable {
         try (socket) {
             ControlChannel.server(socket, context.timeouts.prepare(), context.timeouts.prepare()).sendError(
                     ErrorCode.TOO_MANY_CONNECTIONS, 0, "server " + context.id + "'s migration agent already serves "
-                            + MAX_CONNECTIONS + " connections");
+                            + maxConnections + " connections");
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, () -> "refusing an agent connection failed: " + e);
         }
