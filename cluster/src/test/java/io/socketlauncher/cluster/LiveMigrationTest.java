@@ -173,8 +173,8 @@ class LiveMigrationTest {
             // Zero retransmissions is the goal, not yet met on a loaded 2-core host: when the client goes without an ACK
             // for longer than its probe timeout (2 RTT + 2 ms, in 4 ms jiffies), from the proxy's switch until the
             // restored socket answers, it sends a tail-loss probe, often a copy of its last segment. In 1,000
-            // migrations here that happened 25-56 times when this test was written, 0-1 times in the runs since the
-            // threads on a migration's path are real-time; every copy reported back as a duplicate (DSACK). So: every
+            // migrations here that happened 25-56 times when this test was written, 0-1 times in recent runs on an idle
+            // machine (more under load); every copy reported back as a duplicate (DSACK). So: every
             // retransmission is a probe, and a duplicate the servers saw, never a lost segment.
             long duplicatesSeen = TcpCounters.of(bed.tb.server(1)).since(s1Before, "TCPDSACKOldSent")
                     + TcpCounters.of(bed.tb.server(2)).since(s2Before, "TCPDSACKOldSent");

@@ -126,13 +126,14 @@ public final class Config {
             host = text.substring(0, colon);
             port = text.substring(colon + 1);
         }
+        String notLiteral = "bad address '" + text + "': '" + host + "' is not an IP address literal";
+        // ofLiteral also takes "10" for 0.0.0.10 and "10.1" for 10.0.0.1: legal, and never what anyone meant.
+        if (!host.contains(":") && !host.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) throw new IllegalArgumentException(notLiteral);
         InetAddress address;
         try {
-            // ofLiteral also takes "10" for 0.0.0.10 and "10.1" for 10.0.0.1: legal, and never what anyone meant.
-            if (!host.contains(":") && !host.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) throw new IllegalArgumentException();
             address = InetAddress.ofLiteral(host);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("bad address '" + text + "': '" + host + "' is not an IP address literal");
+            throw new IllegalArgumentException(notLiteral);
         }
         if (text.startsWith("[") != (address instanceof Inet6Address)) {
             throw new IllegalArgumentException("bad address '" + text + "': IPv6 addresses go in brackets, IPv4 ones not");

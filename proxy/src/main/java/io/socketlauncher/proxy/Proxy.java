@@ -482,7 +482,7 @@ public final class Proxy implements ProxyOperations, AutoCloseable {
 
     /**
      * Takes a reverse entry for {@code rev}: free, or the flow's own already (it comes back to a backend it left, whose
-     * entry stays until the flow ends). An entry freed between the two looks is reported taken; the caller moves on.
+     * entry stays until the flow ends). An entry freed between the two looks counts as taken.
      */
     private boolean claimReverse(FlowTuple key, ReverseEntry rev) throws NativeException {
         return program.reverse.putIfAbsent(key, rev) || rev.equals(program.reverse.get(key));

@@ -134,6 +134,7 @@ public final class DiscoveryClient implements AutoCloseable {
             int request = 1;
             channel.send(MessageType.HELLO, request, DiscoveryMessages.hello(self));
             List<ServerInfo> servers = new ArrayList<>();
+            Set<String> peers = new HashSet<>();
             for (boolean more = true; more; ) {
                 Frame f = channel.receive();
                 MessageType type = f.messageType();
@@ -146,12 +147,12 @@ public final class DiscoveryClient implements AutoCloseable {
                     throw new ProtocolException(ErrorCode.UNEXPECTED_TYPE, "expected PEER_LIST in reply to HELLO, got " + type);
                 }
                 DiscoveryMessages.PeerListPart part = DiscoveryMessages.decodePeerList(f.payload());
+                for (ServerInfo server : part.servers()) {
+                    if (peers.add(server.id()) && peers.size() > MAX_PEERS) throw tooManyPeers();
+                }
                 servers.addAll(part.servers());
-                if (servers.size() > MAX_PEERS) throw tooManyPeers();
                 more = part.more();
             }
-            Set<String> peers = new HashSet<>();
-            for (ServerInfo server : servers) peers.add(server.id());
             listener.peers(List.copyOf(servers));
             lastFailure = null;
             joined.complete(null);
@@ -200,7 +201,7 @@ public final class DiscoveryClient implements AutoCloseable {
         }
     }
 
-    private ProtocolException tooManyPeers() {
+    private static ProtocolException tooManyPeers() {
         return new ProtocolException(ErrorCode.MALFORMED, "the proxy announced more than " + MAX_PEERS
                 + " servers; giving up this connection to it");
     }

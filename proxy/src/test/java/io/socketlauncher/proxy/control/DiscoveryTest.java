@@ -3,6 +3,7 @@ package io.socketlauncher.proxy.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -244,7 +245,7 @@ class DiscoveryTest {
                         assertThat(proxy.receive().messageType()).isEqualTo(MessageType.PING);
                         pings++;
                     }
-                } catch (java.io.EOFException closed) {
+                } catch (EOFException closed) {
                     assertThat(pings).isEqualTo(DiscoveryClient.UNANSWERED_PINGS);
                 }
             }
@@ -277,11 +278,23 @@ class DiscoveryTest {
                 assertThat(view.next()).as("back at the cap, and one known again: both taken").isEqualTo("join p0");
                 assertThat(view.next()).isEqualTo("join p1");
                 proxy.send(MessageType.PEER_JOIN, 0, DiscoveryMessages.peerJoin(info("one-too-many", 7402)));
-                assertThatThrownBy(proxy::receive).as("the client gives the connection up").isInstanceOf(java.io.EOFException.class);
+                assertThatThrownBy(proxy::receive).as("the client gives the connection up").isInstanceOf(EOFException.class);
             }
             assertThat(view.snapshot()).hasSize(DiscoveryClient.MAX_PEERS).doesNotContainKey("one-too-many");
             try (Connection second = fake.accept()) {
-                assertThat(second.channel().receive().messageType()).as("and joins again").isEqualTo(MessageType.HELLO);
+                ControlChannel proxy = second.channel();
+                Frame hello = proxy.receive();
+                assertThat(hello.messageType()).as("and joins again").isEqualTo(MessageType.HELLO);
+                List<ServerInfo> pastTheCap = new ArrayList<>();
+                for (int i = 0; i <= DiscoveryClient.MAX_PEERS; i++) pastTheCap.add(info("q" + i, 7402));
+                for (byte[] part : DiscoveryMessages.peerListFrames(pastTheCap)) {
+                    proxy.send(MessageType.PEER_LIST, hello.requestId(), part);
+                }
+                assertThatThrownBy(proxy::receive).as("a list past the cap is given up too").isInstanceOf(EOFException.class);
+            }
+            assertThat(view.snapshot()).as("nothing of that list was believed").doesNotContainKey("q0");
+            try (Connection third = fake.accept()) {
+                assertThat(third.channel().receive().messageType()).isEqualTo(MessageType.HELLO);
             }
         }
     }
