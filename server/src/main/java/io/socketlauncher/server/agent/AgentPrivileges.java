@@ -156,6 +156,11 @@ public final class AgentPrivileges implements SocketRepair, DataPlane, AutoClose
     }
 
     @Override
+    public int handBack(FlowTuple flow, InetAddress source) throws IOException {
+        return (int) flowRequest(Type.HAND_BACK, AgentProtocol.forward(flow, source));
+    }
+
+    @Override
     public long stopForwarding(FlowTuple flow) throws IOException {
         return flowRequest(Type.STOP_FORWARDING, flow.encode());
     }

@@ -40,8 +40,8 @@ import java.util.Arrays;
  */
 public final class AgentProtocol {
     public static final int MAGIC = 0x534C5241; // "SLRA"
-    /** 4 since HOLD answers the count of the forwarding it replaced, or -1 (1 or 0 before). */
-    public static final int VERSION = 4;
+    /** 5 since HAND_BACK; 4 since HOLD answers the count of the forwarding it replaced, or -1 (1 or 0 before). */
+    public static final int VERSION = 5;
     public static final int HEADER_LENGTH = 12;
     /** Large enough for a socket with full queues at generous buffer sizes; a bigger length is garbage. */
     public static final int MAX_BODY = 64 << 20;
@@ -54,7 +54,7 @@ public final class AgentProtocol {
         DUMP(1, true), DUMPED(2, false), RESTORE(3, false), RESTORED(4, true), RESUME(5, true), RESUMED(6, false),
         RESTORE_HELD(7, false), HOLD(8, false), RELEASE(10, false), DISCARD(11, false),
         FORWARD(12, false), STOP_FORWARDING(13, false), DONE(14, false), COUNT(15, false), RESTORE_RELEASE(16, false),
-        DEPART(17, true), DEPARTED(18, false), DEPART_FAILED(19, false), ERROR(127, false);
+        DEPART(17, true), DEPARTED(18, false), DEPART_FAILED(19, false), HAND_BACK(20, false), ERROR(127, false);
 
         final int code;
         /** Whether a frame of this type must carry a socket. */
@@ -101,7 +101,7 @@ public final class AgentProtocol {
     record Depart(FlowTuple flow, InetAddress target, long segmentsAtCount, long quietNanos, long maxNanos) {
     }
 
-    /** FORWARD's body: the flow and the address its packets go on to. */
+    /** FORWARD's and HAND_BACK's body: the flow and the address its packets go on to. */
     static byte[] forward(FlowTuple flow, InetAddress target) {
         byte[] address = target.getAddress();
         return ByteBuffer.allocate(FlowTuple.SIZE + 1 + address.length).put(flow.encode())

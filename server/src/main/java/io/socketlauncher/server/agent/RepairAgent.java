@@ -220,7 +220,7 @@ public final class RepairAgent implements AutoCloseable {
                 }
                 case RESTORE_RELEASE -> restoreAndRelease(connection, request.body());
                 case DEPART -> depart(connection, request, realtime);
-                case HOLD, RELEASE, DISCARD, COUNT, FORWARD, STOP_FORWARDING -> flow(connection, request);
+                case HOLD, RELEASE, DISCARD, COUNT, FORWARD, STOP_FORWARDING, HAND_BACK -> flow(connection, request);
                 default -> throw new AgentProtocolException(request.type() + " is a reply, not a request");
             }
         } catch (MalformedStateException e) {
@@ -318,7 +318,8 @@ public final class RepairAgent implements AutoCloseable {
     private void flow(int connection, Frame request) throws IOException {
         if (refusedWithoutPlane(connection, request.type())) return;
         byte[] body = request.body();
-        FlowTuple flow = flowOf(request.type(), body, request.type() == Type.FORWARD ? "a target" : null);
+        boolean addressed = request.type() == Type.FORWARD || request.type() == Type.HAND_BACK;
+        FlowTuple flow = flowOf(request.type(), body, addressed ? "a target" : null);
         long result = switch (request.type()) {
             case HOLD -> plane.hold(flow);
             case COUNT -> plane.count(flow) ? 1 : 0;
@@ -326,6 +327,7 @@ public final class RepairAgent implements AutoCloseable {
             case DISCARD -> plane.discard(flow);
             case STOP_FORWARDING -> plane.stopForwarding(flow);
             case FORWARD -> plane.forward(flow, AgentProtocol.target(Type.FORWARD, body, 0));
+            case HAND_BACK -> plane.handBack(flow, AgentProtocol.target(Type.HAND_BACK, body, 0));
             default -> throw new AgentProtocolException(request.type() + " is no flow request");
         };
         AgentProtocol.send(connection, Type.DONE, ByteBuffer.allocate(8).putLong(result).array(), -1);

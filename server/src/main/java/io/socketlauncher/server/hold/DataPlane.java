@@ -27,6 +27,15 @@ public interface DataPlane {
     int discard(FlowTuple flow) throws IOException;
 
     /**
+     * Ends the hold by sending the flow's packets on to {@code source} (same address family) from now on, as a
+     * source forwards a departed flow, for a migration whose source kept the connection without knowing where the
+     * proxy points it. The held packets, and any still on their way through the hold, are thrown away rather than
+     * written into a stack that has no socket for them (the client retransmits them, and they reach the source);
+     * returns how many were held. {@link #stopForwarding} ends it.
+     */
+    int handBack(FlowTuple flow, InetAddress source) throws IOException;
+
+    /**
      * Source side, from HOLDING on: the flow's packets still go to the stack, and their segments are counted, so that
      * {@link #forward} can tell how many the socket must have seen. False (nothing done) for a flow held here or
      * still being handed over after a release.

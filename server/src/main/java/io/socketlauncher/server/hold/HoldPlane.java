@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -84,6 +85,11 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong handoffTimeouts = new AtomicLong();
     private final AtomicLong reorderedArrivals = new AtomicLong();
+    /**
+     * Flows handed back to their source ({@link #handBack}) until their forwarding ends: what of them still comes out
+     * of the TUN is dropped, since this server has no socket for them.
+     */
+    private final Set<FlowTuple> handedBack = ConcurrentHashMap.newKeySet();
     /** Flows released but not yet handed over to the direct path; guarded by {@link #ring}. */
     private final Map<FlowTuple, HeldFlow> releasing = new java.util.LinkedHashMap<>();
     private final Thread reader;
@@ -152,6 +158,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
             // Diverting overwrites a forwarding's entry and resets its counters: only its count needs reading first.
             long forwarded = Math.max(0, forwarded(flow));
             program.flows().divert(flow, tunIfindex);
+            handedBack.remove(flow);
             return forwarded;
         } catch (NativeException | RuntimeException e) {
             held.remove(flow, fresh);
@@ -197,12 +204,34 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
      */
     @Override
     public int discard(FlowTuple flow) throws NativeException {
+        return endHold(flow, null);
+    }
+
+    @Override
+    public int handBack(FlowTuple flow, InetAddress source) throws NativeException {
+        if (source.getClass() != flow.local().getAddress().getClass()) {
+            throw new IllegalArgumentException("hand-back destination " + source + " is not of the flow's family: " + flow);
+        }
+        return endHold(flow, source);
+    }
+
+    /** Ends a hold that was not released, dropping what it kept; with {@code handBackTo}, forwarding the flow there. */
+    private int endHold(FlowTuple flow, InetAddress handBackTo) throws NativeException {
         ring.lock();
         try {
             HeldFlow h = held.get(flow);
             if (h == null) throw new IllegalArgumentException("flow " + flow + " is not held");
-            if (h.releasing) throw new IllegalStateException("flow " + flow + " is being released: too late to discard");
-            program.flows().remove(flow);
+            if (h.releasing) {
+                throw new IllegalStateException("flow " + flow + " is being released: too late to " + (handBackTo == null ? "discard" : "hand back"));
+            }
+            if (handBackTo == null) {
+                program.flows().remove(flow);
+            } else {
+                // One map update turns the hold into the forwarding, so no packet of the flow meets this stack in between;
+                // what of it still comes out of the TUN is dropped (dispatch): there is no socket here for it.
+                handedBack.add(flow);
+                program.flows().forward(flow, HoldAction.forward(Optional.of(handBackTo)));
+            }
             held.remove(flow);
             int count = h.queue.size();
             h.queue.clear();
@@ -330,6 +359,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         Optional<HoldAction> action = program.flows().get(flow);
         if (action.isEmpty() || action.get().kind() == HoldAction.Kind.DIVERT) return -1;
         program.flows().remove(flow);
+        handedBack.remove(flow);
         return action.get().kind() == HoldAction.Kind.FORWARD ? action.get().packets() : -1;
     }
 
@@ -338,7 +368,7 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         return stragglers.get();
     }
 
-    /** Packets dropped because the hold was over its memory bound or the stack refused them. */
+    /** Packets dropped because the hold was over its memory bound, the stack refused them, or their flow was handed back. */
     public long dropped() {
         return dropped.get();
     }
@@ -392,6 +422,9 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
         }
         if (h != null) {
             h.written += segments(packet, length);
+        } else if (handedBack.contains(flow)) {
+            dropped.incrementAndGet();
+            return;
         } else {
             stragglers.incrementAndGet();
         }

@@ -251,6 +251,11 @@ class RepairAgentTest {
                 assertThat(privileges.hold(flow)).as("a second hold").isEqualTo(-1);
                 assertThat(privileges.discard(flow)).as("packets held").isZero();
                 assertThat(privileges.stopForwarding(flow)).as("forwarding left after the hold").isEqualTo(-1);
+                // A hold handed back becomes a forwarding to the source in one exchange; a flow not held can't be.
+                assertThat(privileges.hold(flow)).isZero();
+                assertThat(privileges.handBack(flow, target)).as("packets held, now dropped").isZero();
+                assertThat(privileges.stopForwarding(flow)).as("HAND_BACK installed a forwarding").isZero();
+                assertThatThrownBy(() -> privileges.handBack(flow, target)).hasMessageContaining("is not held");
 
                 // A body the agent won't act on: refused by name, before any step.
                 byte[] badFamily = AgentProtocol.depart(new AgentProtocol.Depart(flow, target, -1, quiet, max));

@@ -83,6 +83,11 @@ class DepartTest {
         }
 
         @Override
+        public int handBack(FlowTuple flow, InetAddress source) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public boolean count(FlowTuple flow) {
             throw new UnsupportedOperationException();
         }
