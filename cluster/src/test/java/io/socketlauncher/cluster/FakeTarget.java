@@ -142,7 +142,7 @@ final class FakeTarget implements AutoCloseable {
                     case XFER_ABORT -> {
                         ServerMessages.Abort a = ServerMessages.decodeAbort(f.payload());
                         aborts.incrementAndGet();
-                        if (a.discard()) discardHolds();
+                        if (a.disposition() != ServerMessages.Disposition.KEEP) discardHolds();
                         ch.send(MessageType.XFER_ABORTED, f.requestId(), ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), false)));
                     }
                     default -> ch.sendError(ErrorCode.UNEXPECTED_TYPE, f.requestId(), "not here");

@@ -21,6 +21,8 @@ final class LossyControl implements ProxyOperations {
     /** The backend whose next REDIRECTED is lost ("" for any backend), or null. */
     private final AtomicReference<String> loseNextTo = new AtomicReference<>();
     private final AtomicReference<Runnable> afterNextRedirect = new AtomicReference<>();
+    /** The backend towards which redirects are not carried out and not answered in time, as if the proxy were down. */
+    private final AtomicReference<String> unreachableFor = new AtomicReference<>();
 
     LossyControl(ProxyOperations proxy, long delayMillis) {
         this.proxy = proxy;
@@ -41,6 +43,18 @@ final class LossyControl implements ProxyOperations {
         return loseNextTo.get() != null;
     }
 
+    /**
+     * From now until {@link #reachable}, a redirect towards {@code backendId} is neither carried out nor answered
+     * before the asking server gives up, as if the proxy could not be reached.
+     */
+    void unreachableFor(String backendId) {
+        unreachableFor.set(backendId);
+    }
+
+    void reachable() {
+        unreachableFor.set(null);
+    }
+
     /** Runs {@code action} once the proxy has carried out the next redirect, before the reply goes out. */
     void afterNextRedirect(Runnable action) {
         afterNextRedirect.set(action);
@@ -48,6 +62,14 @@ final class LossyControl implements ProxyOperations {
 
     @Override
     public FlowInfo redirect(FlowKey flow, String backendId) throws IOException {
+        if (backendId.equals(unreachableFor.get())) {
+            try {
+                Thread.sleep(delayMillis);
+            } catch (InterruptedException e) {
+                throw new InterruptedIOException("interrupted");
+            }
+            throw new IOException("unreachable (a test's proxy outage)");
+        }
         FlowInfo done = proxy.redirect(flow, backendId);
         Runnable after = afterNextRedirect.getAndSet(null);
         if (after != null) after.run();

@@ -1,6 +1,7 @@
 package io.socketlauncher.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.socketlauncher.cluster.FakeTarget.Action;
@@ -11,6 +12,8 @@ import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.TransferException;
 import io.socketlauncher.server.TransferException.Stage;
 import io.socketlauncher.testbed.TcpCounters;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
@@ -141,6 +144,65 @@ class MigrationFaultTest {
             move.done().get(60, TimeUnit.SECONDS); // succeeds: the target said it had committed
             assertThat(relay.lostXfered.get()).as("XFERED lost by the relay").isEqualTo(1);
             stillServedBy(MigrationBed.RELAYED, "s2", client, holder[0], before);
+        }
+    }
+
+    /**
+     * The proxy carries out the REDIRECT to the target but its reply is lost, and then it can't be reached for the
+     * whole rollback time: the source can't tell where the flow points. It keeps the connection, and the target,
+     * instead of dropping its hold, forwards the flow to it (a hand-back); once the proxy answers again, the source
+     * points the flow back at itself and the target's forwarding ends.
+     */
+    @Test
+    void aRedirectWhoseOutcomeStaysUnknownIsHandedBackAndTheConnectionStaysOnTheSource() throws Exception {
+        StreamSession[] holder = new StreamSession[1];
+        TcpCounters before = TcpCounters.of(bed.client());
+        try (StreamingClient client = onS1(holder)) {
+            FlowKey key = new FlowKey(new InetSocketAddress(bed.client().address(), client.port), bed.vip);
+            FlowTuple atS2 = new FlowTuple(key.client(), bed.s2.listenAddress());
+            bed.s1Control.loseNextRedirectedTo("s2");
+            bed.s1Control.unreachableFor("s1");
+            try {
+                TransferException t = failedMove(holder[0], "s2");
+                assertThat(t.stage()).as(t.getMessage()).isEqualTo(Stage.REDIRECT);
+                assertThat(t.stayedOnSource()).as(t.getMessage()).isTrue();
+                assertThat(t.getMessage()).contains("the target forwards it here");
+                assertThat(backendAtTheProxy(key)).as("the proxy still points the flow at the target").isEqualTo("s2");
+                StreamSession session = holder[0];
+                long clientSeen = client.received, serverSeen = session.progress;
+                await("both streams to go on at s1 through s2's forwarding", () -> client.received > clientSeen + 64 * 1024
+                        && session.progress > serverSeen + 64 * 1024 || session.failure.get() != null || client.failure.get() != null);
+                assertThat(session.failure.get()).as("server-side failure").isNull();
+                assertThat(client.failure.get()).as("client-side failure").isNull();
+                assertThat(session.servedBy).isEqualTo("s1");
+                assertThat(bed.s2.dataPlane().forwarded(atS2)).as("segments s2 forwarded to s1").isPositive();
+                assertThat(bed.s2.dataPlane().held(atS2)).as("s2 holds nothing").isEmpty();
+                MoveRequest again = new MoveRequest("s1", "s2");
+                session.move.set(again);
+                assertThatThrownBy(() -> again.done().get(60, TimeUnit.SECONDS)).as("no new migration meanwhile")
+                        .hasMessageContaining("without the proxy's word");
+            } finally {
+                bed.s1Control.reachable();
+            }
+            await("the proxy to point the flow at s1 again", () -> "s1".equals(backendAtTheProxy(key)));
+            await("s2's forwarding to end", () -> forwardedBy(bed.s2, atS2) < 0);
+            stillServedBy("s1", "s1", client, holder[0], before);
+        }
+    }
+
+    private static String backendAtTheProxy(FlowKey key) {
+        try {
+            return bed.proxy.flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static long forwardedBy(io.socketlauncher.server.LauncherServer server, FlowTuple flow) {
+        try {
+            return server.dataPlane().forwarded(flow);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

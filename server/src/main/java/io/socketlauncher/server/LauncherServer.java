@@ -146,8 +146,9 @@ public final class LauncherServer implements AutoCloseable {
         pool.prestartAllCoreThreads();
         this.migrations = pool;
         this.context = privileges == null
-                ? new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler)
-                : new MigrationContext(b.id, b.service, b.listen, privileges, privileges, b.proxy, b.key, b.timeouts, scheduler);
+                ? new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler, threads)
+                : new MigrationContext(b.id, b.service, b.listen, privileges, privileges, b.proxy, b.key, b.timeouts, scheduler,
+                        threads);
         this.source = new MigrationSource(context);
         this.warmChannels = b.warmChannels;
         this.channels = Executors.newSingleThreadScheduledExecutor(task -> {

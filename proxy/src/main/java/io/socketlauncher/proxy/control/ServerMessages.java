@@ -28,8 +28,25 @@ public final class ServerMessages {
     public record Chunk(long migration, long total, byte[] data) {
     }
 
-    /** XFER_ABORT: stop the migration; {@code discard} also ends the hold (the flow is back on the source). */
-    public record Abort(long migration, boolean discard, String reason) {
+    /** XFER_ABORT: stop the migration, and what becomes of the target's hold. */
+    public record Abort(long migration, Disposition disposition, String reason) {
+    }
+
+    /** What a target that has not committed does with its hold of an aborted migration's flow. */
+    public enum Disposition {
+        /** Keeps holding (the source asks whether the target committed, and decides after). */
+        KEEP,
+        /** Ends the hold and drops what it kept: the flow is back on the source, which gets the client's resends. */
+        DISCARD,
+        /**
+         * Sends the flow on to the source from now on, dropping what it kept: the source could not confirm that the
+         * proxy points the flow back at it, so it may still point here. Ended by a DISCARD for the same migration
+         * once the source has confirmed it, or after {@link #HAND_BACK_LIMIT}.
+         */
+        HAND_BACK;
+
+        /** How long a target forwards a handed-back flow at most, and a source keeps trying to point it back. */
+        public static final java.time.Duration HAND_BACK_LIMIT = java.time.Duration.ofMinutes(10);
     }
 
     /** XFER_ABORTED: {@code committed} if it was too late, the connection already lives at the target. */
@@ -105,19 +122,22 @@ public final class ServerMessages {
         return new Chunk(id, total, r.bytes(payload.length - 16, "data"));
     }
 
-    // XFER_ABORT: migration u64 | discard u8 (0|1) | reason (u16 length + UTF-8)
+    // XFER_ABORT: migration u64 | disposition u8 (0 keep | 1 discard | 2 hand back) | reason (u16 length + UTF-8)
     public static byte[] abort(Abort a) {
-        return new PayloadWriter().i64(a.migration()).u8(a.discard() ? 1 : 0)
+        return new PayloadWriter().i64(a.migration()).u8(a.disposition().ordinal())
                 .string(a.reason(), false, Wire.MAX_ERROR_MESSAGE_BYTES).toByteArray();
     }
 
     public static Abort decodeAbort(byte[] payload) throws ProtocolException {
         PayloadReader r = new PayloadReader("XFER_ABORT", payload);
         long id = r.i64("migration");
-        boolean discard = flag(r, "discard");
+        int disposition = r.u8("disposition");
+        if (disposition >= Disposition.values().length) {
+            throw r.malformed("disposition " + disposition + "; expected 0 (keep), 1 (discard) or 2 (hand back)");
+        }
         String reason = r.string("reason", false, 0, Wire.MAX_ERROR_MESSAGE_BYTES);
         r.end();
-        return new Abort(id, discard, reason);
+        return new Abort(id, Disposition.values()[disposition], reason);
     }
 
     // XFER_ABORTED: migration u64 | committed u8 (0|1)

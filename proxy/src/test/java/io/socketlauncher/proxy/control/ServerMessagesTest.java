@@ -20,8 +20,10 @@ class ServerMessagesTest {
         ServerMessages.Holding h = new ServerMessages.Holding(7, LOCAL);
         assertThat(ServerMessages.decodeHolding(ServerMessages.holding(h))).isEqualTo(h);
         assertThat(ServerMessages.decodeMigration("XFERED", ServerMessages.migration(Long.MIN_VALUE))).isEqualTo(Long.MIN_VALUE);
-        ServerMessages.Abort a = new ServerMessages.Abort(9, true, "no HOLDING");
-        assertThat(ServerMessages.decodeAbort(ServerMessages.abort(a))).isEqualTo(a);
+        for (ServerMessages.Disposition disposition : ServerMessages.Disposition.values()) {
+            ServerMessages.Abort a = new ServerMessages.Abort(9, disposition, "no HOLDING");
+            assertThat(ServerMessages.decodeAbort(ServerMessages.abort(a))).isEqualTo(a);
+        }
         ServerMessages.Aborted d = new ServerMessages.Aborted(9, true);
         assertThat(ServerMessages.decodeAborted(ServerMessages.aborted(d))).isEqualTo(d);
 
@@ -50,6 +52,9 @@ class ServerMessagesTest {
         byte[] aborted = ServerMessages.aborted(new ServerMessages.Aborted(1, false));
         aborted[8] = 2;
         assertThatThrownBy(() -> ServerMessages.decodeAborted(aborted)).hasMessageContaining("committed flag 2");
+        byte[] abort = ServerMessages.abort(new ServerMessages.Abort(1, ServerMessages.Disposition.DISCARD, "why"));
+        abort[8] = 3;
+        assertThatThrownBy(() -> ServerMessages.decodeAbort(abort)).hasMessageContaining("disposition 3; expected 0 (keep), 1 (discard) or 2 (hand back)");
         byte[] last = ServerMessages.last(1, 0, new byte[0], 0, 0);
         last[8] = (byte) 0x80; // a negative total
         assertThatThrownBy(() -> ServerMessages.decodeLast(last)).hasMessageContaining("total");

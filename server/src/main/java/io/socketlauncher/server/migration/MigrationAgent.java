@@ -54,6 +54,8 @@ public final class MigrationAgent implements AutoCloseable {
     private final Map<Long, Incoming> migrations = new ConcurrentHashMap<>();
     /** Committed ones, for the guard time: a source that missed XFERED asks about them. */
     private final CommittedMigrations committed;
+    /** Migrations whose hold was handed back to their source, and the flow: the source's DISCARD ends the forwarding. */
+    private final Map<Long, FlowTuple> handedBack = new ConcurrentHashMap<>();
     /** The migration of each flow that is still holding: a new one of the same flow supersedes it. */
     private final Map<FlowTuple, Incoming> holdingByFlow = new ConcurrentHashMap<>();
     /**
@@ -96,6 +98,30 @@ public final class MigrationAgent implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "discarding the hold of " + flow + ": " + e.getMessage());
             }
             LOG.log(System.Logger.Level.DEBUG, () -> "migration " + Long.toHexString(id) + " of " + flow + " ended here: " + why);
+        }
+
+        /**
+         * Ends the hold by forwarding the flow to the source, which kept the connection but could not make sure the
+         * proxy points the flow back at it. If that fails, the hold is discarded as for any abort.
+         */
+        synchronized void handBack(String why) {
+            if (!holding) return;
+            try {
+                context.handBack(flow, prepare.sourceLocal().getAddress());
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "handing " + flow + " back to " + prepare.sourceId() + ": " + e.getMessage()
+                        + "; discarding the hold instead");
+                discard(why);
+                return;
+            }
+            holding = false;
+            aborted = true;
+            migrations.remove(id, this);
+            holdingByFlow.remove(flow, this);
+            if (guard != null) guard.cancel(false);
+            handedBack.put(id, flow);
+            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(id) + " of " + flow + " handed back to "
+                    + prepare.sourceId() + ": " + why);
         }
     }
 
@@ -219,6 +245,8 @@ public final class MigrationAgent implements AutoCloseable {
             return;
         }
         FlowTuple flow = new FlowTuple(p.client(), context.local);
+        // The hold below replaces a hand-back's forwarding of the flow, if there is one: a late DISCARD must not end it.
+        handedBack.values().remove(flow);
         // A stale migration of the same flow (its source gave up without telling us) makes way for this one.
         Incoming old = holdingByFlow.get(flow);
         if (old != null) old.discard("superseded by " + Long.toHexString(p.migration()));
@@ -317,6 +345,17 @@ public final class MigrationAgent implements AutoCloseable {
     private void abort(ControlChannel channel, int request, ServerMessages.Abort a) throws IOException {
         Incoming in = migrations.get(a.migration());
         if (in == null) {
+            FlowTuple forwarding = handedBack.remove(a.migration());
+            if (forwarding != null && a.disposition() == ServerMessages.Disposition.DISCARD) {
+                // The source has pointed the flow back at itself: the hand-back's forwarding is no longer needed.
+                try {
+                    context.stopForwarding(forwarding);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "ending the hand-back of " + forwarding + ": " + e.getMessage());
+                }
+            } else if (forwarding != null) {
+                handedBack.put(a.migration(), forwarding);
+            }
             // Committed within the guard time, or unknown: never prepared here, or discarded already.
             boolean done = committed.contains(a.migration(), System.nanoTime());
             channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), done)));
@@ -327,7 +366,11 @@ public final class MigrationAgent implements AutoCloseable {
             serving = in.committed;
             if (!serving) {
                 in.aborted = true;
-                if (a.discard()) in.discard(a.reason());
+                switch (a.disposition()) {
+                    case KEEP -> { }
+                    case DISCARD -> in.discard(a.reason());
+                    case HAND_BACK -> in.handBack(a.reason());
+                }
             }
         }
         channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), serving)));

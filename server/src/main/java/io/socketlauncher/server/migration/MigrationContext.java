@@ -1,6 +1,11 @@
 package io.socketlauncher.server.migration;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
+import io.socketlauncher.proxy.control.ControlException;
+import io.socketlauncher.proxy.control.FlowKey;
+import io.socketlauncher.proxy.control.MessageType;
+import io.socketlauncher.proxy.control.ServerMessages;
+import io.socketlauncher.proxy.control.ServerMessages.Disposition;
 import io.socketlauncher.server.Peer;
 import io.socketlauncher.server.hold.DataPlane;
 import java.io.IOException;
@@ -15,6 +20,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -40,6 +46,10 @@ public final class MigrationContext implements AutoCloseable {
     private final Map<FlowTuple, ScheduledFuture<?>> lingering = new ConcurrentHashMap<>();
     /** Flows whose socket this server captured and keeps open (silent, in repair mode) until its migration ends. */
     private final Set<FlowTuple> departing = new HashSet<>();
+    /** Flows whose failed migration was handed back to this server and which the proxy may still point elsewhere. */
+    private final Set<FlowTuple> reclaiming = ConcurrentHashMap.newKeySet();
+    /** Threads in this server's network namespace, for the rare background work that may block (a reclaim). */
+    private final ThreadFactory threads;
     private final Object dataPlane = new Object();
     private final AtomicLong forwarded = new AtomicLong();
     private volatile boolean closed;
@@ -51,14 +61,14 @@ public final class MigrationContext implements AutoCloseable {
      */
     public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, DataPlane plane,
                             InetSocketAddress proxyControl, byte[] key, MigrationTimeouts timeouts,
-                            ScheduledExecutorService scheduler) {
-        this(id, service, local, plane, SocketRepair.LOCAL, proxyControl, key, timeouts, scheduler);
+                            ScheduledExecutorService scheduler, ThreadFactory threads) {
+        this(id, service, local, plane, SocketRepair.LOCAL, proxyControl, key, timeouts, scheduler, threads);
     }
 
     /** With {@code repair} and {@code plane} done elsewhere, e.g. by the privileged agent. */
     public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, DataPlane plane,
                             SocketRepair repair, InetSocketAddress proxyControl, byte[] key, MigrationTimeouts timeouts,
-                            ScheduledExecutorService scheduler) {
+                            ScheduledExecutorService scheduler, ThreadFactory threads) {
         this.id = id;
         this.repair = repair;
         this.service = service;
@@ -68,6 +78,7 @@ public final class MigrationContext implements AutoCloseable {
         this.timeouts = timeouts;
         this.proxy = new ProxyLink(proxyControl, key, timeouts.redirect());
         this.scheduler = scheduler;
+        this.threads = threads;
     }
 
     PeerLink link(Peer peer) {
@@ -239,6 +250,90 @@ public final class MigrationContext implements AutoCloseable {
 
     /** Ends forwarding after the linger time, unless the flow is held here again by then. */
     void stopForwardingLater(FlowTuple flow) {
+        stopForwardingAfter(flow, timeouts.forwardLinger());
+    }
+
+    /**
+     * Target side, for a migration its source rolled back without knowing where the proxy points the flow: the hold
+     * becomes a forwarding to {@code source} ({@link DataPlane#handBack}), for {@link Disposition#HAND_BACK_LIMIT} at
+     * most, unless {@link #stopForwarding} or a hold of the flow here ends it sooner.
+     */
+    void handBack(FlowTuple flow, InetAddress source) throws IOException {
+        synchronized (dataPlane) {
+            plane.handBack(flow, source);
+            stopForwardingAfter(flow, Disposition.HAND_BACK_LIMIT);
+        }
+    }
+
+    /**
+     * Source side, after a hand-back: the connection is here and the target forwards the flow here, but the proxy may
+     * still point it there. Keeps asking the proxy to point it here (once a second, for
+     * {@link Disposition#HAND_BACK_LIMIT} at most, on a thread of its own: an outage of the proxy holds no timer up),
+     * then tells the target to end its forwarding. Until then no migration of the flow starts ({@link #reclaiming}).
+     */
+    void reclaim(FlowKey proxyFlow, FlowTuple flow, Peer target, long migration) {
+        reclaiming.add(flow);
+        Thread t = threads.newThread(() -> {
+            try {
+                if (pointedBackHere(proxyFlow)) endHandBack(target, migration);
+            } finally {
+                reclaiming.remove(flow);
+            }
+        });
+        t.setName("sl-reclaim-" + id + "-" + Long.toHexString(migration));
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Whether a hand-back of the flow is still being settled: the source keeps the flow until it is. */
+    boolean reclaiming(FlowTuple flow) {
+        return reclaiming.contains(flow);
+    }
+
+    private boolean pointedBackHere(FlowKey proxyFlow) {
+        long deadline = System.nanoTime() + Disposition.HAND_BACK_LIMIT.toNanos();
+        while (!closed) {
+            try {
+                proxy.redirect(proxyFlow, id);
+                LOG.log(System.Logger.Level.INFO, proxyFlow + " points here again");
+                return true;
+            } catch (IllegalArgumentException | ControlException refused) {
+                // The flow ended, or this server is no backend any more: the target's forwarding ends at its limit.
+                LOG.log(System.Logger.Level.WARNING, "the proxy refused to point " + proxyFlow + " back here: " + refused.getMessage());
+                return false;
+            } catch (IOException unreachable) {
+                if (System.nanoTime() > deadline) {
+                    LOG.log(System.Logger.Level.ERROR, "the proxy could not be told to point " + proxyFlow + " back here within "
+                            + Disposition.HAND_BACK_LIMIT.toMinutes() + " minutes: " + unreachable.getMessage());
+                    return false;
+                }
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void endHandBack(Peer target, long migration) {
+        byte[] discard = ServerMessages.abort(new ServerMessages.Abort(migration, Disposition.DISCARD, "pointed back at the source"));
+        try {
+            PeerLink link = link(target);
+            PeerLink.Session s = link.acquire();
+            try {
+                s.call(MessageType.XFER_ABORT, discard, MessageType.XFER_ABORTED, timeouts.prepare());
+            } finally {
+                link.release(s);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": cannot tell " + target.id()
+                    + " to end its forwarding (" + e.getMessage() + "); it ends at its limit");
+        }
+    }
+
+    private void stopForwardingAfter(FlowTuple flow, Duration after) {
         ScheduledFuture<?>[] self = new ScheduledFuture<?>[1];
         synchronized (dataPlane) {
             self[0] = scheduler.schedule(() -> {
@@ -250,7 +345,7 @@ public final class MigrationContext implements AutoCloseable {
                         LOG.log(System.Logger.Level.WARNING, "stop forwarding " + flow + ": " + e.getMessage());
                     }
                 }
-            }, timeouts.forwardLinger().toMillis(), TimeUnit.MILLISECONDS);
+            }, after.toMillis(), TimeUnit.MILLISECONDS);
             ScheduledFuture<?> previous = lingering.put(flow, self[0]);
             if (previous != null) previous.cancel(false);
         }

@@ -7,6 +7,7 @@ import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.proxy.control.MessageType;
 import io.socketlauncher.proxy.control.ProtocolException;
 import io.socketlauncher.proxy.control.ServerMessages;
+import io.socketlauncher.proxy.control.ServerMessages.Disposition;
 import io.socketlauncher.repair.TcpState;
 import io.socketlauncher.server.Peer;
 import io.socketlauncher.server.TransferException;
@@ -64,6 +65,10 @@ public final class MigrationSource {
         // Named as this socket sees it: in full NAT its peer is the proxy's address, not the client's.
         FlowKey proxyFlow = new FlowKey(client, local);
         FlowTuple here = new FlowTuple(client, local);
+        if (context.reclaiming(here)) {
+            throw new TransferException(Stage.PREPARE, true, "an earlier migration of " + here + " was rolled back without the"
+                    + " proxy's word: until it points the flow here again, the connection stays", null);
+        }
         PeerLink link = context.link(peer);
 
         // 1. The target holds the flow. Until the redirect nothing of the flow reaches it, so a failure here changes nothing.
@@ -123,10 +128,9 @@ public final class MigrationSource {
                 throw new TransferException(Stage.REDIRECT, true, "the proxy can't be asked: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
                 stopCountingQuietly(here, count.counting());
-                boolean back = pointBackHere(proxyFlow);
-                abortQuietly(link, session, migration, "redirect unconfirmed: " + e.getMessage());
-                throw new TransferException(Stage.REDIRECT, back, "REDIRECT not sent to the proxy: " + e.getMessage()
-                        + (back ? "; the flow points here again" : "; the proxy could not be told to point the flow back here"), e);
+                Rollback back = pointBackHere(proxyFlow, here, link, session, migration, "redirect unconfirmed: " + e.getMessage());
+                throw new TransferException(Stage.REDIRECT, back.stayed(), "REDIRECT not sent to the proxy: " + e.getMessage()
+                        + back.description, e);
             }
 
             // 3. Whatever still reaches this server goes on to the target; what is already in the stack lands in the socket.
@@ -141,13 +145,13 @@ public final class MigrationSource {
                 drained = Math.min(departing + departure.drainNanos(), System.nanoTime());
             } catch (DepartureException e) {
                 settle(redirect, e);
-                boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
-                throw new TransferException(e.step() == DepartureException.Step.CAPTURE ? Stage.CAPTURE : Stage.DRAIN, back,
-                        e.getMessage(), e);
+                Rollback back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
+                throw new TransferException(e.step() == DepartureException.Step.CAPTURE ? Stage.CAPTURE : Stage.DRAIN, back.stayed(),
+                        e.getMessage() + back.description, e);
             } catch (RuntimeException e) {
                 settle(redirect, e);
-                boolean back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
-                throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
+                Rollback back = rollBackBeforeCapture(here, proxyFlow, link, session, migration, e);
+                throw new TransferException(Stage.CAPTURE, back.stayed(), e.getMessage() + back.description, e);
             }
             // Until this migration ends, the flow can't come back here: see MigrationContext.hold.
             context.departing(here);
@@ -155,8 +159,8 @@ public final class MigrationSource {
                 blob = new TransferBlob(state, socket.applicationState()).encode();
             } catch (RuntimeException e) {
                 settle(redirect, e);
-                boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
-                throw new TransferException(Stage.CAPTURE, back, e.getMessage(), e);
+                Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                throw new TransferException(Stage.CAPTURE, back.stayed(), e.getMessage() + back.description, e);
             }
             long captured = System.nanoTime();
 
@@ -167,9 +171,9 @@ public final class MigrationSource {
                 rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
                 throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
-                boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
-                throw new TransferException(Stage.REDIRECT, back, "no REDIRECTED from the proxy: " + e.getMessage()
-                        + (back ? "; the flow points here again" : "; the proxy could not be told to point the flow back here"), e);
+                Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                throw new TransferException(Stage.REDIRECT, back.stayed(), "no REDIRECTED from the proxy: " + e.getMessage()
+                        + back.description, e);
             }
             long redirected = System.nanoTime();
 
@@ -183,8 +187,8 @@ public final class MigrationSource {
                     committed = askWhetherCommitted(link, migration, e);
                 }
                 if (!committed) {
-                    boolean back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
-                    throw new TransferException(Stage.XFER, back, e.getMessage(), e);
+                    Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                    throw new TransferException(Stage.XFER, back.stayed(), e.getMessage() + back.description, e);
                 }
             }
             Libc.closeQuietly(fd); // in repair mode: no FIN, no RST
@@ -232,7 +236,7 @@ public final class MigrationSource {
             PeerLink.Session s = link.open();
             try {
                 ServerMessages.Aborted a = ServerMessages.decodeAborted(s.call(MessageType.XFER_ABORT,
-                        ServerMessages.abort(new ServerMessages.Abort(migration, false, "no XFERED: " + cause.getMessage())),
+                        ServerMessages.abort(new ServerMessages.Abort(migration, Disposition.KEEP, "no XFERED: " + cause.getMessage())),
                         MessageType.XFER_ABORTED, context.timeouts.prepare()));
                 return a.committed();
             } finally {
@@ -278,22 +282,19 @@ public final class MigrationSource {
         }
     }
 
-    /** Returns whether the proxy confirmed the flow points here again. */
-    private boolean rollBackBeforeCapture(FlowTuple here, FlowKey proxyFlow, PeerLink link, PeerLink.Session session,
-                                          long migration, Exception cause) {
+    private Rollback rollBackBeforeCapture(FlowTuple here, FlowKey proxyFlow, PeerLink link, PeerLink.Session session,
+                                           long migration, Exception cause) {
         try {
             context.stopForwarding(here);
         } catch (IOException e) {
             cause.addSuppressed(e);
         }
-        boolean back = pointBackHere(proxyFlow);
-        abortQuietly(link, session, migration, cause.getMessage());
-        return back;
+        return pointBackHere(proxyFlow, here, link, session, migration, cause.getMessage());
     }
 
     /** The socket resumes here (or is restored from the state if it can't), the flow points back here, the hold ends. */
-    private boolean rollBackAfterCapture(MovableSocket socket, TcpState state, FlowTuple here, FlowKey proxyFlow,
-                                         PeerLink link, PeerLink.Session session, long migration, Exception cause) {
+    private Rollback rollBackAfterCapture(MovableSocket socket, TcpState state, FlowTuple here, FlowKey proxyFlow,
+                                          PeerLink link, PeerLink.Session session, long migration, Exception cause) {
         try {
             context.repair.resume(socket.fd());
         } catch (IOException e) {
@@ -309,42 +310,76 @@ public final class MigrationSource {
         } catch (IOException e) {
             cause.addSuppressed(e);
         }
-        boolean back = pointBackHere(proxyFlow);
-        abortQuietly(link, session, migration, cause.getMessage());
-        return back;
+        return pointBackHere(proxyFlow, here, link, session, migration, cause.getMessage());
     }
 
-    private boolean pointBackHere(FlowKey proxyFlow) {
-        try {
-            context.proxy.redirectUntilConfirmed(proxyFlow, context.id, context.timeouts.rollback());
-            return true;
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "cannot point " + proxyFlow + " back at " + context.id + ": " + e.getMessage());
-            return false;
+    /** Where a rolled-back migration leaves the flow, which this server serves again. */
+    private enum Rollback {
+        POINTED_BACK("; the flow points here again"),
+        HANDED_BACK("; the proxy could not confirm that the flow points here again, so the target forwards it here while"
+                + " this server keeps asking the proxy"),
+        LOST("; neither could the proxy be told to point the flow back here nor the target to forward it here");
+
+        final String description;
+
+        Rollback(String description) {
+            this.description = description;
+        }
+
+        /** Whether the client's segments reach this server's socket, whichever way the proxy points the flow. */
+        boolean stayed() {
+            return this != LOST;
         }
     }
 
     /**
-     * Tells the target to drop its hold, on the migration's own channel if it is still sound; if the target
-     * can't be told, its guard timeout ends the hold.
+     * Points the flow back here and ends the target's hold. If the proxy does not confirm within the rollback time, it
+     * may still point the flow at the target: the target then forwards the flow here instead of holding it (a
+     * hand-back), and this server keeps asking the proxy in the background ({@link MigrationContext#reclaim}).
      */
+    private Rollback pointBackHere(FlowKey proxyFlow, FlowTuple here, PeerLink link, PeerLink.Session session, long migration,
+                                 String reason) {
+        try {
+            context.proxy.redirectUntilConfirmed(proxyFlow, context.id, context.timeouts.rollback());
+            abortQuietly(link, session, migration, Disposition.DISCARD, reason);
+            return Rollback.POINTED_BACK;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "cannot point " + proxyFlow + " back at " + context.id + ": " + e.getMessage()
+                    + "; asking " + link.peer().id() + " to forward it here");
+        }
+        if (!abortQuietly(link, session, migration, Disposition.HAND_BACK, reason)) return Rollback.LOST;
+        context.reclaim(proxyFlow, here, link.peer(), migration);
+        return Rollback.HANDED_BACK;
+    }
+
     private void abortQuietly(PeerLink link, PeerLink.Session current, long migration, String reason) {
+        abortQuietly(link, current, migration, Disposition.DISCARD, reason);
+    }
+
+    /**
+     * Tells the target what to do with its hold, on the migration's own channel if it is still sound; returns whether
+     * the target was told. If it can't be, its guard timeout ends the hold.
+     */
+    private boolean abortQuietly(PeerLink link, PeerLink.Session current, long migration, Disposition disposition,
+                                 String reason) {
         String bounded = reason == null ? "aborted" : reason.length() > 500 ? reason.substring(0, 500) : reason;
-        byte[] abort = ServerMessages.abort(new ServerMessages.Abort(migration, true, bounded));
+        byte[] abort = ServerMessages.abort(new ServerMessages.Abort(migration, disposition, bounded));
         try {
             if (current != null && !current.broken) {
                 current.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
-                return;
+                return true;
             }
             PeerLink.Session s = link.acquire();
             try {
                 s.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
+                return true;
             } finally {
                 link.release(s);
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": XFER_ABORT to "
                     + link.peer().id() + " failed (" + e.getMessage() + "); its guard timeout ends the hold");
+            return false;
         }
     }
 }

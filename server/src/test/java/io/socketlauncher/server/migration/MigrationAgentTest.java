@@ -27,7 +27,8 @@ class MigrationAgentTest {
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
         InetSocketAddress here = new InetSocketAddress(InetAddress.getLoopbackAddress(), 7400);
         // No migration comes in this test: the data plane is never asked for anything.
-        MigrationContext context = new MigrationContext("s1", here, here, null, here, KEY, MigrationTimeouts.DEFAULTS, scheduler);
+        MigrationContext context = new MigrationContext("s1", here, here, null, here, KEY, MigrationTimeouts.DEFAULTS, scheduler,
+                Thread.ofPlatform().daemon().factory());
         ServerSocket listener = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
         try (context; MigrationAgent agent = MigrationAgent.start(context, listener, Thread.ofPlatform().daemon().factory(),
                 (fd, client, local, state, from) -> { }, prepare -> true)) {
