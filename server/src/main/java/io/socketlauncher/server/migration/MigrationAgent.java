@@ -120,6 +120,9 @@ public final class MigrationAgent implements AutoCloseable {
             holdingByFlow.remove(flow, this);
             if (guard != null) guard.cancel(false);
             handedBack.put(id, flow);
+            // The forwarding ends by then at the latest (MigrationContext.handBack), and the record with it.
+            context.scheduler.schedule(() -> handedBack.remove(id, flow), ServerMessages.Disposition.HAND_BACK_LIMIT.toMillis(),
+                    TimeUnit.MILLISECONDS);
             LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(id) + " of " + flow + " handed back to "
                     + prepare.sourceId() + ": " + why);
         }
