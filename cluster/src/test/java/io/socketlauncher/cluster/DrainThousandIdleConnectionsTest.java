@@ -50,7 +50,7 @@ class DrainThousandIdleConnectionsTest {
      * the test asks that all move in one go).
      */
     private static final MigrationTimeouts GENEROUS = new MigrationTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(30),
-            Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(180), Duration.ofNanos(100_000),
+            Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(240), Duration.ofNanos(100_000),
             Duration.ofMillis(10), Duration.ofSeconds(2));
 
     /** How the connections leave s1; returns how many moved, failing on any that stayed or may be lost. */

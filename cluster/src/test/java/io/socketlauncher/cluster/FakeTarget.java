@@ -142,7 +142,12 @@ final class FakeTarget implements AutoCloseable {
                     case XFER_ABORT -> {
                         ServerMessages.Abort a = ServerMessages.decodeAbort(f.payload());
                         aborts.incrementAndGet();
-                        if (a.disposition() != ServerMessages.Disposition.KEEP) discardHolds();
+                        if (a.disposition() == ServerMessages.Disposition.HAND_BACK) {
+                            // Forwarding is the real target's (MigrationFaultTest tests it there); this one refuses.
+                            ch.sendError(ErrorCode.OPERATION_FAILED, f.requestId(), "the fake target does not hand back");
+                            continue;
+                        }
+                        if (a.disposition() == ServerMessages.Disposition.DISCARD) discardHolds();
                         ch.send(MessageType.XFER_ABORTED, f.requestId(), ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), false)));
                     }
                     default -> ch.sendError(ErrorCode.UNEXPECTED_TYPE, f.requestId(), "not here");

@@ -183,6 +183,7 @@ class MigrationFaultTest {
                         .hasMessageContaining("without the proxy's word");
             } finally {
                 bed.s1Control.reachable();
+                bed.s1Control.loseNextRedirectedTo(null);
             }
             await("the proxy to point the flow at s1 again", () -> "s1".equals(backendAtTheProxy(key)));
             await("s2's forwarding to end", () -> forwardedBy(bed.s2, atS2) < 0);

@@ -94,7 +94,10 @@ public final class LauncherServer implements AutoCloseable {
     /** Whether the migration threads raised themselves as they started: the process's privilege, the same for all. */
     private volatile boolean migrationThreadsRealTime;
     private final ScheduledExecutorService scheduler;
-    /** Opens channels to the peers and the proxy ahead of need and keeps them alive; an ordinary thread. */
+    /**
+     * Opens channels to the peers and the proxy ahead of need and keeps them alive, and points rolled-back flows back
+     * here when the proxy could not confirm it at once; an ordinary thread.
+     */
     private final ScheduledExecutorService channels;
     private final int warmChannels;
     /**
@@ -145,18 +148,18 @@ public final class LauncherServer implements AutoCloseable {
                 });
         pool.prestartAllCoreThreads();
         this.migrations = pool;
-        this.context = privileges == null
-                ? new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler, threads)
-                : new MigrationContext(b.id, b.service, b.listen, privileges, privileges, b.proxy, b.key, b.timeouts, scheduler,
-                        threads);
-        this.source = new MigrationSource(context);
-        this.warmChannels = b.warmChannels;
         this.channels = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread t = threads.newThread(task);
             t.setName("sl-channels-" + id);
             t.setDaemon(true);
             return t;
         });
+        this.context = privileges == null
+                ? new MigrationContext(b.id, b.service, b.listen, plane, b.proxy, b.key, b.timeouts, scheduler, channels)
+                : new MigrationContext(b.id, b.service, b.listen, privileges, privileges, b.proxy, b.key, b.timeouts, scheduler,
+                        channels);
+        this.source = new MigrationSource(context);
+        this.warmChannels = b.warmChannels;
         this.agent = MigrationAgent.start(context, agentListener, threads,
                 (fd, client, local, app, from) -> {
                     metrics.arrived();

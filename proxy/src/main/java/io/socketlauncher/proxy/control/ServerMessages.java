@@ -35,15 +35,28 @@ public final class ServerMessages {
     /** What a target that has not committed does with its hold of an aborted migration's flow. */
     public enum Disposition {
         /** Keeps holding (the source asks whether the target committed, and decides after). */
-        KEEP,
+        KEEP(0),
         /** Ends the hold and drops what it kept: the flow is back on the source, which gets the client's resends. */
-        DISCARD,
+        DISCARD(1),
         /**
          * Sends the flow on to the source from now on, dropping what it kept: the source could not confirm that the
          * proxy points the flow back at it, so it may still point here. Ended by a DISCARD for the same migration
-         * once the source has confirmed it, or after {@link #HAND_BACK_LIMIT}.
+         * once the source has confirmed it, or after {@link #HAND_BACK_LIMIT}. A target that holds nothing for the
+         * migration, or can't forward, refuses it (ERROR): then nothing reaches the source if the proxy points there.
          */
-        HAND_BACK;
+        HAND_BACK(2);
+
+        /** Its byte on the wire. */
+        public final int code;
+
+        Disposition(int code) {
+            this.code = code;
+        }
+
+        static Disposition of(int code) {
+            for (Disposition d : values()) if (d.code == code) return d;
+            return null;
+        }
 
         /** How long a target forwards a handed-back flow at most, and a source keeps trying to point it back. */
         public static final java.time.Duration HAND_BACK_LIMIT = java.time.Duration.ofMinutes(10);
@@ -124,20 +137,19 @@ public final class ServerMessages {
 
     // XFER_ABORT: migration u64 | disposition u8 (0 keep | 1 discard | 2 hand back) | reason (u16 length + UTF-8)
     public static byte[] abort(Abort a) {
-        return new PayloadWriter().i64(a.migration()).u8(a.disposition().ordinal())
+        return new PayloadWriter().i64(a.migration()).u8(a.disposition().code)
                 .string(a.reason(), false, Wire.MAX_ERROR_MESSAGE_BYTES).toByteArray();
     }
 
     public static Abort decodeAbort(byte[] payload) throws ProtocolException {
         PayloadReader r = new PayloadReader("XFER_ABORT", payload);
         long id = r.i64("migration");
-        int disposition = r.u8("disposition");
-        if (disposition >= Disposition.values().length) {
-            throw r.malformed("disposition " + disposition + "; expected 0 (keep), 1 (discard) or 2 (hand back)");
-        }
+        int code = r.u8("disposition");
+        Disposition disposition = Disposition.of(code);
+        if (disposition == null) throw r.malformed("disposition " + code + "; expected 0 (keep), 1 (discard) or 2 (hand back)");
         String reason = r.string("reason", false, 0, Wire.MAX_ERROR_MESSAGE_BYTES);
         r.end();
-        return new Abort(id, Disposition.values()[disposition], reason);
+        return new Abort(id, disposition, reason);
     }
 
     // XFER_ABORTED: migration u64 | committed u8 (0|1)

@@ -319,7 +319,7 @@ public final class RepairAgent implements AutoCloseable {
         if (refusedWithoutPlane(connection, request.type())) return;
         byte[] body = request.body();
         boolean addressed = request.type() == Type.FORWARD || request.type() == Type.HAND_BACK;
-        FlowTuple flow = flowOf(request.type(), body, addressed ? "a target" : null);
+        FlowTuple flow = flowOf(request.type(), body, addressed ? "an address" : null);
         long result = switch (request.type()) {
             case HOLD -> plane.hold(flow);
             case COUNT -> plane.count(flow) ? 1 : 0;

@@ -230,7 +230,12 @@ public final class HoldPlane implements DataPlane, AutoCloseable {
                 // One map update turns the hold into the forwarding, so no packet of the flow meets this stack in between;
                 // what of it still comes out of the TUN is dropped (dispatch): there is no socket here for it.
                 handedBack.add(flow);
-                program.flows().forward(flow, HoldAction.forward(Optional.of(handBackTo)));
+                try {
+                    program.flows().forward(flow, HoldAction.forward(Optional.of(handBackTo)));
+                } catch (NativeException | RuntimeException e) {
+                    handedBack.remove(flow);
+                    throw e;
+                }
             }
             held.remove(flow);
             int count = h.queue.size();

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -102,17 +103,16 @@ public final class MigrationAgent implements AutoCloseable {
 
         /**
          * Ends the hold by forwarding the flow to the source, which kept the connection but could not make sure the
-         * proxy points the flow back at it. If that fails, the hold is discarded as for any abort.
+         * proxy points the flow back at it. Returns whether it did; if not, the hold stays (until the guard timeout),
+         * since discarding it would leave the flow's segments to meet a stack with no socket for them.
          */
-        synchronized void handBack(String why) {
-            if (!holding) return;
+        synchronized boolean handBack(String why) {
+            if (!holding) return false;
             try {
                 context.handBack(flow, prepare.sourceLocal().getAddress());
             } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "handing " + flow + " back to " + prepare.sourceId() + ": " + e.getMessage()
-                        + "; discarding the hold instead");
-                discard(why);
-                return;
+                LOG.log(System.Logger.Level.WARNING, "cannot hand " + flow + " back to " + prepare.sourceId() + ": " + e.getMessage());
+                return false;
             }
             holding = false;
             aborted = true;
@@ -120,11 +120,16 @@ public final class MigrationAgent implements AutoCloseable {
             holdingByFlow.remove(flow, this);
             if (guard != null) guard.cancel(false);
             handedBack.put(id, flow);
-            // The forwarding ends by then at the latest (MigrationContext.handBack), and the record with it.
-            context.scheduler.schedule(() -> handedBack.remove(id, flow), ServerMessages.Disposition.HAND_BACK_LIMIT.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            try {
+                // The forwarding ends by then at the latest (MigrationContext.handBack), and the record with it.
+                context.scheduler.schedule(() -> handedBack.remove(id, flow), ServerMessages.Disposition.HAND_BACK_LIMIT.toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException closing) {
+                // the server is closing: the record goes with it
+            }
             LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(id) + " of " + flow + " handed back to "
                     + prepare.sourceId() + ": " + why);
+            return true;
         }
     }
 
@@ -348,23 +353,28 @@ public final class MigrationAgent implements AutoCloseable {
     private void abort(ControlChannel channel, int request, ServerMessages.Abort a) throws IOException {
         Incoming in = migrations.get(a.migration());
         if (in == null) {
-            FlowTuple forwarding = handedBack.remove(a.migration());
-            if (forwarding != null && a.disposition() == ServerMessages.Disposition.DISCARD) {
+            if (a.disposition() == ServerMessages.Disposition.HAND_BACK) {
+                // Its hold is gone (the guard timeout, a superseding migration, a restart): nothing would reach the source.
+                channel.sendError(ErrorCode.OPERATION_FAILED, request, "migration " + Long.toHexString(a.migration())
+                        + " holds nothing here to hand back");
+                return;
+            }
+            FlowTuple forwarding = handedBack.get(a.migration());
+            if (forwarding != null && a.disposition() == ServerMessages.Disposition.DISCARD
+                    && handedBack.remove(a.migration(), forwarding)) {
                 // The source has pointed the flow back at itself: the hand-back's forwarding is no longer needed.
                 try {
                     context.stopForwarding(forwarding);
                 } catch (IOException e) {
                     LOG.log(System.Logger.Level.WARNING, "ending the hand-back of " + forwarding + ": " + e.getMessage());
                 }
-            } else if (forwarding != null) {
-                handedBack.put(a.migration(), forwarding);
             }
             // Committed within the guard time, or unknown: never prepared here, or discarded already.
             boolean done = committed.contains(a.migration(), System.nanoTime());
             channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), done)));
             return;
         }
-        boolean serving;
+        boolean serving, handedBackNot = false;
         synchronized (in) {
             serving = in.committed;
             if (!serving) {
@@ -372,9 +382,14 @@ public final class MigrationAgent implements AutoCloseable {
                 switch (a.disposition()) {
                     case KEEP -> { }
                     case DISCARD -> in.discard(a.reason());
-                    case HAND_BACK -> in.handBack(a.reason());
+                    case HAND_BACK -> handedBackNot = !in.handBack(a.reason());
                 }
             }
+        }
+        if (handedBackNot) {
+            channel.sendError(ErrorCode.OPERATION_FAILED, request, "cannot hand " + in.flow + " back: its hold stays until the guard"
+                    + " timeout");
+            return;
         }
         channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), serving)));
     }

@@ -2,6 +2,7 @@ package io.socketlauncher.server.migration;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
 import io.socketlauncher.proxy.control.ControlException;
+import io.socketlauncher.proxy.control.ErrorCode;
 import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.proxy.control.MessageType;
 import io.socketlauncher.proxy.control.ServerMessages;
@@ -18,16 +19,17 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What both sides of a migration share on one server: its identity, its data plane and its links to the proxy
  * and the peers. The data plane's per-flow entry is either a hold (this server is the target) or forwarding
- * (this server was the source); a flow that comes back while its forwarding still lingers gets a hold instead,
+ * (this server was the source, or a target that handed the flow back); a flow that comes back while its forwarding still lingers gets a hold instead,
  * and the pending end of the forwarding is cancelled, so one can never remove the other.
  */
 public final class MigrationContext implements AutoCloseable {
@@ -46,10 +48,11 @@ public final class MigrationContext implements AutoCloseable {
     private final Map<FlowTuple, ScheduledFuture<?>> lingering = new ConcurrentHashMap<>();
     /** Flows whose socket this server captured and keeps open (silent, in repair mode) until its migration ends. */
     private final Set<FlowTuple> departing = new HashSet<>();
-    /** Flows whose failed migration was handed back to this server and which the proxy may still point elsewhere. */
-    private final Set<FlowTuple> reclaiming = ConcurrentHashMap.newKeySet();
-    /** Threads in this server's network namespace, for the rare background work that may block (a reclaim). */
-    private final ThreadFactory threads;
+    /** Flows rolled back here that the proxy may still point elsewhere: see {@link #reclaim}. */
+    private final Map<FlowTuple, Reclaim> reclaims = new ConcurrentHashMap<>();
+    private final AtomicBoolean reclaimRoundDue = new AtomicBoolean();
+    /** An ordinary thread in this server's network namespace, for work that may block on the proxy (a reclaim). */
+    private final ScheduledExecutorService background;
     private final Object dataPlane = new Object();
     private final AtomicLong forwarded = new AtomicLong();
     private volatile boolean closed;
@@ -61,14 +64,14 @@ public final class MigrationContext implements AutoCloseable {
      */
     public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, DataPlane plane,
                             InetSocketAddress proxyControl, byte[] key, MigrationTimeouts timeouts,
-                            ScheduledExecutorService scheduler, ThreadFactory threads) {
-        this(id, service, local, plane, SocketRepair.LOCAL, proxyControl, key, timeouts, scheduler, threads);
+                            ScheduledExecutorService scheduler, ScheduledExecutorService background) {
+        this(id, service, local, plane, SocketRepair.LOCAL, proxyControl, key, timeouts, scheduler, background);
     }
 
     /** With {@code repair} and {@code plane} done elsewhere, e.g. by the privileged agent. */
     public MigrationContext(String id, InetSocketAddress service, InetSocketAddress local, DataPlane plane,
                             SocketRepair repair, InetSocketAddress proxyControl, byte[] key, MigrationTimeouts timeouts,
-                            ScheduledExecutorService scheduler, ThreadFactory threads) {
+                            ScheduledExecutorService scheduler, ScheduledExecutorService background) {
         this.id = id;
         this.repair = repair;
         this.service = service;
@@ -78,7 +81,7 @@ public final class MigrationContext implements AutoCloseable {
         this.timeouts = timeouts;
         this.proxy = new ProxyLink(proxyControl, key, timeouts.redirect());
         this.scheduler = scheduler;
-        this.threads = threads;
+        this.background = background;
     }
 
     PeerLink link(Peer peer) {
@@ -266,55 +269,62 @@ public final class MigrationContext implements AutoCloseable {
     }
 
     /**
-     * Source side, after a hand-back: the connection is here and the target forwards the flow here, but the proxy may
-     * still point it there. Keeps asking the proxy to point it here (once a second, for
-     * {@link Disposition#HAND_BACK_LIMIT} at most, on a thread of its own: an outage of the proxy holds no timer up),
-     * then tells the target to end its forwarding. Until then no migration of the flow starts ({@link #reclaiming}).
+     * Source side, after a rollback the proxy did not confirm: the connection is here, but the proxy may still point the
+     * flow at the target, which forwards it here ({@code target}, a hand-back) or can't be reached ({@code target} null).
+     * Asks the proxy to point the flow here again, in rounds a second apart on the background thread (an ordinary one:
+     * a proxy outage must hold up no migration or timer), for {@link Disposition#HAND_BACK_LIMIT} at most; once it has,
+     * tells the target to end its forwarding. Until then no migration of the flow starts ({@link #reclaiming}).
      */
     void reclaim(FlowKey proxyFlow, FlowTuple flow, Peer target, long migration) {
-        reclaiming.add(flow);
-        Thread t = threads.newThread(() -> {
-            try {
-                if (pointedBackHere(proxyFlow)) endHandBack(target, migration);
-            } finally {
-                reclaiming.remove(flow);
-            }
-        });
-        t.setName("sl-reclaim-" + id + "-" + Long.toHexString(migration));
-        t.setDaemon(true);
-        t.start();
+        reclaims.put(flow, new Reclaim(proxyFlow, target, migration, System.nanoTime() + Disposition.HAND_BACK_LIMIT.toNanos()));
+        if (reclaimRoundDue.compareAndSet(false, true)) scheduleReclaimRound();
     }
 
-    /** Whether a hand-back of the flow is still being settled: the source keeps the flow until it is. */
+    /** Whether the flow is being pointed back here after a rollback: the connection stays until it is. */
     boolean reclaiming(FlowTuple flow) {
-        return reclaiming.contains(flow);
+        return reclaims.containsKey(flow);
     }
 
-    private boolean pointedBackHere(FlowKey proxyFlow) {
-        long deadline = System.nanoTime() + Disposition.HAND_BACK_LIMIT.toNanos();
-        while (!closed) {
-            try {
-                proxy.redirect(proxyFlow, id);
-                LOG.log(System.Logger.Level.INFO, proxyFlow + " points here again");
-                return true;
-            } catch (IllegalArgumentException | ControlException refused) {
-                // The flow ended, or this server is no backend any more: the target's forwarding ends at its limit.
-                LOG.log(System.Logger.Level.WARNING, "the proxy refused to point " + proxyFlow + " back here: " + refused.getMessage());
-                return false;
-            } catch (IOException unreachable) {
-                if (System.nanoTime() > deadline) {
-                    LOG.log(System.Logger.Level.ERROR, "the proxy could not be told to point " + proxyFlow + " back here within "
-                            + Disposition.HAND_BACK_LIMIT.toMinutes() + " minutes: " + unreachable.getMessage());
-                    return false;
-                }
-                try {
-                    Thread.sleep(1000);
-                } catch (InterruptedException e) {
-                    return false;
-                }
-            }
+    private record Reclaim(FlowKey proxyFlow, Peer target, long migration, long deadline) {
+    }
+
+    private void scheduleReclaimRound() {
+        try {
+            background.schedule(this::reclaimRound, 1, TimeUnit.SECONDS);
+        } catch (RejectedExecutionException closing) {
+            reclaimRoundDue.set(false);
         }
-        return false;
+    }
+
+    private void reclaimRound() {
+        for (Map.Entry<FlowTuple, Reclaim> e : reclaims.entrySet()) {
+            if (closed) return;
+            Reclaim r = e.getValue();
+            if (pointedBackHere(r) || System.nanoTime() > r.deadline()) reclaims.remove(e.getKey(), r);
+        }
+        reclaimRoundDue.set(false);
+        if (!reclaims.isEmpty() && !closed && reclaimRoundDue.compareAndSet(false, true)) scheduleReclaimRound();
+    }
+
+    /** One attempt; true when the reclaim is settled, one way or the other. */
+    private boolean pointedBackHere(Reclaim r) {
+        try {
+            proxy.redirect(r.proxyFlow(), id);
+        } catch (IllegalArgumentException | ControlException refused) {
+            if (refused instanceof ControlException c && c.errorCode() != ErrorCode.INVALID_ARGUMENT) return false;
+            // The flow ended, or this server is no backend any more: a target's forwarding ends at its limit.
+            LOG.log(System.Logger.Level.WARNING, "the proxy refused to point " + r.proxyFlow() + " back here: " + refused.getMessage());
+            return true;
+        } catch (IOException unreachable) {
+            if (System.nanoTime() > r.deadline()) {
+                LOG.log(System.Logger.Level.ERROR, "the proxy could not be told to point " + r.proxyFlow() + " back here within "
+                        + Disposition.HAND_BACK_LIMIT.toMinutes() + " minutes: " + unreachable.getMessage());
+            }
+            return false;
+        }
+        LOG.log(System.Logger.Level.INFO, r.proxyFlow() + " points here again");
+        if (r.target() != null) endHandBack(r.target(), r.migration());
+        return true;
     }
 
     private void endHandBack(Peer target, long migration) {

@@ -122,13 +122,13 @@ public final class MigrationSource {
             ProxyLink.PendingRedirect redirect;
             try {
                 redirect = context.proxy.send(proxyFlow, peer.id());
-            } catch (IllegalArgumentException e) {
+            } catch (IllegalArgumentException | ProxyLink.NotSentException e) {
                 stopCountingQuietly(here, count.counting());
-                abortQuietly(link, session, migration, "redirect refused: " + e.getMessage());
+                abortQuietly(link, session, migration, "redirect not sent: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, true, "the proxy can't be asked: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
                 stopCountingQuietly(here, count.counting());
-                Rollback back = pointBackHere(proxyFlow, here, link, session, migration, "redirect unconfirmed: " + e.getMessage());
+                Rollback back = pointBackHere(proxyFlow, here, link, session, migration, true, "redirect unconfirmed: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, back.stayed(), "REDIRECT not sent to the proxy: " + e.getMessage()
                         + back.description, e);
             }
@@ -159,7 +159,7 @@ public final class MigrationSource {
                 blob = new TransferBlob(state, socket.applicationState()).encode();
             } catch (RuntimeException e) {
                 settle(redirect, e);
-                Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, true, e);
                 throw new TransferException(Stage.CAPTURE, back.stayed(), e.getMessage() + back.description, e);
             }
             long captured = System.nanoTime();
@@ -168,10 +168,10 @@ public final class MigrationSource {
             try {
                 redirect.await();
             } catch (IllegalArgumentException | ControlException e) {
-                rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, false, e);
                 throw new TransferException(Stage.REDIRECT, true, "the proxy refused: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
-                Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, true, e);
                 throw new TransferException(Stage.REDIRECT, back.stayed(), "no REDIRECTED from the proxy: " + e.getMessage()
                         + back.description, e);
             }
@@ -187,7 +187,7 @@ public final class MigrationSource {
                     committed = askWhetherCommitted(link, migration, e);
                 }
                 if (!committed) {
-                    Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, e);
+                    Rollback back = rollBackAfterCapture(socket, state, here, proxyFlow, link, session, migration, true, e);
                     throw new TransferException(Stage.XFER, back.stayed(), e.getMessage() + back.description, e);
                 }
             }
@@ -289,12 +289,14 @@ public final class MigrationSource {
         } catch (IOException e) {
             cause.addSuppressed(e);
         }
-        return pointBackHere(proxyFlow, here, link, session, migration, cause.getMessage());
+        return pointBackHere(proxyFlow, here, link, session, migration, true, cause.getMessage());
     }
 
     /** The socket resumes here (or is restored from the state if it can't), the flow points back here, the hold ends. */
+    /** {@code proxyMayPointThere}: false once the proxy has refused the REDIRECT (it left the flow where it was). */
     private Rollback rollBackAfterCapture(MovableSocket socket, TcpState state, FlowTuple here, FlowKey proxyFlow,
-                                          PeerLink link, PeerLink.Session session, long migration, Exception cause) {
+                                          PeerLink link, PeerLink.Session session, long migration, boolean proxyMayPointThere,
+                                          Exception cause) {
         try {
             context.repair.resume(socket.fd());
         } catch (IOException e) {
@@ -310,7 +312,7 @@ public final class MigrationSource {
         } catch (IOException e) {
             cause.addSuppressed(e);
         }
-        return pointBackHere(proxyFlow, here, link, session, migration, cause.getMessage());
+        return pointBackHere(proxyFlow, here, link, session, migration, proxyMayPointThere, cause.getMessage());
     }
 
     /** Where a rolled-back migration leaves the flow, which this server serves again. */
@@ -334,22 +336,27 @@ public final class MigrationSource {
 
     /**
      * Points the flow back here and ends the target's hold. If the proxy does not confirm within the rollback time, it
-     * may still point the flow at the target: the target then forwards the flow here instead of holding it (a
-     * hand-back), and this server keeps asking the proxy in the background ({@link MigrationContext#reclaim}).
+     * may still point the flow at the target ({@code proxyMayPointThere}): the target then forwards the flow here instead
+     * of holding it (a hand-back), and this server keeps asking the proxy in the background
+     * ({@link MigrationContext#reclaim}), as it does when the target can't be told either.
      */
     private Rollback pointBackHere(FlowKey proxyFlow, FlowTuple here, PeerLink link, PeerLink.Session session, long migration,
-                                 String reason) {
+                                   boolean proxyMayPointThere, String reason) {
         try {
             context.proxy.redirectUntilConfirmed(proxyFlow, context.id, context.timeouts.rollback());
             abortQuietly(link, session, migration, Disposition.DISCARD, reason);
             return Rollback.POINTED_BACK;
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "cannot point " + proxyFlow + " back at " + context.id + ": " + e.getMessage()
-                    + "; asking " + link.peer().id() + " to forward it here");
+                    + (proxyMayPointThere ? "; asking " + link.peer().id() + " to forward it here" : ""));
         }
-        if (!abortQuietly(link, session, migration, Disposition.HAND_BACK, reason)) return Rollback.LOST;
-        context.reclaim(proxyFlow, here, link.peer(), migration);
-        return Rollback.HANDED_BACK;
+        if (!proxyMayPointThere) {
+            abortQuietly(link, session, migration, Disposition.DISCARD, reason);
+            return Rollback.POINTED_BACK;
+        }
+        boolean handedBack = abortQuietly(link, session, migration, Disposition.HAND_BACK, reason);
+        context.reclaim(proxyFlow, here, handedBack ? link.peer() : null, migration);
+        return handedBack ? Rollback.HANDED_BACK : Rollback.LOST;
     }
 
     private void abortQuietly(PeerLink link, PeerLink.Session current, long migration, String reason) {

@@ -10,7 +10,9 @@ import java.util.Objects;
  * @param redirect  REDIRECT until REDIRECTED
  * @param transfer  XFER until XFERED (restore and release at the target included)
  * @param rollback  how long the source keeps trying to point the flow back at itself after a failure
- * @param guard     how long a target holds a flow without hearing from the source before it gives the hold up
+ * @param guard     how long a target holds a flow without hearing from the source before it gives the hold up; it
+ *                  must outlast the longest a source can take before its last word about the hold (the prepare,
+ *                  the redirect, the transfer, asking whether the target committed, the rollback)
  * @param drainQuiet the drain ends once the socket received nothing for this long ...
  * @param drainMax  ... or after this long in any case
  * @param forwardLinger how long the source forwards a moved flow's late segments to the target
@@ -36,8 +38,9 @@ public record MigrationTimeouts(Duration prepare, Duration redirect, Duration tr
             throw new IllegalArgumentException("a drain waits microseconds, milliseconds at worst: drainQuiet (" + drainQuiet
                     + ") and drainMax (" + drainMax + ") must be at most " + MAX_DRAIN);
         }
-        if (guard.compareTo(prepare.plus(redirect).plus(transfer)) <= 0) {
-            throw new IllegalArgumentException("the target's guard (" + guard + ") must outlast prepare + redirect + transfer");
+        if (guard.compareTo(prepare.multipliedBy(2).plus(redirect).plus(transfer).plus(rollback)) <= 0) {
+            throw new IllegalArgumentException("the target's guard (" + guard + ") must outlast 2 x prepare + redirect + transfer"
+                    + " + rollback, the longest a source may take before it tells the target what becomes of its hold");
         }
     }
 }

@@ -66,17 +66,23 @@ final class ProxyLink implements Closeable {
     PendingRedirect send(FlowKey flow, String backendId) throws IOException {
         try {
             if (!connections.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
-                throw new IOException("no connection to the proxy free within " + timeout.toMillis() + " ms (" + MAX_CONNECTIONS
-                        + " busy); REDIRECT not sent");
+                throw new NotSentException("no connection to the proxy free within " + timeout.toMillis() + " ms ("
+                        + MAX_CONNECTIONS + " busy); REDIRECT not sent", null);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for a connection to the proxy; REDIRECT not sent", e);
+            throw new NotSentException("interrupted while waiting for a connection to the proxy; REDIRECT not sent", e);
         }
         ControlClient client = null;
         try {
             client = pool.takeIdle();
-            if (client == null) client = pool.open();
+            if (client == null) {
+                try {
+                    client = pool.open();
+                } catch (IOException e) {
+                    throw new NotSentException("no connection to the proxy: " + e.getMessage() + "; REDIRECT not sent", e);
+                }
+            }
             return new PendingRedirect(client, client.sendRedirect(flow, backendId));
         } catch (IllegalArgumentException e) {
             // Refused before anything was sent (a flow or id that can't be encoded): the connection is as good as before.
@@ -87,6 +93,13 @@ final class ProxyLink implements Closeable {
             if (client != null) pool.discard(client);
             connections.release();
             throw e;
+        }
+    }
+
+    /** A REDIRECT that never left: the proxy can't have carried it out. */
+    static final class NotSentException extends IOException {
+        NotSentException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

@@ -27,7 +27,8 @@ class MigrationTimeoutsTest {
     void theGuardMustOutlastTheStepsItGuards() {
         MigrationTimeouts d = MigrationTimeouts.DEFAULTS;
         assertThatThrownBy(() -> new MigrationTimeouts(d.prepare(), d.redirect(), d.transfer(), d.rollback(),
-                d.prepare().plus(d.redirect()).plus(d.transfer()), d.drainQuiet(), d.drainMax(), d.forwardLinger()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must outlast prepare + redirect + transfer");
+                d.prepare().multipliedBy(2).plus(d.redirect()).plus(d.transfer()).plus(d.rollback()), d.drainQuiet(), d.drainMax(),
+                d.forwardLinger()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must outlast 2 x prepare + redirect + transfer + rollback");
     }
 }
