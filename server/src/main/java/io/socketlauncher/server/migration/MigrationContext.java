@@ -29,8 +29,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * What both sides of a migration share on one server: its identity, its data plane and its links to the proxy
  * and the peers. The data plane's per-flow entry is either a hold (this server is the target) or forwarding
- * (this server was the source, or a target that handed the flow back); a flow that comes back while its forwarding still lingers gets a hold instead,
- * and the pending end of the forwarding is cancelled, so one can never remove the other.
+ * (this server was the source, or a target that handed the flow back); a flow that comes back while its forwarding
+ * still lingers gets a hold instead, and the pending end of the forwarding is cancelled, so one can never remove the
+ * other.
  */
 public final class MigrationContext implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(MigrationContext.class.getName());
@@ -297,13 +298,18 @@ public final class MigrationContext implements AutoCloseable {
     }
 
     private void reclaimRound() {
-        for (Map.Entry<FlowTuple, Reclaim> e : reclaims.entrySet()) {
-            if (closed) return;
-            Reclaim r = e.getValue();
-            if (pointedBackHere(r) || System.nanoTime() > r.deadline()) reclaims.remove(e.getKey(), r);
+        try {
+            for (Map.Entry<FlowTuple, Reclaim> e : reclaims.entrySet()) {
+                if (closed) return;
+                Reclaim r = e.getValue();
+                if (pointedBackHere(r) || System.nanoTime() > r.deadline()) reclaims.remove(e.getKey(), r);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "pointing rolled-back flows back here: " + e);
+        } finally {
+            reclaimRoundDue.set(false);
+            if (!reclaims.isEmpty() && !closed && reclaimRoundDue.compareAndSet(false, true)) scheduleReclaimRound();
         }
-        reclaimRoundDue.set(false);
-        if (!reclaims.isEmpty() && !closed && reclaimRoundDue.compareAndSet(false, true)) scheduleReclaimRound();
     }
 
     /** One attempt; true when the reclaim is settled, one way or the other. */
