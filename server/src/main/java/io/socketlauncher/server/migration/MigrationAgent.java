@@ -353,7 +353,8 @@ public final class MigrationAgent implements AutoCloseable {
     private void abort(ControlChannel channel, int request, ServerMessages.Abort a) throws IOException {
         Incoming in = migrations.get(a.migration());
         if (in == null) {
-            if (a.disposition() == ServerMessages.Disposition.HAND_BACK) {
+            boolean done = committed.contains(a.migration(), System.nanoTime());
+            if (a.disposition() == ServerMessages.Disposition.HAND_BACK && !done && !handedBack.containsKey(a.migration())) {
                 // Its hold is gone (the guard timeout, a superseding migration, a restart): nothing would reach the source.
                 channel.sendError(ErrorCode.OPERATION_FAILED, request, "migration " + Long.toHexString(a.migration())
                         + " holds nothing here to hand back");
@@ -369,8 +370,8 @@ public final class MigrationAgent implements AutoCloseable {
                     LOG.log(System.Logger.Level.WARNING, "ending the hand-back of " + forwarding + ": " + e.getMessage());
                 }
             }
-            // Committed within the guard time, or unknown: never prepared here, or discarded already.
-            boolean done = committed.contains(a.migration(), System.nanoTime());
+            // Committed within the guard time, handed back already (a repeat), or unknown: never prepared here, or
+            // discarded already.
             channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), done)));
             return;
         }

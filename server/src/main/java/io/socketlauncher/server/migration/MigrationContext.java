@@ -264,17 +264,19 @@ public final class MigrationContext implements AutoCloseable {
      */
     void handBack(FlowTuple flow, InetAddress source) throws IOException {
         synchronized (dataPlane) {
-            plane.handBack(flow, source);
+            // The end first: a hand-back that fails after all (an agent's answer lost) leaves no forwarding without one,
+            // and the end of a hold that stayed is a no-op.
             stopForwardingAfter(flow, Disposition.HAND_BACK_LIMIT);
+            plane.handBack(flow, source);
         }
     }
 
     /**
      * Source side, after a rollback the proxy did not confirm: the connection is here, but the proxy may still point the
-     * flow at the target, which forwards it here ({@code target}, a hand-back) or can't be reached ({@code target} null).
-     * Asks the proxy to point the flow here again, in rounds a second apart on the background thread (an ordinary one:
-     * a proxy outage must hold up no migration or timer), for {@link Disposition#HAND_BACK_LIMIT} at most; once it has,
-     * tells the target to end its forwarding. Until then no migration of the flow starts ({@link #reclaiming}).
+     * flow at the target, which forwards it here (a hand-back) or still holds it. Asks the proxy to point the flow here
+     * again, in rounds a second apart on the background thread (an ordinary one: a proxy outage must hold up no
+     * migration or timer), for {@link Disposition#HAND_BACK_LIMIT} at most; once it has, tells the target to end its
+     * forwarding or its hold. Until then no migration of the flow starts ({@link #reclaiming}).
      */
     void reclaim(FlowKey proxyFlow, FlowTuple flow, Peer target, long migration) {
         reclaims.put(flow, new Reclaim(proxyFlow, target, migration, System.nanoTime() + Disposition.HAND_BACK_LIMIT.toNanos()));
@@ -302,7 +304,10 @@ public final class MigrationContext implements AutoCloseable {
             for (Map.Entry<FlowTuple, Reclaim> e : reclaims.entrySet()) {
                 if (closed) return;
                 Reclaim r = e.getValue();
-                if (pointedBackHere(r) || System.nanoTime() > r.deadline()) reclaims.remove(e.getKey(), r);
+                Attempt attempt = pointBackHere(r);
+                if (attempt == Attempt.SETTLED || System.nanoTime() > r.deadline()) reclaims.remove(e.getKey(), r);
+                // Unreachable for this one, so for the others too: asking each in turn would take a timeout apiece.
+                if (attempt == Attempt.UNREACHABLE) break;
             }
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "pointing rolled-back flows back here: " + e);
@@ -312,25 +317,27 @@ public final class MigrationContext implements AutoCloseable {
         }
     }
 
-    /** One attempt; true when the reclaim is settled, one way or the other. */
-    private boolean pointedBackHere(Reclaim r) {
+    private enum Attempt { SETTLED, AGAIN, UNREACHABLE }
+
+    /** One attempt to point a rolled-back flow back here; settled one way or the other, or to be tried again. */
+    private Attempt pointBackHere(Reclaim r) {
         try {
             proxy.redirect(r.proxyFlow(), id);
         } catch (IllegalArgumentException | ControlException refused) {
-            if (refused instanceof ControlException c && c.errorCode() != ErrorCode.INVALID_ARGUMENT) return false;
+            if (refused instanceof ControlException c && c.errorCode() != ErrorCode.INVALID_ARGUMENT) return Attempt.AGAIN;
             // The flow ended, or this server is no backend any more: a target's forwarding ends at its limit.
             LOG.log(System.Logger.Level.WARNING, "the proxy refused to point " + r.proxyFlow() + " back here: " + refused.getMessage());
-            return true;
+            return Attempt.SETTLED;
         } catch (IOException unreachable) {
             if (System.nanoTime() > r.deadline()) {
                 LOG.log(System.Logger.Level.ERROR, "the proxy could not be told to point " + r.proxyFlow() + " back here within "
                         + Disposition.HAND_BACK_LIMIT.toMinutes() + " minutes: " + unreachable.getMessage());
             }
-            return false;
+            return Attempt.UNREACHABLE;
         }
         LOG.log(System.Logger.Level.INFO, r.proxyFlow() + " points here again");
-        if (r.target() != null) endHandBack(r.target(), r.migration());
-        return true;
+        endHandBack(r.target(), r.migration());
+        return Attempt.SETTLED;
     }
 
     private void endHandBack(Peer target, long migration) {
@@ -370,6 +377,10 @@ public final class MigrationContext implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        if (!reclaims.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "server " + id + " closes with " + reclaims.size() + " flows the proxy may still "
+                    + "point at their targets: " + reclaims.keySet() + "; their targets' forwarding ends at its limit");
+        }
         proxy.close();
         peers.values().forEach(PeerLink::close);
         lingering.values().forEach(f -> f.cancel(false));

@@ -129,8 +129,8 @@ public final class MigrationSource {
             } catch (IOException | RuntimeException e) {
                 stopCountingQuietly(here, count.counting());
                 Rollback back = pointBackHere(proxyFlow, here, link, session, migration, true, "redirect unconfirmed: " + e.getMessage());
-                throw new TransferException(Stage.REDIRECT, back.stayed(), "REDIRECT not sent to the proxy: " + e.getMessage()
-                        + back.description, e);
+                throw new TransferException(Stage.REDIRECT, back.stayed(), "REDIRECT failed on its way to the proxy: "
+                        + e.getMessage() + back.description, e);
             }
 
             // 3. Whatever still reaches this server goes on to the target; what is already in the stack lands in the socket.
@@ -292,8 +292,10 @@ public final class MigrationSource {
         return pointBackHere(proxyFlow, here, link, session, migration, true, cause.getMessage());
     }
 
-    /** The socket resumes here (or is restored from the state if it can't), the flow points back here, the hold ends. */
-    /** {@code proxyMayPointThere}: false once the proxy has refused the REDIRECT (it left the flow where it was). */
+    /**
+     * The socket resumes here (or is restored from the state if it can't), the flow points back here, the hold ends.
+     * {@code proxyMayPointThere}: false once the proxy has refused the REDIRECT (it left the flow where it was).
+     */
     private Rollback rollBackAfterCapture(MovableSocket socket, TcpState state, FlowTuple here, FlowKey proxyFlow,
                                           PeerLink link, PeerLink.Session session, long migration, boolean proxyMayPointThere,
                                           Exception cause) {
@@ -355,7 +357,8 @@ public final class MigrationSource {
             return Rollback.POINTED_BACK;
         }
         boolean handedBack = abortQuietly(link, session, migration, Disposition.HAND_BACK, reason);
-        context.reclaim(proxyFlow, here, handedBack ? link.peer() : null, migration);
+        // Told or not, the target hears the end: a hand-back whose answer was lost, or a hold it kept, ends with it.
+        context.reclaim(proxyFlow, here, link.peer(), migration);
         return handedBack ? Rollback.HANDED_BACK : Rollback.LOST;
     }
 

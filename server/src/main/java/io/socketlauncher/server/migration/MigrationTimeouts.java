@@ -11,7 +11,7 @@ import java.util.Objects;
  * @param transfer  XFER until XFERED (restore and release at the target included)
  * @param rollback  how long the source keeps trying to point the flow back at itself after a failure
  * @param guard     how long a target holds a flow without hearing from the source before it gives the hold up; it
- *                  must outlast the longest a source can take before its last word about the hold (the prepare,
+ *                  must outlast about the longest a source takes before its last word about the hold (the prepare,
  *                  the redirect, the transfer, asking whether the target committed, the rollback)
  * @param drainQuiet the drain ends once the socket received nothing for this long ...
  * @param drainMax  ... or after this long in any case
