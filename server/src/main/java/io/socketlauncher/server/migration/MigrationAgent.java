@@ -375,7 +375,7 @@ public final class MigrationAgent implements AutoCloseable {
             channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), done)));
             return;
         }
-        boolean serving, handedBackNot = false;
+        boolean serving, handBackRefused = false;
         synchronized (in) {
             serving = in.committed;
             if (!serving) {
@@ -383,11 +383,11 @@ public final class MigrationAgent implements AutoCloseable {
                 switch (a.disposition()) {
                     case KEEP -> { }
                     case DISCARD -> in.discard(a.reason());
-                    case HAND_BACK -> handedBackNot = !in.handBack(a.reason());
+                    case HAND_BACK -> handBackRefused = !in.handBack(a.reason());
                 }
             }
         }
-        if (handedBackNot) {
+        if (handBackRefused) {
             channel.sendError(ErrorCode.OPERATION_FAILED, request, "cannot hand " + in.flow + " back: its hold stays until the guard"
                     + " timeout");
             return;
