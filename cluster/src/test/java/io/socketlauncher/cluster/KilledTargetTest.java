@@ -1,12 +1,10 @@
 package io.socketlauncher.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import io.socketlauncher.bpf.hold.HoldProgram;
 import io.socketlauncher.cluster.StreamSession.MoveRequest;
 import io.socketlauncher.proxy.control.ControlServer;
-import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.proxy.control.MessageType;
 import io.socketlauncher.server.Peer;
 import io.socketlauncher.server.TransferException;
@@ -26,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -61,6 +58,7 @@ class KilledTargetTest {
     private static LossyPeerRelay relay;
     private static final Map<Integer, StreamSession> sessions = new ConcurrentHashMap<>();
     private static StreamingApp app1, app2;
+    private static ClusterStreams streams;
 
     @BeforeAll
     static void up() throws Exception {
@@ -80,6 +78,7 @@ class KilledTargetTest {
         relay = new LossyPeerRelay(tb.server(3), new InetSocketAddress(tb.server(3).address(), RELAY_PORT), cluster.agentAddress(3));
         app1 = new StreamingApp(cluster.server(1), tb.client(1).address(), sessions);
         app2 = new StreamingApp(cluster.server(2), tb.client(1).address(), sessions);
+        streams = new ClusterStreams(cluster, sessions);
     }
 
     private static InetSocketAddress lossyAddress(Testbed bed) {
@@ -167,7 +166,7 @@ class KilledTargetTest {
         Process target = startTarget();
         StreamSession[] holder = new StreamSession[1];
         TcpCounters before = TcpCounters.of(tb.client(1));
-        try (StreamingClient client = onS1(holder)) {
+        try (StreamingClient client = streams.onS1(holder)) {
             // SIGKILL only, no waiting for the exit: a killed process runs no more code of its own, and the source's
             // bound on the step (here the proxy's reply) must not be spent waiting for the kernel to tear it down.
             Runnable sigkill = target::destroyForcibly;
@@ -190,54 +189,11 @@ class KilledTargetTest {
             assertThat(target.exitValue()).as("s3's exit status (SIGKILL)").isEqualTo(137);
             assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.XFER);
             assertThat(t.stayedOnSource()).as("stayed on the source: " + t.getMessage()).isTrue();
-            stillServedByS1(client, holder[0], before);
+            streams.stillServedBy("s1", "s1", client, holder[0], before);
         } finally {
             relay.beforeNext(Set.of(), null);
             s1Control.afterNextRedirect(null);
             kill(target);
-        }
-    }
-
-    private static StreamingClient onS1(StreamSession[] holder) throws Exception {
-        StreamingClient client = new StreamingClient(tb.client(1), cluster.service());
-        holder[0] = new StreamSession(client.port);
-        sessions.put(client.port, holder[0]);
-        client.start();
-        StreamSession s = holder[0];
-        await("the stream to start", () -> s.progress > 0 && client.received > 0);
-        if (s.servedBy.equals("s2")) {
-            MoveRequest move = new MoveRequest("s2", "s1");
-            s.move.set(move);
-            move.done().get(60, TimeUnit.SECONDS);
-            await("the stream to go on at s1", () -> "s1".equals(s.servedBy) || s.failure.get() != null);
-        }
-        return client;
-    }
-
-    private static void stillServedByS1(StreamingClient client, StreamSession session, TcpCounters before) throws Exception {
-        FlowKey key = new FlowKey(new InetSocketAddress(tb.client(1).address(), client.port), cluster.service());
-        assertThat(cluster.proxy().flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId())
-                .as("backend at the proxy").isEqualTo("s1");
-        long clientSeen = client.received, serverSeen = session.progress;
-        await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024
-                || session.failure.get() != null || client.failure.get() != null);
-        assertThat(session.failure.get()).as("server-side failure").isNull();
-        assertThat(client.failure.get()).as("client-side failure").isNull();
-        assertThat(session.servedBy).isEqualTo("s1");
-        client.finish(60_000);
-        assertThat(session.serverDone.await(60, TimeUnit.SECONDS)).as("server saw the client's end").isTrue();
-        assertThat(session.failure.get()).as("server-side failure").isNull();
-        assertThat(client.failure.get()).as("client-side failure").isNull();
-        assertThat(session.serverReceived).as("client bytes checked by the server").isEqualTo(client.sent);
-        assertThat(client.received).as("server bytes checked by the client").isEqualTo(session.serverSent);
-        assertThat(TcpCounters.of(tb.client(1)).since(before, "EstabResets")).as("client connections reset").isZero();
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("not within 60 s: " + what);
-            Thread.sleep(1);
         }
     }
 }

@@ -1,26 +1,19 @@
 package io.socketlauncher.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
 
 import io.socketlauncher.cluster.FakeTarget.Action;
 import io.socketlauncher.cluster.FakeTarget.Point;
 import io.socketlauncher.cluster.StreamSession.MoveRequest;
 import io.socketlauncher.bpf.hold.FlowTuple;
-import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.server.TransferException;
 import io.socketlauncher.server.TransferException.Stage;
 import io.socketlauncher.testbed.TcpCounters;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -70,12 +63,14 @@ class MigrationFaultTest {
     private static MigrationBed bed;
     private static final Map<Integer, StreamSession> sessions = new ConcurrentHashMap<>();
     private static StreamingApp app1, app2;
+    private static ClusterStreams streams;
 
     @BeforeAll
     static void up() throws Exception {
         bed = MigrationBed.start();
         app1 = new StreamingApp(bed.s1, bed.client().address(), sessions);
         app2 = new StreamingApp(bed.s2, bed.client().address(), sessions);
+        streams = new ClusterStreams(bed.cluster, sessions);
     }
 
     @AfterAll
@@ -96,14 +91,14 @@ class MigrationFaultTest {
         InetSocketAddress fakeAgent = new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.FAKE_AGENT_PORT);
         try (FakeTarget fake = new FakeTarget(bed.tb.server(2), bed.s2.dataPlane(), bed.cluster.key(), fakeAgent,
                 bed.s2.listenAddress(), fault.point, fault.action, fault.late());
-             StreamingClient client = onS1(holder)) {
+             StreamingClient client = streams.onS1(holder)) {
             switch (fault) {
                 case TARGET_KILLED_AFTER_REDIRECTED -> bed.s1Control.afterNextRedirect(fake::fail);
                 case PROXY_LOSES_REDIRECTED -> bed.s1Control.loseNextRedirected();
                 case PROXY_LOSES_THE_ROLLBACKS_REPOINT_AFTER_TARGET_REFUSES_XFER -> bed.s1Control.loseNextRedirectedTo("s1");
                 default -> { }
             }
-            TransferException t = failedMove(holder[0], MigrationBed.FAKE);
+            TransferException t = streams.failedMove(holder[0], MigrationBed.FAKE);
             assertThat(t.stage()).as(t.getMessage()).isEqualTo(fault.stage);
             assertThat(t.stayedOnSource()).as("stayed on the source: " + t.getMessage()).isTrue();
             // The fault was injected (else this case tests nothing).
@@ -121,7 +116,7 @@ class MigrationFaultTest {
                 assertThat(fake.aborts.get()).as("XFER_ABORTs the target got").isPositive();
                 assertThat(bed.s2.dataPlane().held(atS2)).as("the target's hold after the rollback").isEmpty();
             }
-            stillServedBy("s1", "s1", client, holder[0], before);
+            streams.stillServedBy("s1", "s1", client, holder[0], before);
         } finally {
             bed.s1Control.afterNextRedirect(null);
         }
@@ -137,136 +132,14 @@ class MigrationFaultTest {
         TcpCounters before = TcpCounters.of(bed.client());
         try (LossyPeerRelay relay = new LossyPeerRelay(bed.tb.server(2),
                 new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.RELAY_PORT), bed.cluster.agentAddress(2));
-             StreamingClient client = onS1(holder)) {
+             StreamingClient client = streams.onS1(holder)) {
             relay.loseNextXfered();
             MoveRequest move = new MoveRequest("s1", MigrationBed.RELAYED);
             holder[0].move.set(move);
             move.done().get(60, TimeUnit.SECONDS); // succeeds: the target said it had committed
             assertThat(relay.lostXfered.get()).as("XFERED lost by the relay").isEqualTo(1);
-            stillServedBy(MigrationBed.RELAYED, "s2", client, holder[0], before);
+            streams.stillServedBy(MigrationBed.RELAYED, "s2", client, holder[0], before);
         }
     }
 
-    /**
-     * The proxy carries out the REDIRECT to the target but its reply is lost, and then it can't be reached for the
-     * whole rollback time: the source can't tell where the flow points. It keeps the connection, and the target,
-     * instead of dropping its hold, forwards the flow to it (a hand-back); once the proxy answers again, the source
-     * points the flow back at itself and the target's forwarding ends.
-     */
-    @Test
-    void aRedirectWhoseOutcomeStaysUnknownIsHandedBackAndTheConnectionStaysOnTheSource() throws Exception {
-        StreamSession[] holder = new StreamSession[1];
-        TcpCounters before = TcpCounters.of(bed.client());
-        try (StreamingClient client = onS1(holder)) {
-            FlowKey key = new FlowKey(new InetSocketAddress(bed.client().address(), client.port), bed.vip);
-            FlowTuple atS2 = new FlowTuple(key.client(), bed.s2.listenAddress());
-            bed.s1Control.loseNextRedirectedTo("s2");
-            bed.s1Control.unreachableFor("s1");
-            try {
-                TransferException t = failedMove(holder[0], "s2");
-                assertThat(t.stage()).as(t.getMessage()).isEqualTo(Stage.REDIRECT);
-                assertThat(t.stayedOnSource()).as(t.getMessage()).isTrue();
-                assertThat(t.getMessage()).contains("the target forwards it here");
-                assertThat(backendAtTheProxy(key)).as("the proxy still points the flow at the target").isEqualTo("s2");
-                StreamSession session = holder[0];
-                long clientSeen = client.received, serverSeen = session.progress;
-                await("both streams to go on at s1 through s2's forwarding", () -> client.received > clientSeen + 64 * 1024
-                        && session.progress > serverSeen + 64 * 1024 || session.failure.get() != null || client.failure.get() != null);
-                assertThat(session.failure.get()).as("server-side failure").isNull();
-                assertThat(client.failure.get()).as("client-side failure").isNull();
-                assertThat(session.servedBy).isEqualTo("s1");
-                assertThat(bed.s2.dataPlane().forwarded(atS2)).as("segments s2 forwarded to s1").isPositive();
-                assertThat(bed.s2.dataPlane().held(atS2)).as("s2 holds nothing").isEmpty();
-                MoveRequest again = new MoveRequest("s1", "s2");
-                session.move.set(again);
-                assertThatThrownBy(() -> again.done().get(60, TimeUnit.SECONDS)).as("no new migration meanwhile")
-                        .hasMessageContaining("without the proxy's word");
-            } finally {
-                bed.s1Control.reachable();
-                bed.s1Control.loseNextRedirectedTo(null);
-            }
-            await("the proxy to point the flow at s1 again", () -> "s1".equals(backendAtTheProxy(key)));
-            await("s2's forwarding to end", () -> forwardedBy(bed.s2, atS2) < 0);
-            stillServedBy("s1", "s1", client, holder[0], before);
-        }
-    }
-
-    private static String backendAtTheProxy(FlowKey key) {
-        try {
-            return bed.proxy.flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static long forwardedBy(io.socketlauncher.server.LauncherServer server, FlowTuple flow) {
-        try {
-            return server.dataPlane().forwarded(flow);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** A connection served by s1 (moved there first if the proxy chose s2). */
-    private static StreamingClient onS1(StreamSession[] holder) throws Exception {
-        StreamingClient client = new StreamingClient(bed.client(), bed.vip);
-        holder[0] = new StreamSession(client.port);
-        sessions.put(client.port, holder[0]);
-        client.start();
-        StreamSession s = holder[0];
-        await("the stream to start", () -> s.progress > 0 && client.received > 0);
-        if (s.servedBy.equals("s2")) {
-            MoveRequest move = new MoveRequest("s2", "s1");
-            s.move.set(move);
-            move.done().get(60, TimeUnit.SECONDS);
-            await("the stream to go on at s1", () -> "s1".equals(s.servedBy) || s.failure.get() != null);
-        }
-        return client;
-    }
-
-    private static TransferException failedMove(StreamSession session, String to) throws Exception {
-        MoveRequest move = new MoveRequest("s1", to);
-        session.move.set(move);
-        try {
-            move.done().get(120, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            assertThat(e.getCause()).isInstanceOf(TransferException.class);
-            return (TransferException) e.getCause();
-        }
-        throw new AssertionError("the transfer to " + to + " succeeded");
-    }
-
-    /**
-     * Fails the test unless the proxy points the flow at {@code backend}, the stream flows both ways at
-     * {@code server}, ends with the client's FIN answered by the server's, every byte was right, and no reset.
-     */
-    private static void stillServedBy(String backend, String server, StreamingClient client, StreamSession session,
-                                      TcpCounters before) throws Exception {
-        FlowKey key = new FlowKey(new InetSocketAddress(bed.client().address(), client.port), bed.vip);
-        assertThat(bed.proxy.flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId())
-                .as("backend at the proxy").isEqualTo(backend);
-        long clientSeen = client.received, serverSeen = session.progress;
-        // Segments the failed target's hold swallowed come again after the client's retransmission timer, which
-        // backs off while a slow step lasts: generous.
-        await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024
-                || session.failure.get() != null || client.failure.get() != null);
-        assertThat(session.failure.get()).as("server-side failure").isNull();
-        assertThat(client.failure.get()).as("client-side failure").isNull();
-        assertThat(session.servedBy).isEqualTo(server);
-        client.finish(60_000);
-        assertThat(session.serverDone.await(60, TimeUnit.SECONDS)).as("server saw the client's end").isTrue();
-        assertThat(session.failure.get()).as("server-side failure").isNull();
-        assertThat(client.failure.get()).as("client-side failure").isNull();
-        assertThat(session.serverReceived).as("client bytes checked by the server").isEqualTo(client.sent);
-        assertThat(client.received).as("server bytes checked by the client").isEqualTo(session.serverSent);
-        assertThat(TcpCounters.of(bed.client()).since(before, "EstabResets")).as("client connections reset").isZero();
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("not within 60 s: " + what);
-            Thread.sleep(1);
-        }
-    }
 }
