@@ -55,8 +55,11 @@ public final class MigrationAgent implements AutoCloseable {
     private final Map<Long, Incoming> migrations = new ConcurrentHashMap<>();
     /** Committed ones, for the guard time: a source that missed XFERED asks about them. */
     private final CommittedMigrations committed;
-    /** Migrations whose hold was handed back to their source, and the flow: the source's DISCARD ends the forwarding. */
-    private final Map<Long, FlowTuple> handedBack = new ConcurrentHashMap<>();
+    /**
+     * Flows whose hold was handed back to their source, and the migration: the source's DISCARD for it ends the
+     * forwarding. Keyed by flow, since every XFER_PREPARE looks here and an abort seldom does.
+     */
+    private final Map<FlowTuple, Long> handedBack = new ConcurrentHashMap<>();
     /** The migration of each flow that is still holding: a new one of the same flow supersedes it. */
     private final Map<FlowTuple, Incoming> holdingByFlow = new ConcurrentHashMap<>();
     /**
@@ -119,10 +122,10 @@ public final class MigrationAgent implements AutoCloseable {
             migrations.remove(id, this);
             holdingByFlow.remove(flow, this);
             if (guard != null) guard.cancel(false);
-            handedBack.put(id, flow);
+            handedBack.put(flow, id);
             try {
                 // The forwarding ends by then at the latest (MigrationContext.handBack), and the record with it.
-                context.scheduler.schedule(() -> handedBack.remove(id, flow), ServerMessages.Disposition.HAND_BACK_LIMIT.toMillis(),
+                context.scheduler.schedule(() -> handedBack.remove(flow, id), ServerMessages.Disposition.HAND_BACK_LIMIT.toMillis(),
                         TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException closing) {
                 // the server is closing: the record goes with it
@@ -254,7 +257,7 @@ public final class MigrationAgent implements AutoCloseable {
         }
         FlowTuple flow = new FlowTuple(p.client(), context.local);
         // The hold below replaces a hand-back's forwarding of the flow, if there is one: a late DISCARD must not end it.
-        handedBack.values().remove(flow);
+        handedBack.remove(flow);
         // A stale migration of the same flow (its source gave up without telling us) makes way for this one.
         Incoming old = holdingByFlow.get(flow);
         if (old != null) old.discard("superseded by " + Long.toHexString(p.migration()));
@@ -354,15 +357,15 @@ public final class MigrationAgent implements AutoCloseable {
         Incoming in = migrations.get(a.migration());
         if (in == null) {
             boolean done = committed.contains(a.migration(), System.nanoTime());
-            if (a.disposition() == ServerMessages.Disposition.HAND_BACK && !done && !handedBack.containsKey(a.migration())) {
+            FlowTuple forwarding = handedBackFlow(a.migration());
+            if (a.disposition() == ServerMessages.Disposition.HAND_BACK && !done && forwarding == null) {
                 // Its hold is gone (the guard timeout, a superseding migration, a restart): nothing would reach the source.
                 channel.sendError(ErrorCode.OPERATION_FAILED, request, "migration " + Long.toHexString(a.migration())
                         + " holds nothing here to hand back");
                 return;
             }
-            FlowTuple forwarding = handedBack.get(a.migration());
             if (forwarding != null && a.disposition() == ServerMessages.Disposition.DISCARD
-                    && handedBack.remove(a.migration(), forwarding)) {
+                    && handedBack.remove(forwarding, a.migration())) {
                 // The source has pointed the flow back at itself: the hand-back's forwarding is no longer needed.
                 try {
                     context.stopForwarding(forwarding);
@@ -393,6 +396,11 @@ public final class MigrationAgent implements AutoCloseable {
             return;
         }
         channel.send(MessageType.XFER_ABORTED, request, ServerMessages.aborted(new ServerMessages.Aborted(a.migration(), serving)));
+    }
+
+    private FlowTuple handedBackFlow(long migration) {
+        for (Map.Entry<FlowTuple, Long> e : handedBack.entrySet()) if (e.getValue() == migration) return e.getKey();
+        return null;
     }
 
     private static void sleep(long millis) {
