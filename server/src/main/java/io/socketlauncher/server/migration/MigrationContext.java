@@ -304,7 +304,7 @@ public final class MigrationContext implements AutoCloseable {
             for (Map.Entry<FlowTuple, Reclaim> e : reclaims.entrySet()) {
                 if (closed) return;
                 Reclaim r = e.getValue();
-                Attempt attempt = pointBackHere(r);
+                Attempt attempt = askToPointBackHere(r);
                 if (attempt == Attempt.SETTLED || System.nanoTime() > r.deadline()) reclaims.remove(e.getKey(), r);
                 // Unreachable for this one, so for the others too: asking each in turn would take a timeout apiece.
                 if (attempt == Attempt.UNREACHABLE) break;
@@ -320,7 +320,7 @@ public final class MigrationContext implements AutoCloseable {
     private enum Attempt { SETTLED, AGAIN, UNREACHABLE }
 
     /** One attempt to point a rolled-back flow back here; settled one way or the other, or to be tried again. */
-    private Attempt pointBackHere(Reclaim r) {
+    private Attempt askToPointBackHere(Reclaim r) {
         try {
             proxy.redirect(r.proxyFlow(), id);
         } catch (IllegalArgumentException | ControlException refused) {
@@ -336,23 +336,34 @@ public final class MigrationContext implements AutoCloseable {
             return Attempt.UNREACHABLE;
         }
         LOG.log(System.Logger.Level.INFO, r.proxyFlow() + " points here again");
-        endHandBack(r.target(), r.migration());
+        abort(link(r.target()), null, r.migration(), Disposition.DISCARD, "pointed back at the source");
         return Attempt.SETTLED;
     }
 
-    private void endHandBack(Peer target, long migration) {
-        byte[] discard = ServerMessages.abort(new ServerMessages.Abort(migration, Disposition.DISCARD, "pointed back at the source"));
+    /**
+     * Tells a migration's target what to do with its hold (XFER_ABORT), on {@code current} if it is still sound, else on
+     * a pooled channel; returns whether the target was told. If it can't be, the target ends its hold at its guard
+     * timeout, or a hand-back's forwarding at its limit.
+     */
+    boolean abort(PeerLink link, PeerLink.Session current, long migration, Disposition disposition, String reason) {
+        String bounded = reason == null ? "aborted" : reason.length() > 500 ? reason.substring(0, 500) : reason;
+        byte[] abort = ServerMessages.abort(new ServerMessages.Abort(migration, disposition, bounded));
         try {
-            PeerLink link = link(target);
+            if (current != null && !current.broken) {
+                current.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, timeouts.prepare());
+                return true;
+            }
             PeerLink.Session s = link.acquire();
             try {
-                s.call(MessageType.XFER_ABORT, discard, MessageType.XFER_ABORTED, timeouts.prepare());
+                s.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, timeouts.prepare());
+                return true;
             } finally {
                 link.release(s);
             }
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": cannot tell " + target.id()
-                    + " to end its forwarding (" + e.getMessage() + "); it ends at its limit");
+            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": XFER_ABORT (" + disposition
+                    + ") to " + link.peer().id() + " failed (" + e.getMessage() + "); the target ends its hold on its own");
+            return false;
         }
     }
 

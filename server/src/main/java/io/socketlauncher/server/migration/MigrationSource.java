@@ -111,7 +111,7 @@ public final class MigrationSource {
         } catch (IOException | RuntimeException e) {
             stopCountingQuietly(here, count.counting());
             link.release(session);
-            abortQuietly(link, null, migration, "no HOLDING: " + e.getMessage());
+            context.abort(link, null, migration, Disposition.DISCARD, "no HOLDING: " + e.getMessage());
             throw new TransferException(Stage.PREPARE, true, e.getMessage(), e);
         }
         long prepared = System.nanoTime();
@@ -124,7 +124,7 @@ public final class MigrationSource {
                 redirect = context.proxy.send(proxyFlow, peer.id());
             } catch (IllegalArgumentException | ProxyLink.NotSentException e) {
                 stopCountingQuietly(here, count.counting());
-                abortQuietly(link, session, migration, "redirect not sent: " + e.getMessage());
+                context.abort(link, session, migration, Disposition.DISCARD, "redirect not sent: " + e.getMessage());
                 throw new TransferException(Stage.REDIRECT, true, "the proxy can't be asked: " + e.getMessage(), e);
             } catch (IOException | RuntimeException e) {
                 stopCountingQuietly(here, count.counting());
@@ -346,50 +346,19 @@ public final class MigrationSource {
                                    boolean proxyMayPointThere, String reason) {
         try {
             context.proxy.redirectUntilConfirmed(proxyFlow, context.id, context.timeouts.rollback());
-            abortQuietly(link, session, migration, Disposition.DISCARD, reason);
+            context.abort(link, session, migration, Disposition.DISCARD, reason);
             return Rollback.POINTED_BACK;
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "cannot point " + proxyFlow + " back at " + context.id + ": " + e.getMessage()
                     + (proxyMayPointThere ? "; asking " + link.peer().id() + " to forward it here" : ""));
         }
         if (!proxyMayPointThere) {
-            abortQuietly(link, session, migration, Disposition.DISCARD, reason);
+            context.abort(link, session, migration, Disposition.DISCARD, reason);
             return Rollback.POINTED_BACK;
         }
-        boolean handedBack = abortQuietly(link, session, migration, Disposition.HAND_BACK, reason);
+        boolean handedBack = context.abort(link, session, migration, Disposition.HAND_BACK, reason);
         // Told or not, the target hears the end: a hand-back whose answer was lost, or a hold it kept, ends with it.
         context.reclaim(proxyFlow, here, link.peer(), migration);
         return handedBack ? Rollback.HANDED_BACK : Rollback.LOST;
-    }
-
-    private void abortQuietly(PeerLink link, PeerLink.Session current, long migration, String reason) {
-        abortQuietly(link, current, migration, Disposition.DISCARD, reason);
-    }
-
-    /**
-     * Tells the target what to do with its hold, on the migration's own channel if it is still sound; returns whether
-     * the target was told. If it can't be, its guard timeout ends the hold.
-     */
-    private boolean abortQuietly(PeerLink link, PeerLink.Session current, long migration, Disposition disposition,
-                                 String reason) {
-        String bounded = reason == null ? "aborted" : reason.length() > 500 ? reason.substring(0, 500) : reason;
-        byte[] abort = ServerMessages.abort(new ServerMessages.Abort(migration, disposition, bounded));
-        try {
-            if (current != null && !current.broken) {
-                current.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
-                return true;
-            }
-            PeerLink.Session s = link.acquire();
-            try {
-                s.call(MessageType.XFER_ABORT, abort, MessageType.XFER_ABORTED, context.timeouts.prepare());
-                return true;
-            } finally {
-                link.release(s);
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "migration " + Long.toHexString(migration) + ": XFER_ABORT to "
-                    + link.peer().id() + " failed (" + e.getMessage() + "); its guard timeout ends the hold");
-            return false;
-        }
     }
 }
