@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.socketlauncher.bpf.hold.FlowTuple;
-import io.socketlauncher.proxy.control.FlowKey;
 import io.socketlauncher.cluster.StreamSession.MoveRequest;
 import io.socketlauncher.testbed.TcpCounters;
 import java.net.InetSocketAddress;
@@ -38,12 +37,14 @@ class LiveMigrationTest {
     private static MigrationBed bed;
     private static final Map<Integer, StreamSession> sessions = new ConcurrentHashMap<>();
     private static StreamingApp app1, app2;
+    private static ClusterStreams streams;
 
     @BeforeAll
     static void up() throws Exception {
         bed = MigrationBed.start();
         app1 = new StreamingApp(bed.s1, bed.client().address(), sessions);
         app2 = new StreamingApp(bed.s2, bed.client().address(), sessions);
+        streams = new ClusterStreams(bed.cluster, sessions);
         warmUp();
     }
 
@@ -88,11 +89,6 @@ class LiveMigrationTest {
         return client;
     }
 
-    private static String backendOf(StreamingClient client) throws Exception {
-        FlowKey key = new FlowKey(new InetSocketAddress(bed.client().address(), client.port), bed.vip);
-        return bed.proxy.flows(Integer.MAX_VALUE).stream().filter(f -> f.key().equals(key)).findFirst().orElseThrow().backendId();
-    }
-
     @Test
     void aStreamingConnectionMovesBackAndForthWithoutLossOrReset() throws Exception {
         StreamSession[] holder = new StreamSession[1];
@@ -124,7 +120,7 @@ class LiveMigrationTest {
                 migrations++;
                 String now = to;
                 await("the stream to go on at " + to, () -> to.equals(session.servedBy) || session.failure.get() != null);
-                assertThat(backendOf(client)).as("backend at the proxy after migration " + migrations).isEqualTo(now);
+                assertThat(streams.backendAtTheProxy(streams.flow(client))).as("backend at the proxy after migration " + migrations).isEqualTo(now);
                 Thread.sleep(PAUSE_MILLIS);
             }
             long elapsed = System.nanoTime() - start;
@@ -209,7 +205,7 @@ class LiveMigrationTest {
             } finally {
                 bed.server(to).acceptTransfers(true);
             }
-            assertThat(backendOf(client)).as("backend at the proxy").isEqualTo(from);
+            assertThat(streams.backendAtTheProxy(streams.flow(client))).as("backend at the proxy").isEqualTo(from);
             long clientSeen = client.received, serverSeen = session.progress;
             await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024);
             assertThat(session.servedBy).isEqualTo(from);
@@ -224,53 +220,19 @@ class LiveMigrationTest {
         }
     }
 
-    /** A connection served by s1 (moved there first if the proxy chose s2). */
-    private static StreamingClient onS1(StreamSession[] holder) throws Exception {
-        StreamingClient client = connect(holder);
-        if (holder[0].servedBy.equals("s2")) migrate(holder[0]);
-        return client;
-    }
-
-    /** Fails the test unless the stream still flows both ways at s1, ends cleanly and every byte was right. */
-    private static void stillServedByS1(StreamingClient client, StreamSession session, TcpCounters before) throws Exception {
-        assertThat(backendOf(client)).as("backend at the proxy").isEqualTo("s1");
-        long clientSeen = client.received, serverSeen = session.progress;
-        await("both streams to go on", () -> client.received > clientSeen + 64 * 1024 && session.progress > serverSeen + 64 * 1024);
-        assertThat(session.servedBy).isEqualTo("s1");
-        client.finish(30_000);
-        assertThat(session.serverDone.await(30, TimeUnit.SECONDS)).as("server saw the client's end").isTrue();
-        assertThat(session.failure.get()).as("server-side failure").isNull();
-        assertThat(client.failure.get()).as("client-side failure").isNull();
-        assertThat(session.serverReceived).isEqualTo(client.sent);
-        assertThat(client.received).isEqualTo(session.serverSent);
-        assertThat(TcpCounters.of(bed.client()).since(before, "EstabResets")).as("client connections reset").isZero();
-    }
-
-    private static TransferException failedMove(StreamSession session, String to) throws Exception {
-        MoveRequest move = new MoveRequest("s1", to);
-        session.move.set(move);
-        try {
-            move.done().get(60, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            assertThat(e.getCause()).isInstanceOf(TransferException.class);
-            return (TransferException) e.getCause();
-        }
-        throw new AssertionError("the transfer to " + to + " succeeded");
-    }
-
     @Test
     void aRedirectTheProxyRefusesLeavesTheConnectionOnTheSourceAndEndsTheTargetsHold() throws Exception {
         StreamSession[] holder = new StreamSession[1];
         TcpCounters before = TcpCounters.of(bed.client());
-        try (StreamingClient client = onS1(holder)) {
-            TransferException t = failedMove(holder[0], MigrationBed.GHOST);
+        try (StreamingClient client = streams.onS1(holder)) {
+            TransferException t = streams.failedMove(holder[0], MigrationBed.GHOST);
             assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.REDIRECT);
             assertThat(t.stayedOnSource()).as(t.getMessage()).isTrue();
             assertThat(t).hasMessageContaining("no backend " + MigrationBed.GHOST);
             FlowTuple atS2 = new FlowTuple(
                     new InetSocketAddress(bed.client().address(), client.port), bed.s2.listenAddress());
             assertThat(bed.s2.dataPlane().held(atS2)).as("s2's hold after the abort").isEmpty();
-            stillServedByS1(client, holder[0], before);
+            streams.stillServedBy("s1", "s1", client, holder[0], before);
         }
     }
 
@@ -281,12 +243,12 @@ class LiveMigrationTest {
         TcpCounters before = TcpCounters.of(bed.client());
         try (FakeTarget fake = new FakeTarget(bed.tb.server(2), bed.s2.dataPlane(), bed.cluster.key(),
                 new InetSocketAddress(bed.tb.server(2).address(), MigrationBed.FAKE_AGENT_PORT), bed.s2.listenAddress(), failure);
-             StreamingClient client = onS1(holder)) {
-            TransferException t = failedMove(holder[0], MigrationBed.FAKE);
+             StreamingClient client = streams.onS1(holder)) {
+            TransferException t = streams.failedMove(holder[0], MigrationBed.FAKE);
             assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.XFER);
             assertThat(t.stayedOnSource()).as(t.getMessage()).isTrue();
             assertThat(fake.aborts.get()).as("XFER_ABORTs the fake target got").isPositive();
-            stillServedByS1(client, holder[0], before);
+            streams.stillServedBy("s1", "s1", client, holder[0], before);
         }
     }
 
@@ -294,15 +256,15 @@ class LiveMigrationTest {
     void aRedirectedReplyThatIsLostMakesTheSourcePointTheFlowBackAndKeepIt() throws Exception {
         StreamSession[] holder = new StreamSession[1];
         TcpCounters before = TcpCounters.of(bed.client());
-        try (StreamingClient client = onS1(holder)) {
+        try (StreamingClient client = streams.onS1(holder)) {
             bed.s1Control.loseNextRedirected();
-            TransferException t = failedMove(holder[0], "s2");
+            TransferException t = streams.failedMove(holder[0], "s2");
             assertThat(t.stage()).as(t.getMessage()).isEqualTo(TransferException.Stage.REDIRECT);
             assertThat(t.stayedOnSource()).as("stayed on the source: " + t.getMessage()).isTrue();
             FlowTuple atS2 = new FlowTuple(
                     new InetSocketAddress(bed.client().address(), client.port), bed.s2.listenAddress());
             assertThat(bed.s2.dataPlane().held(atS2)).as("s2's hold after the abort").isEmpty();
-            stillServedByS1(client, holder[0], before);
+            streams.stillServedBy("s1", "s1", client, holder[0], before);
         }
     }
 
